@@ -1,0 +1,37 @@
+"""The `vaner` command. Each sub-command lives in its own module, which exposes `register(subparsers)`.
+
+Command modules keep heavy imports (torch, transformers, datasets) inside their run functions, so that
+`vaner --help` and argument errors answer at once.
+"""
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "modeling_vaner.backbone",  # vaner backbone
+    "modeling_vaner.extract",  # vaner extract
+    "dataset_scripts.cli",  # vaner data stats | export
+    "modeling_vaner.dbr.cli",  # vaner dbr build | kb | export | check
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaner", description="Biomedical named-entity recognition with VANER.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (FileNotFoundError, ValueError) as error:
+        print(f"vaner {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

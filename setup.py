@@ -1,0 +1,39 @@
+"""VANER: biomedical named-entity recognition with a bidirectional LLaMA-family tagger."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="vaner",
+    version="0.1.0",
+    description="Biomedical NER with an unmasked LLaMA-family decoder, instruction tuning and Dense Bioentities Recognition",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["modeling_vaner", "modeling_vaner.*", "dataset_scripts", "dataset_scripts.*"]),
+    package_data={"modeling_vaner": ["weights/*/*", "metrics/*.py"]},
+    install_requires=[
+        # torch is installed first by setup.sh (pinned CPU wheel); a range here never pulls a CUDA build over it.
+        "torch>=2.4",
+        "transformers>=5.23,<6",
+        "peft==0.21.2",
+        "datasets==5.2.0",
+        "evaluate==0.4.6",
+        "seqeval==1.2.2",
+        "huggingface-hub>=2.4,<3",
+        "safetensors>=0.6",
+        "accelerate>=1.10",
+        "gguf==0.19.0",
+        "pyarrow>=18",
+        "pyyaml>=6",
+        "tqdm>=4.66",
+        "scikit-learn>=1.5",
+        "faiss-cpu>=1.9",
+    ],
+    extras_require={
+        "qlora": ["bitsandbytes==0.50.2"],
+        "space": ["gradio==6.31.0", "matplotlib>=3.8"],
+        "dev": ["pytest>=8", "bitsandbytes==0.50.2", "gradio==6.31.0", "matplotlib>=3.8", "playwright>=1.50"],
+    },
+    entry_points={"console_scripts": ["vaner=modeling_vaner.cli:main"]},
+)
