@@ -1,0 +1,29 @@
+"""Write a self-contained, Hub-ready model folder: weights, config with `auto_map` and `custom_pipelines`, the
+three code files, and the tokenizer. The folder loads with `trust_remote_code=True` where this package is not
+installed."""
+
+import shutil
+from pathlib import Path
+
+CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py")
+CUSTOM_PIPELINES = {
+    "token-classification": {
+        "impl": "pipeline_vaner.VanerTokenClassificationPipeline",
+        "pt": ["AutoModelForTokenClassification"],
+        "type": "text",
+    }
+}
+
+
+def save_vaner_folder(model, tokenizer, out_dir) -> Path:
+    """Save `model` (a `VanerForTokenClassification`, LoRA already merged) and `tokenizer` to `out_dir`.
+    Returns the folder path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.config.custom_pipelines = CUSTOM_PIPELINES
+    model.save_pretrained(out_dir)  # also writes auto_map and copies the config and model code files
+    tokenizer.save_pretrained(out_dir)
+    package_dir = Path(__file__).parent
+    for name in CODE_FILES:
+        shutil.copyfile(package_dir / name, out_dir / name)
+    return out_dir

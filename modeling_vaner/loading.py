@@ -1,0 +1,83 @@
+"""One verb to get a ready tagger: `load_pipeline(model=None)`.
+
+A model is one of: None (the embedded vaner-smol: the LoRA adapter and head committed in this package, on the
+embedded SmolLM2-135M backbone), a folder written by `save_vaner_folder` or a hub id of one, or a LoRA adapter
+folder written by `vaner train` (adapter_config.json + config.json).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+VANER_CONFIG_FIELDS = (
+    "is_causal",
+    "entity_types",
+    "corpus_types",
+    "dataset_instruction",
+    "type_only_instruction",
+    "max_window_tokens",
+    "classifier_dropout",
+)
+
+
+def default_model_dir() -> Path:
+    return Path(__file__).parent / "weights" / "vaner-smol"
+
+
+def is_adapter_dir(path: Path) -> bool:
+    return (path / "adapter_config.json").is_file() and (path / "config.json").is_file()
+
+
+def load_adapter(path: Path, dtype=None):
+    """Backbone + LoRA adapter (+ head, saved as a module to save), merged into a plain model."""
+    from peft import PeftModel
+    from transformers import AutoConfig
+
+    from .backbone import build_vaner_model
+
+    config = AutoConfig.from_pretrained(path, trust_remote_code=True)
+    backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+    overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
+    model, tokenizer = build_vaner_model(backbone, dtype=dtype, **overrides)
+    model = PeftModel.from_pretrained(model, path).merge_and_unload()
+    return model, tokenizer
+
+
+def load_vaner(model: str | None = None, *, dtype=None):
+    """Returns `(model, tokenizer, trained)`; `trained` is False only for the untrained-head fallback used while
+    no vaner-smol adapter is committed."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from .backbone import build_vaner_model
+    from .pipeline_vaner import prepare_tokenizer
+
+    if model is None:
+        path = default_model_dir()
+        if not is_adapter_dir(path):
+            print(
+                "vaner: no trained vaner-smol adapter in this install: using the embedded SmolLM2-135M backbone "
+                "with an UNTRAINED head (entities are random). Train one with `vaner train` or pass --model.",
+                file=sys.stderr,
+            )
+            built, tokenizer = build_vaner_model(None, dtype=dtype)
+            return built, tokenizer, False
+        return (*load_adapter(path, dtype), True)
+    path = Path(model)
+    if path.exists() and not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path} has no config.json: not a VANER model or adapter folder")
+    if is_adapter_dir(path):
+        return (*load_adapter(path, dtype), True)
+    loaded = AutoModelForTokenClassification.from_pretrained(model, trust_remote_code=True, dtype=dtype)
+    if loaded.config.model_type != "vaner":
+        raise ValueError(f"{model} is a {loaded.config.model_type!r} model, not a VANER model")
+    return loaded, prepare_tokenizer(AutoTokenizer.from_pretrained(model)), True
+
+
+def load_pipeline(model: str | None = None, *, device=None, dtype=None, batch_size: int = 8):
+    """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text."""
+    from .pipeline_vaner import VanerTokenClassificationPipeline
+
+    loaded, tokenizer, _ = load_vaner(model, dtype=dtype)
+    return VanerTokenClassificationPipeline(
+        model=loaded.eval(), tokenizer=tokenizer, device=device, batch_size=batch_size, task="token-classification"
+    )
