@@ -1,0 +1,489 @@
+"""The eight VANER training corpora: one table of facts, and the readers that turn their files into records.
+
+Every corpus is described once in `CORPORA` (entity type, the file of each split in a local mirror and at
+its public URL, the tag types it uses, licence, citation, the counts of Table 2 of the VANER paper, and
+the documented repairs of known defects). The readers, the `datasets` builder, `vaner data stats` and
+`vaner data export` are all driven by that table.
+
+A record is a dict with keys `id`, `document_id`, `tokens`, `ner_tags` (0=O, 1=B, 2=I), `entity_type`
+and `corpus`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES, VANER_LABELS
+
+SPLITS = ("train", "validation", "test")
+CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
+DOCSTART = "-DOCSTART-"
+O, B, I = (VANER_LABELS.index(label) for label in ("O", "B", "I"))
+
+
+class CorpusUnavailableError(FileNotFoundError):
+    """A file of a corpus is not where it is expected."""
+
+
+class CorpusFormatError(ValueError):
+    """A line of a corpus file is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A public GitHub repository, pinned to the commit the files were taken from."""
+
+    name: str
+    commit: str
+
+    def url(self, path: str) -> str:
+        return f"https://raw.githubusercontent.com/{self.name}/{self.commit}/{path}"
+
+
+MTL = Repository("cambridgeltl/MTL-Bioinformatics-2016", "df0df02fae6dbb87d88ffcf323b9096528f06f84")
+VANER = Repository("Eulring/VANER", "239b273439e38228f45075bb27f577bcbff3d3b4")
+BADERLAB = Repository("BaderLab/Biomedical-Corpora", "16a661de8ed604dc71da0fcd3d29fcf3bc2ab5ce")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file: its path relative to a local corpora directory, and where it is published.
+
+    The helpers `mtl`, `baderlab` and `vaner_jsonl` spell the layouts of the three source repositories."""
+
+    local: str
+    repository: Repository
+    path: str
+    format: str  # "tsv": token<TAB>tag IOB2 lines; "jsonl": the VANER release (prompt + tokens, ner_tags)
+
+    @property
+    def url(self) -> str:
+        return self.repository.url(self.path)
+
+
+def mtl(local: str, path: str) -> Source:
+    return Source(local, MTL, f"data/{path}", "tsv")
+
+
+def baderlab(local: str, path: str) -> Source:
+    return Source(local, BADERLAB, f"corpora/NER/CoNLL/BIO/{path}", "tsv")
+
+
+def vaner_jsonl(corpus_dir: str, split_file: str) -> Source:
+    return Source(
+        f"vaner_dbr/{corpus_dir}/{split_file}_df_mix2.jsonl",
+        VANER,
+        f"data/vaner_datacohort/{corpus_dir}/{split_file}_df_mix2.jsonl",
+        "jsonl",
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    """A split is one source file, minus the sentences (matched by token sequence) of the splits in `minus`."""
+
+    source: Source
+    minus: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A documented fix of one known defect: at `line` of `source` (and token `index` of a jsonl record),
+    `field` ("token" text or "tag") reads `old` and becomes `new`. A mismatch is an error, never skipped."""
+
+    source: str
+    line: int
+    field: str
+    old: str
+    new: str
+    reason: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    display_name: str
+    splits: Mapping[str, Split]
+    tag_types: frozenset[str]  # tag types (B-<type>) of the entity; untyped B/I tags are always accepted
+    licence: str
+    citation: str
+    table2_sentences: tuple[int, int, int]
+    table2_entities: int
+    ignored_tag_types: frozenset[str] = frozenset()  # typed tags read as O
+    repairs: tuple[Repair, ...] = ()
+    notes: str = ""  # source differences against Table 2
+    missing_hint: str = ""  # added to the error when a file of the corpus is missing
+
+    @property
+    def entity_type(self) -> str:
+        return VANER_CORPUS_TYPES[self.name]
+
+
+def _mtl_splits(mtl_dir: str, local_dir: str, vaner_dir: str, vaner_splits: tuple[str, ...]) -> dict[str, Split]:
+    """MTL token<TAB>tag files, except the splits whose VANER jsonl release is used instead."""
+    mtl_files = {"train": "train", "validation": "devel", "test": "test"}
+    vaner_files = {"validation": "dev", "test": "test"}
+    return {
+        split: Split(vaner_jsonl(vaner_dir, vaner_files[split]))
+        if split in vaner_splits
+        else Split(mtl(f"{local_dir}/{mtl_files[split]}.tsv", f"{mtl_dir}/{mtl_files[split]}.tsv"))
+        for split in SPLITS
+    }
+
+
+MTL_CITATION = (
+    "Crichton G, Pyysalo S, Chiu B, Korhonen A. A neural network multi-task learning approach to biomedical "
+    "named entity recognition. BMC Bioinformatics 18, 368 (2017). doi:10.1186/s12859-017-1776-8"
+)
+MTL_LICENCE = "cc-by-4.0"
+BC5CDR_CITATION = (
+    "Li J, Sun Y, Johnson RJ, et al. BioCreative V CDR task corpus: a resource for chemical disease relation "
+    "extraction. Database 2016, baw068 (2016). doi:10.1093/database/baw068"
+)
+JNLPBA_REPAIR = "BaderLab's renaming protein->PRGE also hit this token text"
+BIOBERT_SPLIT_REPAIR = "BioBERT's sentence splitter cut an entity; the sentence-initial I is read as B"
+
+CORPORA: dict[str, Corpus] = {
+    corpus.name: corpus
+    for corpus in (
+        Corpus(
+            name="bc2gm",
+            display_name="BC2GM",
+            splits=_mtl_splits("BC2GM-IOB", "BC2GM", "BC2GM", ("validation", "test")),
+            tag_types=frozenset({"GENE"}),
+            licence=MTL_LICENCE,
+            citation="Smith L, Tanabe LK, Ando RJ, et al. Overview of BioCreative II gene mention recognition. "
+            "Genome Biology 9, S2 (2008). doi:10.1186/gb-2008-9-s2-s2",
+            table2_sentences=(12632, 2531, 5065),
+            table2_entities=24453,
+            repairs=(Repair("vaner_dbr/BC2GM/dev_df_mix2.jsonl", 1485, "tag", "I", "B", BIOBERT_SPLIT_REPAIR),),
+            notes="train is the MTL file: same tokens as BioBERT's, 58 fewer sentence breaks.",
+        ),
+        Corpus(
+            name="bc4chemd",
+            display_name="BC4CHEMD",
+            splits=_mtl_splits("BC4CHEMD", "BC4CHEMD", "BC4CHEMD", ()),
+            tag_types=frozenset({"Chemical"}),
+            licence="unknown",
+            citation="Krallinger M, Rabal O, Leitner F, et al. The CHEMDNER corpus of chemicals and drugs and its "
+            "annotation principles. Journal of Cheminformatics 7, S2 (2015). doi:10.1186/1758-2946-7-S1-S2",
+            table2_sentences=(30884, 30841, 26561),
+            table2_entities=65238,
+            notes="Not readable from the shared corpora (annotations only, no text).",
+            missing_hint="The shared corpora hold only the CHEMDNER annotations of BC4CHEMD, without the text, "
+            "so it cannot be read from them. Put the MTL files BC4CHEMD/{train,devel,test}.tsv (token<TAB>tag) "
+            "in the corpora directory, or read it from the public URLs (no corpora directory).",
+        ),
+        Corpus(
+            name="bc5cdr-chem",
+            display_name="BC5CDR-chem",
+            splits=_mtl_splits("BC5CDR-chem-IOB", "BC5CDR-chem", "BC5CDR-chem", ("test",)),
+            tag_types=frozenset({"Chemical"}),
+            licence=MTL_LICENCE,
+            citation=BC5CDR_CITATION,
+            table2_sentences=(4559, 4580, 4796),
+            table2_entities=15828,
+            notes="MTL train/devel have one sentence more than Table 2; the VANER test release has 4812 "
+            "sentences (16 more sentence breaks than Table 2, same 5385 entities as the MTL test).",
+        ),
+        Corpus(
+            name="bc5cdr-disease",
+            display_name="BC5CDR-disease",
+            splits=_mtl_splits("BC5CDR-disease-IOB", "BC5CDR-disease", "BC5CDR-disease", ("test",)),
+            tag_types=frozenset({"Disease"}),
+            licence=MTL_LICENCE,
+            citation=BC5CDR_CITATION,
+            table2_sentences=(4559, 4580, 4796),
+            table2_entities=12931,
+            notes="As BC5CDR-chem (same sentences).",
+        ),
+        Corpus(
+            name="jnlpba",
+            display_name="JNLPBA",
+            splits={
+                "train": Split(baderlab("JNLPBA/BaderLab_JNLPBA_BIO/train.tsv", "JNLPBA_BIO/train.tsv")),
+                "validation": Split(mtl("JNLPBA/devel.tsv", "JNLPBA/devel.tsv")),
+                "test": Split(vaner_jsonl("JNLPBA", "test")),
+            },
+            # BioBERT/VANER count protein, DNA and RNA as the gene class; cell_line and cell_type are O.
+            # BaderLab's copy renames protein -> PRGE, cell_line -> CLLN, cell_type -> CLTP.
+            tag_types=frozenset({"protein", "PRGE", "DNA", "RNA"}),
+            ignored_tag_types=frozenset({"cell_line", "CLLN", "cell_type", "CLTP"}),
+            licence="cc-by-3.0",
+            citation="Kim J-D, Ohta T, Tsuruoka Y, Tateisi Y, Collier N. Introduction to the bio-entity "
+            "recognition task at JNLPBA. Proceedings of JNLPBA 2004, 70-75 (2004).",
+            table2_sentences=(14731, 3876, 3873),
+            table2_entities=30263,
+            repairs=tuple(
+                Repair("JNLPBA/BaderLab_JNLPBA_BIO/train.tsv", line, "token", old, new, JNLPBA_REPAIR)
+                for line, old, new in (
+                    (386508, "E-PRGEs", "E-proteins"),
+                    (386548, "E-PRGEs", "E-proteins"),
+                    (386580, "E-PRGE", "E-protein"),
+                    (386607, "E-PRGE", "E-protein"),
+                )
+            )
+            + tuple(
+                Repair("vaner_dbr/JNLPBA/test_df_mix2.jsonl", line, "tag", "I", "B", BIOBERT_SPLIT_REPAIR)
+                for line in (2779, 3338)
+            ),
+            notes="train and validation are the GENIA Shared Task split (MTL files); BioBERT re-split the "
+            "GENIA training data into 14731/3876 sentences; a copy of that version was not found. "
+            "train+validation = 18546 sentences, Table 2 train+dev = 18607. Entities: the test split has the "
+            "6241 B tags of the VANER test (+2 repaired sentence-initial I); Table 2's total of 30263 leaves "
+            "24022 for train+dev, which the mapped GENIA train+dev (40753) does not match.",
+        ),
+        Corpus(
+            name="linnaeus",
+            display_name="linnaeus",
+            splits=_mtl_splits("linnaeus-IOB", "linnaeus", "linnaeus", ("test",)),
+            tag_types=frozenset({"Species"}),
+            licence="cc-by-4.0",
+            citation="Gerner M, Nenadic G, Bergman CM. LINNAEUS: a species name identification system for "
+            "biomedical literature. BMC Bioinformatics 11, 85 (2010). doi:10.1186/1471-2105-11-85",
+            table2_sentences=(12004, 4086, 7181),
+            table2_entities=2724,
+            notes="Entities: the MTL files and the VANER test file give 4263 B tags; Table 2 gives 2724, which "
+            "none of them matches.",
+        ),
+        Corpus(
+            name="s800",
+            display_name="s800",
+            splits={
+                "train": Split(
+                    baderlab("s800/BaderLab_S800_BIO/train.tsv", "S800_BIO/train.tsv"), minus=("validation", "test")
+                ),
+                "validation": Split(vaner_jsonl("s800", "dev")),
+                "test": Split(vaner_jsonl("s800", "test")),
+            },
+            tag_types=frozenset({"LIVB"}),
+            licence="other",
+            citation="Pafilis E, Frankild SP, Fanini L, et al. The SPECIES and ORGANISMS resources for fast and "
+            "accurate identification of taxonomic names in text. PLoS ONE 8, e65390 (2013). "
+            "doi:10.1371/journal.pone.0065390",
+            table2_sentences=(5743, 831, 1630),
+            table2_entities=3734,
+            notes="train = the whole-corpus BaderLab file minus the VANER dev/test sentences (by token "
+            "sequence); 2 VANER dev sentences do not occur in it (see dataset_scripts/CORPORA.md).",
+        ),
+        Corpus(
+            name="ncbi",
+            display_name="NCBI-disease",
+            splits=_mtl_splits("NCBI-disease-IOB", "NCBI-disease", "ncbi", ("validation", "test")),
+            tag_types=frozenset({"Disease"}),
+            licence="cc0-1.0",
+            citation="Dogan RI, Leaman R, Lu Z. NCBI disease corpus: a resource for disease name recognition "
+            "and concept normalization. Journal of Biomedical Informatics 47, 1-10 (2014). "
+            "doi:10.1016/j.jbi.2013.12.006",
+            table2_sentences=(5432, 923, 942),
+            table2_entities=6861,
+        ),
+    )
+}
+assert set(CORPORA) == set(VANER_CORPUS_TYPES), "CORPORA and VANER_CORPUS_TYPES must name the same corpora"
+
+
+def get_corpus(name: str) -> Corpus:
+    try:
+        return CORPORA[name]
+    except KeyError:
+        raise ValueError(f"unknown corpus {name!r}; expected one of {', '.join(CORPORA)}") from None
+
+
+def resolve_corpora_dir(path: str | os.PathLike | None = None) -> Path | None:
+    """The corpora directory: `path` (the --corpora-dir flag), else $VANER_CORPORA_DIR, else None (public URLs)."""
+    value = path if path is not None else os.environ.get(CORPORA_DIR_ENV) or None
+    return None if value is None else Path(value).expanduser()
+
+
+def _download(url: str) -> str:
+    from datasets import DownloadManager
+
+    return DownloadManager().download(url)
+
+
+def _locate(corpus: Corpus, split: str, source: Source, corpora_dir: Path | None, download) -> Path:
+    if corpora_dir is None:
+        return Path((download or _download)(source.url))
+    path = corpora_dir / source.local
+    if not path.is_file():
+        raise CorpusUnavailableError(
+            f"{corpus.name} {split}: expected file {path} does not exist. Set --corpora-dir or "
+            f"{CORPORA_DIR_ENV} to a directory laid out like shared/corpora, or set neither to download "
+            f"{source.url}. {corpus.missing_hint}".rstrip()
+        )
+    return path
+
+
+def _parse_tag(raw: str, previous: str, tag_types, ignored_types, where: str) -> int:
+    """The O/B/I label of a token<TAB>tag tag, checking IOB2 against the previous raw tag ("" at a sentence start).
+
+    `tag_types` None: every type is the entity. `ignored_types` None: every type not in `tag_types` is O;
+    otherwise a type in neither set is an error.
+    """
+    if raw == "O":
+        return O
+    prefix, _, tag_type = raw.partition("-")
+    if prefix not in ("B", "I") or raw.endswith("-"):
+        raise CorpusFormatError(f"{where}: invalid tag {raw!r}; expected O, B, I, B-<type> or I-<type>")
+    if prefix == "I" and (previous in ("", "O") or previous.partition("-")[2] != tag_type):
+        raise CorpusFormatError(f"{where}: {raw!r} follows {previous or 'the sentence start'!r} (invalid IOB2)")
+    if not tag_type or tag_types is None or tag_type in tag_types:
+        return B if prefix == "B" else I
+    if ignored_types is None or tag_type in ignored_types:
+        return O
+    raise CorpusFormatError(
+        f"{where}: unexpected entity type in tag {raw!r}; expected one of {sorted(tag_types | ignored_types)}"
+    )
+
+
+Sentence = tuple[list[str], list[int], int | None]  # tokens, O/B/I tags, document index
+
+
+def _read_tsv(path: Path, tag_types, ignored_types, repairs: Mapping[int, Repair]) -> Iterator[Sentence]:
+    """Sentences of a token<TAB>tag file: blank lines end sentences, `-DOCSTART-` lines start documents."""
+    tokens: list[str] = []
+    tags: list[int] = []
+    previous = ""
+    document = None
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            line = line.rstrip("\r\n")
+            fields = line.split("\t")
+            starts_document = fields[0] == DOCSTART
+            if not line.strip() or starts_document:  # both end a sentence
+                if tokens:
+                    yield tokens, tags, document
+                tokens, tags, previous = [], [], ""
+                if starts_document:
+                    document = 0 if document is None else document + 1
+                continue
+            where = f"{path}:{number}"
+            if len(fields) != 2:
+                raise CorpusFormatError(f"{where}: expected 2 tab-separated columns (token, tag), got {len(fields)}")
+            token, raw = fields
+            if number in repairs:
+                token, raw = _apply_repair(repairs[number], token, raw, where)
+            if not token.strip():
+                raise CorpusFormatError(f"{where}: empty token")
+            tags.append(_parse_tag(raw, previous, tag_types, ignored_types, where))
+            tokens.append(token)
+            previous = raw
+    if tokens:
+        yield tokens, tags, document
+
+
+def _read_jsonl(path: Path, repairs: Mapping[int, Repair]) -> Iterator[Sentence]:
+    """Sentences of a VANER release file: `tokens` is [prompt, *sentence], `ner_tags` the O/B/I ids."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+                tokens, tags = record["tokens"][1:], list(record["ner_tags"])
+            except (ValueError, KeyError, TypeError) as error:
+                raise CorpusFormatError(f"{where}: not a VANER record with tokens and ner_tags ({error})") from None
+            if len(tokens) != len(tags) or not tokens:
+                raise CorpusFormatError(f"{where}: {len(tags)} ner_tags for {len(tokens)} tokens after the prompt")
+            if number in repairs:
+                repair = repairs[number]
+                label = _apply_repair(repair, "", VANER_LABELS[tags[repair.index]], where)[1]
+                tags[repair.index] = VANER_LABELS.index(label)
+            for index, tag in enumerate(tags):
+                if tag not in (O, B, I):
+                    raise CorpusFormatError(f"{where}: ner_tags[{index}] = {tag!r} is not 0 (O), 1 (B) or 2 (I)")
+                if tag == I and (index == 0 or tags[index - 1] == O):
+                    raise CorpusFormatError(f"{where}: ner_tags[{index}] is I after O (invalid IOB2)")
+            yield tokens, tags, None
+
+
+def _apply_repair(repair: Repair, token: str, tag: str, where: str) -> tuple[str, str]:
+    found = token if repair.field == "token" else tag
+    if found != repair.old:
+        raise CorpusFormatError(f"{where}: repair expects {repair.field} {repair.old!r}, found {found!r}")
+    return (repair.new, tag) if repair.field == "token" else (token, repair.new)
+
+
+def _subtract(sentences: Iterator[Sentence], held_out_splits) -> list[Sentence]:
+    """The sentences minus one occurrence (matched by token sequence) per held-out sentence.
+
+    A multiset difference: short sentences such as "1 ." occur many times in a corpus, and a held-out
+    occurrence removes only one of them.
+    """
+    held_out = Counter(tuple(record["tokens"]) for records in held_out_splits for record in records)
+    kept = []
+    for sentence in sentences:
+        key = tuple(sentence[0])
+        if held_out[key]:
+            held_out[key] -= 1
+        else:
+            kept.append(sentence)
+    return kept
+
+
+def _records(sentences, prefix: str, entity_type: str, corpus: str) -> list[dict]:
+    return [
+        {
+            "id": f"{prefix}-{index}",
+            "document_id": None if document is None else f"{prefix}-doc{document}",
+            "tokens": tokens,
+            "ner_tags": tags,
+            "entity_type": entity_type,
+            "corpus": corpus,
+        }
+        for index, (tokens, tags, document) in enumerate(sentences)
+    ]
+
+
+def read_corpus(
+    name: str,
+    split: str,
+    corpora_dir: str | os.PathLike | None = None,
+    *,
+    download: Callable[[str], str] | None = None,
+) -> list[dict]:
+    """The records of one split of one corpus.
+
+    Files are read from `corpora_dir` (or $VANER_CORPORA_DIR) laid out like shared/corpora; with neither,
+    they are fetched from their public URLs with `download` (url -> local path; default: a `datasets`
+    DownloadManager, which caches).
+    """
+    corpus = get_corpus(name)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    root = resolve_corpora_dir(corpora_dir)
+    spec = corpus.splits[split]
+    path = _locate(corpus, split, spec.source, root, download)
+    repairs = {repair.line: repair for repair in corpus.repairs if repair.source == spec.source.local}
+    if spec.source.format == "jsonl":
+        sentences = _read_jsonl(path, repairs)
+    else:
+        sentences = _read_tsv(path, corpus.tag_types, corpus.ignored_tag_types, repairs)
+    if spec.minus:
+        sentences = _subtract(sentences, (read_corpus(name, other, root, download=download) for other in spec.minus))
+    return _records(sentences, f"{name}-{split}", corpus.entity_type, name)
+
+
+def read_tagged_file(
+    path: str | os.PathLike, entity_type: str, corpus: str | None = None, tag_types=None
+) -> list[dict]:
+    """The records of any token<TAB>tag IOB2 file (blank line between sentences, optional `-DOCSTART-`).
+
+    Tags of every type count as `entity_type`, unless `tag_types` names the ones that do (others are O).
+    """
+    path = Path(path)
+    if not isinstance(entity_type, str) or not entity_type.strip():
+        raise ValueError(f"entity_type must be a non-empty string, got {entity_type!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"tagged file {path} does not exist")
+    corpus = corpus or path.stem
+    tag_types = None if tag_types is None else frozenset(tag_types)
+    sentences = _read_tsv(path, tag_types, None, {})
+    return _records(sentences, corpus, entity_type.strip(), corpus)
+

@@ -1,0 +1,113 @@
+"""Corpus statistics next to Table 2 of the VANER paper: sentences and entities per split, IOB2 validity,
+and sentences a validation or test split shares with train."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .corpora import CORPORA, SPLITS, B, CorpusFormatError, CorpusUnavailableError, I, O, get_corpus, read_corpus
+
+TOLERANCE = 0.02  # a relative difference to Table 2 above this is flagged
+
+
+def relative_difference(measured: int, reference: int) -> float:
+    return (measured - reference) / reference
+
+
+def iob2_violations(records: Iterable[Mapping]) -> int:
+    """The number of sentences in which an I tag follows O or starts the sentence."""
+    return sum(
+        any(tag == I and previous == O for previous, tag in zip([O, *record["ner_tags"]], record["ner_tags"]))
+        for record in records
+    )
+
+
+def corpus_stats(name: str, splits: Mapping[str, list[Mapping]]) -> dict:
+    """The statistics of one corpus from its records per split (lists of dicts, or `datasets.Dataset`s)."""
+    corpus = get_corpus(name)
+    train = {tuple(record["tokens"]) for record in splits["train"]}
+    rows = []
+    for split, reference in zip(SPLITS, corpus.table2_sentences):
+        records = splits[split]
+        difference = relative_difference(len(records), reference)
+        rows.append(
+            {
+                "split": split,
+                "source": corpus.splits[split].source.local,
+                "sentences": len(records),
+                "table2_sentences": reference,
+                "difference": round(difference, 4),
+                "flagged": abs(difference) > TOLERANCE,
+                "entities": sum(list(record["ner_tags"]).count(B) for record in records),
+                "iob2_violations": iob2_violations(records),
+                "shared_with_train": None
+                if split == "train"
+                else sum(tuple(record["tokens"]) in train for record in records),
+            }
+        )
+    entities = sum(row["entities"] for row in rows)
+    difference = relative_difference(entities, corpus.table2_entities)
+    return {
+        "corpus": name,
+        "available": True,
+        "entity_type": corpus.entity_type,
+        "splits": rows,
+        "entities": entities,
+        "table2_entities": corpus.table2_entities,
+        "entity_difference": round(difference, 4),
+        "entities_flagged": abs(difference) > TOLERANCE,
+        "notes": corpus.notes,
+    }
+
+
+def collect(corpora_dir=None, names: Iterable[str] = tuple(CORPORA), download=None) -> list[dict]:
+    """The statistics of each corpus; an unreadable corpus is reported as unavailable or invalid, not raised."""
+    results = []
+    for name in names:
+        try:
+            splits = {split: read_corpus(name, split, corpora_dir, download=download) for split in SPLITS}
+        except CorpusUnavailableError as error:
+            results.append({"corpus": name, "available": False, "error": str(error), "notes": get_corpus(name).notes})
+            continue
+        except CorpusFormatError as error:
+            results.append({"corpus": name, "available": False, "error": f"invalid: {error}", "notes": ""})
+            continue
+        results.append(corpus_stats(name, splits))
+    return results
+
+
+def _percent(value: float) -> str:
+    return f"{value:+.1%}"
+
+
+def format_table(results: list[dict]) -> str:
+    """A Markdown table; `*` marks a difference to Table 2 over 2 %, and notes explain flagged corpora."""
+    lines = [
+        "| corpus | split | sentences | Table 2 | diff | entities | Table 2 entities | diff | IOB2 errors "
+        "| shared with train |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    footnotes = []
+    for result in results:
+        name = result["corpus"]
+        if not result["available"]:
+            lines.append(f"| {name} | unavailable | | | | | | | | |")
+            footnotes.append(f"- {name}: {result['error']}")
+            continue
+        for row in result["splits"]:
+            shared = "" if row["shared_with_train"] is None else row["shared_with_train"]
+            lines.append(
+                f"| {name} | {row['split']} | {row['sentences']} | {row['table2_sentences']} "
+                f"| {_percent(row['difference'])}{' *' if row['flagged'] else ''} | {row['entities']} | | "
+                f"| {row['iob2_violations']} | {shared} |"
+            )
+        lines.append(
+            f"| {name} | all | {sum(row['sentences'] for row in result['splits'])} "
+            f"| {sum(row['table2_sentences'] for row in result['splits'])} | | {result['entities']} "
+            f"| {result['table2_entities']} | {_percent(result['entity_difference'])}"
+            f"{' *' if result['entities_flagged'] else ''} | | |"
+        )
+        flagged = result["entities_flagged"] or any(row["flagged"] for row in result["splits"])
+        if flagged and result["notes"]:
+            footnotes.append(f"- {name} (*): {result['notes']}")
+    return "\n".join(lines + ([""] + footnotes if footnotes else []))

@@ -1,0 +1,288 @@
+"""The corpora table, readers, builder, `vaner data stats` and `vaner data export`, on the shared corpora."""
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dataset_scripts.cli import register
+from dataset_scripts.corpora import (
+    CORPORA,
+    CORPORA_DIR_ENV,
+    SPLITS,
+    CorpusFormatError,
+    CorpusUnavailableError,
+    read_corpus,
+    read_tagged_file,
+    resolve_corpora_dir,
+)
+from dataset_scripts.stats import TOLERANCE, collect
+from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RECORD_KEYS = {"id", "document_id", "tokens", "ner_tags", "entity_type", "corpus"}
+
+
+@pytest.fixture(scope="module")
+def stats(corpora_dir):
+    return {result["corpus"]: result for result in collect(corpora_dir)}
+
+
+def test_table_covers_the_vaner_corpora():
+    assert set(CORPORA) == set(VANER_CORPUS_TYPES)
+    for name, corpus in CORPORA.items():
+        assert corpus.entity_type == VANER_CORPUS_TYPES[name]
+        assert set(corpus.splits) == set(SPLITS)
+        for split in corpus.splits.values():
+            assert split.source.url.startswith("https://raw.githubusercontent.com/")
+            assert split.source.repository.commit in split.source.url
+
+
+def test_every_available_corpus_matches_table2_or_is_explained(stats):
+    assert [name for name, result in stats.items() if not result["available"]] == ["bc4chemd"]
+    for name, result in stats.items():
+        if not result["available"]:
+            continue
+        for row in result["splits"]:
+            assert row["iob2_violations"] == 0, (name, row)
+            if abs(row["difference"]) > TOLERANCE:
+                assert row["flagged"] and CORPORA[name].notes, (name, row)
+    # The evaluation sets of the paper, reproduced exactly.
+    for name, split, sentences in [("ncbi", "test", 942), ("bc2gm", "test", 5065), ("s800", "test", 1630),
+                                   ("s800", "validation", 831), ("jnlpba", "test", 3873), ("linnaeus", "test", 7181)]:
+        assert next(row for row in stats[name]["splits"] if row["split"] == split)["sentences"] == sentences
+
+
+def test_records_have_the_schema(corpora_dir):
+    records = read_corpus("ncbi", "validation", corpora_dir)
+    assert len(records) == 923
+    assert set(records[0]) == RECORD_KEYS
+    assert records[0]["id"] == "ncbi-validation-0" and records[0]["entity_type"] == "Disease"
+    assert all(len(record["tokens"]) == len(record["ner_tags"]) for record in records)
+    assert sum(record["ner_tags"].count(1) for record in records) == 787
+    assert len({record["id"] for record in records}) == len(records)
+    jnlpba = read_corpus("jnlpba", "validation", corpora_dir)
+    assert jnlpba[0]["document_id"] == "jnlpba-validation-doc0"
+    assert len({record["document_id"] for record in jnlpba}) == 200
+
+
+def test_jnlpba_types_are_counted_as_biobert_does(corpora_dir):
+    """protein + DNA + RNA = Gene, cell types = O: the MTL test then has the 6241 entities of the VANER test."""
+    jnlpba = CORPORA["jnlpba"]
+    mtl_test = read_tagged_file(corpora_dir / "JNLPBA/test.tsv", "Gene", tag_types=jnlpba.tag_types)
+    vaner_test = [json.loads(line) for line in open(corpora_dir / "vaner_dbr/JNLPBA/test_df_mix2.jsonl")]
+    assert sum(record["ner_tags"].count(1) for record in mtl_test) == 6241
+    assert sum(record["ner_tags"].count(1) for record in vaner_test) == 6241
+    tag_repairs = [repair for repair in jnlpba.repairs if repair.field == "tag"]
+    test = read_corpus("jnlpba", "test", corpora_dir)
+    assert sum(record["ner_tags"].count(1) for record in test) == 6241 + len(tag_repairs)
+
+
+def test_jnlpba_token_corruption_is_repaired(corpora_dir):
+    tokens = Counter(token for record in read_corpus("jnlpba", "train", corpora_dir) for token in record["tokens"])
+    assert not [token for token in tokens if any(name in token for name in ("PRGE", "CLLN", "CLTP"))]
+    assert tokens["E-proteins"] >= 2 and tokens["E-protein"] >= 2
+
+
+def test_s800_train_is_the_corpus_minus_vaner_dev_and_test(corpora_dir):
+    def sentences(records):
+        return Counter(tuple(record["tokens"]) for record in records)
+
+    whole = sentences(read_tagged_file(corpora_dir / "s800/BaderLab_S800_BIO/train.tsv", "Species"))
+    splits = {split: sentences(read_corpus("s800", split, corpora_dir)) for split in SPLITS}
+    assert not splits["test"] - whole
+    unmatched_dev = splits["validation"] - whole
+    starts = sorted(" ".join(tokens)[:23] for tokens in unmatched_dev)
+    assert starts == ["C ( 16 : 1 ) omega7c an", "Strain 0533 ( T ) exhib"]
+    assert splits["train"] + (splits["validation"] - unmatched_dev) + splits["test"] == whole
+    assert sum(splits["train"].values()) == 5734
+
+
+def test_bc4chemd_is_reported_unavailable(stats, corpora_dir):
+    assert "only the CHEMDNER annotations" in stats["bc4chemd"]["error"]
+    with pytest.raises(CorpusUnavailableError, match="BC4CHEMD/train.tsv.*--corpora-dir.*VANER_CORPORA_DIR"):
+        read_corpus("bc4chemd", "train", corpora_dir)
+
+
+def test_bc4chemd_reads_its_public_tsv_format(tmp_path):
+    (tmp_path / "BC4CHEMD").mkdir()
+    samples = {  # MTL typed tags; BioBERT's untyped B/I
+        "train": "Aspirin\tB-Chemical\nhelps\tO\n.\tO\n\nsodium\tB-Chemical\nchloride\tI-Chemical\n",
+        "devel": "Caffeine\tB\nwakes\tO\n",
+        "test": "No\tO\nchemical\tO\n",
+    }
+    for stem, text in samples.items():
+        (tmp_path / "BC4CHEMD" / f"{stem}.tsv").write_text(text)
+    train = read_corpus("bc4chemd", "train", tmp_path)
+    assert [record["ner_tags"] for record in train] == [[1, 0, 0], [1, 2]]
+    assert train[1]["tokens"] == ["sodium", "chloride"] and train[1]["entity_type"] == "Chemical"
+    assert read_corpus("bc4chemd", "validation", tmp_path)[0]["ner_tags"] == [1, 0]
+    assert stats_row_count(collect(tmp_path, ["bc4chemd"])) == 3
+
+
+def stats_row_count(results):
+    return sum(len(result["splits"]) for result in results if result["available"])
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("a\tO\nb\tO\textra\n", 2, "2 tab-separated columns"),
+        ("a\tO\n\nb\n", 3, "2 tab-separated columns"),
+        ("a\tO\nb\tX-Disease\n", 2, "invalid tag"),
+        ("a\tO\nb\tB-\n", 2, "invalid tag"),
+        ("a\tO\nb\tI-Disease\n", 2, "invalid IOB2"),
+        ("a\tI-Disease\n", 1, "invalid IOB2"),
+        ("a\tB-Disease\nb\tI-Chemical\n", 2, "invalid IOB2"),
+        ("a\tB-Disease\n\nb\tI-Disease\n", 3, "invalid IOB2"),
+    ],
+)
+def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
+    path = tmp_path / "bad.tsv"
+    path.write_text(text)
+    with pytest.raises(CorpusFormatError, match=rf"{path}:{line}: .*{message}"):
+        read_tagged_file(path, "Disease")
+
+
+def test_unexpected_type_in_a_corpus_file_is_an_error(tmp_path):
+    (tmp_path / "NCBI-disease").mkdir()
+    (tmp_path / "NCBI-disease/train.tsv").write_text("a\tB-Disease\nb\tB-Gene\n")
+    with pytest.raises(CorpusFormatError, match=r"train.tsv:2: unexpected entity type"):
+        read_corpus("ncbi", "train", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"tokens": ["prompt: ", "a", "b"], "ner_tags": [0, 2]}, "I after O"),
+        ({"tokens": ["prompt: ", "a"], "ner_tags": [0, 0]}, "2 ner_tags for 1 tokens"),
+        ({"tokens": ["prompt: ", "a"], "ner_tags": [3]}, "is not 0"),
+        ({"tokens": ["prompt: ", "a"]}, "not a VANER record"),
+    ],
+)
+def test_malformed_jsonl_names_file_and_line(tmp_path, record, message):
+    path = tmp_path / "vaner_dbr/ncbi/test_df_mix2.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"tokens": ["prompt: ", "ok"], "ner_tags": [0]}) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(CorpusFormatError, match=rf"{path}:2: .*{message}"):
+        read_corpus("ncbi", "test", tmp_path)
+
+
+def test_missing_file_names_path_and_flag(tmp_path):
+    expected = rf"{tmp_path}/NCBI-disease/train.tsv.*--corpora-dir.*{CORPORA_DIR_ENV}"
+    with pytest.raises(CorpusUnavailableError, match=expected):
+        read_corpus("ncbi", "train", tmp_path)
+    with pytest.raises(FileNotFoundError, match="nothing.tsv"):
+        read_tagged_file(tmp_path / "nothing.tsv", "Gene")
+
+
+def test_unknown_names_are_value_errors(corpora_dir):
+    with pytest.raises(ValueError, match="unknown corpus 'NCBI'"):
+        read_corpus("NCBI", "train", corpora_dir)
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        read_corpus("ncbi", "dev", corpora_dir)
+    with pytest.raises(ValueError, match="entity_type"):
+        read_tagged_file(corpora_dir / "NCBI-disease/test.tsv", " ")
+
+
+def test_plain_tagged_file(tmp_path):
+    path = tmp_path / "craft_sample.tsv"
+    path.write_text("-DOCSTART-\tO\n\nmouse\tB-Taxon\ncells\tO\n\nBrca1\tB-GGP\n-DOCSTART-\tO\n\nzebrafish\tB-Taxon\n")
+    records = read_tagged_file(path, "Species", tag_types={"Taxon"})
+    assert [record["ner_tags"] for record in records] == [[1, 0], [0], [1]]
+    assert [record["document_id"] for record in records] == ["craft_sample-doc0"] * 2 + ["craft_sample-doc1"]
+    assert {record["corpus"] for record in records} == {"craft_sample"}
+    assert [record["ner_tags"] for record in read_tagged_file(path, "Any", corpus="x")] == [[1, 0], [1], [1]]
+
+
+def test_resolve_corpora_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv(CORPORA_DIR_ENV, raising=False)
+    assert resolve_corpora_dir() is None
+    monkeypatch.setenv(CORPORA_DIR_ENV, str(tmp_path))
+    assert resolve_corpora_dir() == tmp_path
+    assert resolve_corpora_dir("elsewhere").name == "elsewhere"
+
+
+def _offline_download(corpora_dir, requested):
+    """A download function serving each public URL from the local mirror, never the network."""
+    sources = [split.source for corpus in CORPORA.values() for split in corpus.splits.values()]
+    by_url = {source.url: corpora_dir / source.local for source in sources}
+
+    def download(url):
+        requested.append(url)
+        return str(by_url[url])
+
+    return download
+
+
+def test_public_urls_go_through_the_download_function(monkeypatch, corpora_dir):
+    monkeypatch.delenv(CORPORA_DIR_ENV, raising=False)
+    requested = []
+    records = read_corpus("s800", "train", download=_offline_download(corpora_dir, requested))
+    assert records == read_corpus("s800", "train", corpora_dir)
+    repositories = [url.split("/")[3:5] for url in requested]
+    assert repositories == [["BaderLab", "Biomedical-Corpora"]] + [["Eulring", "VANER"]] * 2
+
+
+def test_builder_from_local_dir_and_from_urls(monkeypatch, corpora_dir, tmp_path):
+    import datasets
+
+    from dataset_scripts.vaner_corpora import VanerCorpora
+
+    builder = VanerCorpora(config_name="ncbi", corpora_dir=str(corpora_dir), cache_dir=str(tmp_path / "local"))
+    builder.download_and_prepare()
+    local = builder.as_dataset()
+    assert {split: local[split].num_rows for split in SPLITS} == {"train": 5424, "validation": 923, "test": 942}
+    assert local["train"].features["ner_tags"].feature.names == ["O", "B", "I"]
+    assert local["test"][0] == read_corpus("ncbi", "test", corpora_dir)[0]
+
+    monkeypatch.delenv(CORPORA_DIR_ENV, raising=False)
+    requested = []
+    fake = _offline_download(corpora_dir, requested)
+    monkeypatch.setattr(datasets.DownloadManager, "download", lambda self, url: fake(url))
+    online = VanerCorpora(config_name="ncbi", cache_dir=str(tmp_path / "online"))
+    online.download_and_prepare()
+    assert online.as_dataset()["test"]["tokens"] == local["test"]["tokens"]
+    assert len(requested) == 3 and all(url.startswith("https://raw.githubusercontent.com/") for url in requested)
+
+
+def test_export_is_a_loadable_hub_folder(corpora_dir, tmp_path):
+    import datasets
+
+    from dataset_scripts.export import export
+
+    out = tmp_path / "vaner-corpora"
+    report = export(out, corpora_dir, ["ncbi", "s800", "bc4chemd"])
+    assert report["exported"] == ["ncbi", "s800"] and list(report["unavailable"]) == ["bc4chemd"]
+    card = (out / "README.md").read_text()
+    assert "config_name: all" in card and "config_name: ncbi" in card and "| ncbi | test | 942 | 942 |" in card
+    assert CORPORA["ncbi"].citation in card and "cc0-1.0" in card and "bc4chemd" in card
+    ncbi = datasets.load_dataset(str(out), "ncbi")
+    assert ncbi["test"].num_rows == 942
+    assert ncbi["train"].features["ner_tags"].feature.names == ["O", "B", "I"]
+    everything = datasets.load_dataset(str(out), "all")
+    assert everything["test"].num_rows == 942 + 1630
+
+
+def test_cli_stats_json(capsys, corpora_dir):
+    parser = argparse.ArgumentParser(prog="vaner")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["data", "stats", "--json", "--corpora-dir", str(corpora_dir), "--corpus", "ncbi", "--corpus", "bc4chemd"]
+    )
+    assert args.func(args) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [result["corpus"] for result in results] == ["ncbi", "bc4chemd"]
+    assert results[0]["splits"][2]["shared_with_train"] == 1 and not results[1]["available"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["data", "stats", "--corpus", "NCBI"])
+
+
+def test_cli_module_keeps_heavy_imports_lazy():
+    code = "import sys, dataset_scripts.cli; print(sorted({'datasets', 'pyarrow'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "[]"
