@@ -46,7 +46,7 @@ def load_adapter(path: Path, dtype=None):
 def load_vaner(model: str | None = None, *, dtype=None):
     """Returns `(model, tokenizer, trained)`; `trained` is False only for the untrained-head fallback used while
     no vaner-smol adapter is committed."""
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from transformers import PreTrainedTokenizerFast
 
     from .backbone import build_vaner_model
     from .pipeline_vaner import prepare_tokenizer
@@ -67,17 +67,30 @@ def load_vaner(model: str | None = None, *, dtype=None):
         raise FileNotFoundError(f"{path} has no config.json: not a VANER model or adapter folder")
     if is_adapter_dir(path):
         return (*load_adapter(path, dtype), True)
-    loaded = AutoModelForTokenClassification.from_pretrained(model, trust_remote_code=True, dtype=dtype)
-    if loaded.config.model_type != "vaner":
-        raise ValueError(f"{model} is a {loaded.config.model_type!r} model, not a VANER model")
-    return loaded, prepare_tokenizer(AutoTokenizer.from_pretrained(model)), True
+    from .configuration_vaner import VanerConfig
+    from .modeling_vaner import VanerForTokenClassification
+
+    model_type = VanerConfig.get_config_dict(model)[0].get("model_type")
+    if model_type != "vaner":
+        raise ValueError(f"{model} is a {model_type!r} model, not a VANER model")
+    loaded = VanerForTokenClassification.from_pretrained(model, dtype=dtype)
+    # The generic fast class: AutoTokenizer would read config.json's auto_map and ask to run the folder's code.
+    return loaded, prepare_tokenizer(PreTrainedTokenizerFast.from_pretrained(model)), True
 
 
-def load_pipeline(model: str | None = None, *, device=None, dtype=None, batch_size: int = 8):
-    """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text."""
+def load_pipeline(
+    model: str | None = None, *, device=None, dtype=None, precision: str = "auto", batch_size: int = 8
+):
+    """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
+    `precision`: "auto" (bf16 autocast where supported), "bf16" or "fp32"."""
     from .pipeline_vaner import VanerTokenClassificationPipeline
 
     loaded, tokenizer, _ = load_vaner(model, dtype=dtype)
     return VanerTokenClassificationPipeline(
-        model=loaded.eval(), tokenizer=tokenizer, device=device, batch_size=batch_size, task="token-classification"
+        model=loaded.eval(),
+        tokenizer=tokenizer,
+        device=device,
+        batch_size=batch_size,
+        precision=precision,
+        task="token-classification",
     )

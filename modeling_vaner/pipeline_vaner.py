@@ -177,6 +177,22 @@ def decode_bio(labels: list[int], scores: list[float]) -> list[tuple[int, int, f
 # ---------------------------------------------------------------------------------------------------------------
 # Pipeline
 # ---------------------------------------------------------------------------------------------------------------
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def use_bf16_autocast(precision: str, device: torch.device, model_dtype: torch.dtype) -> bool:
+    """"auto": bf16 autocast for an fp32 model where the hardware computes bf16 natively (AMX/AVX512-BF16 CPUs,
+    recent GPUs); "bf16": always; "fp32": never (the model runs in the dtype it was loaded in)."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    if precision == "auto":
+        return model_dtype == torch.float32 and bf16_supported(device)
+    return precision == "bf16"
+
+
 @dataclass
 class _Row:
     """One model input: one window of one sentence of one text, asked for one entity type."""
@@ -198,6 +214,7 @@ class _Window:
 class VanerTokenClassificationPipeline(Pipeline):
     """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models.
 
+    Construct with `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16" or "fp32".
     Call with a string or a list of strings, and optionally `entity_types` (default: all the model's types;
     any non-empty string is allowed, the instruction is free text), `dataset` (a known corpus name, for the
     instruction with the dataset name; default None: the type-only instruction) and `batch_size`.
@@ -213,10 +230,11 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = True
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, precision: str = "auto", **kwargs):
         super().__init__(*args, **kwargs)
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
+        self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
 
     # --- the steps, each usable on its own ------------------------------------------------------------------
     def _sanitize_parameters(self, entity_types=None, dataset=None, batch_size=None, **kwargs):
@@ -279,23 +297,37 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def window_budget(self, entity_types, dataset) -> int:
         longest_instruction = max(len(self.instruction_ids(t, dataset)) for t in entity_types)
-        return self.model.config.max_window_tokens - longest_instruction
+        window = self.model.config.max_window_tokens
+        if window <= longest_instruction:
+            raise ValueError(
+                f"max_window_tokens ({window}) leaves no room for words after the instruction "
+                f"({longest_instruction} tokens); raise config.max_window_tokens"
+            )
+        return window - longest_instruction
 
     def preprocess(self, text: str, entity_types=None, dataset=None) -> dict:
-        """Words, windows and model rows of one text: {"text", "spans", "windows", "rows", "entity_types"}."""
+        """Words, sentences, windows and model rows of one text."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         entity_types = self.check_entity_types(entity_types)
         dataset = self.check_dataset(dataset)
         spans = split_words(text)
         pieces = encode_words(self.tokenizer, [text[start:end] for start, end in spans])
-        windows = self.word_windows(pieces, split_sentences(text, spans), self.window_budget(entity_types, dataset))
+        sentences = split_sentences(text, spans)
+        windows = self.word_windows(pieces, sentences, self.window_budget(entity_types, dataset))
         rows = self.rows_for(pieces, windows, entity_types, dataset)
-        return {"text": text, "spans": spans, "windows": windows, "rows": rows, "entity_types": entity_types}
+        return {
+            "text": text,
+            "spans": spans,
+            "sentences": sentences,
+            "windows": windows,
+            "rows": rows,
+            "entity_types": entity_types,
+        }
 
     def _forward(self, model_inputs: dict) -> dict:
         """Label probabilities for one padded batch: {"probabilities": (batch, tokens, labels)}."""
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.autocast_bf16):
             logits = self.model(
                 input_ids=model_inputs["input_ids"].to(self.device),
                 attention_mask=model_inputs["attention_mask"].to(self.device),
@@ -318,11 +350,13 @@ class VanerTokenClassificationPipeline(Pipeline):
         entities = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
             labels, scores = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
-            for first, last, score in decode_bio(labels, scores):
-                start, end = spans[first][0], spans[last - 1][1]
-                entities.append(
-                    {"entity_group": entity_type, "score": score, "word": text[start:end], "start": start, "end": end}
-                )
+            for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
+                sentence = slice(sentence_first, sentence_last)
+                for first, last, score in decode_bio(labels[sentence], scores[sentence]):
+                    start, end = spans[sentence_first + first][0], spans[sentence_first + last - 1][1]
+                    entities.append(
+                        {"entity_group": entity_type, "score": score, "word": text[start:end], "start": start, "end": end}
+                    )
         return sorted(entities, key=lambda entity: (entity["start"], entity["end"], entity["entity_group"]))
 
     # --- the whole call: batches by length across texts and entity types -------------------------------------

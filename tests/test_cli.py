@@ -1,0 +1,61 @@
+"""`vaner extract` from an argument, a file and standard input; table and JSONL output; clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from modeling_vaner.export import save_vaner_folder
+
+TEXT = "Mutations in BRCA1 cause breast cancer.\tTamoxifen – twice."
+
+
+@pytest.fixture
+def tiny_folder(tiny_vaner, tmp_path):
+    model, tokenizer = tiny_vaner
+    with torch.no_grad():  # predict B everywhere, so that every word is an entity
+        model.score.weight.zero_()
+        model.score.bias.copy_(torch.tensor([0.0, 10.0, 0.0]))
+    return save_vaner_folder(model, tokenizer, tmp_path / "model")
+
+
+def vaner(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "modeling_vaner.cli", *args], input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_extract_jsonl_from_argument_file_and_stdin(tiny_folder, tmp_path):
+    text_file = tmp_path / "abstract.txt"
+    text_file.write_text(TEXT, encoding="utf-8")
+    outputs = [
+        vaner("extract", TEXT, "--model", str(tiny_folder), "--types", "Gene", "--format", "jsonl"),
+        vaner("extract", "--file", str(text_file), "--model", str(tiny_folder), "--types", "Gene", "--format", "jsonl"),
+        vaner("extract", "--model", str(tiny_folder), "--types", "Gene", "--format", "jsonl", stdin=TEXT),
+    ]
+    for completed in outputs:
+        assert completed.returncode == 0, completed.stderr[-2000:]
+    entities = [json.loads(line) for line in outputs[0].stdout.splitlines()]
+    assert [e["word"] for e in entities] == ["Mutations", "in", "BRCA1", "cause", "breast", "cancer", ".",
+                                             "Tamoxifen", "–", "twice", "."]
+    assert all(TEXT[e["start"] : e["end"]] == e["word"] and e["entity_group"] == "Gene" for e in entities)
+    assert outputs[1].stdout == outputs[0].stdout == outputs[2].stdout
+
+
+def test_extract_table(tiny_folder):
+    completed = vaner("extract", "Mice.", "--model", str(tiny_folder), "--types", "Species", "Gene")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.splitlines()
+    assert lines[0].split() == ["start", "end", "type", "score", "text"]
+    assert lines[1].split()[:3] == ["0", "4", "Gene"] and lines[1].split()[-1] == "Mice"
+
+
+def test_extract_errors_are_clear(tiny_folder, tmp_path):
+    missing = vaner("extract", "--file", str(tmp_path / "nope.txt"), "--model", str(tiny_folder))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    bad_type = vaner("extract", "Mice.", "--model", str(tiny_folder), "--types", " ")
+    assert bad_type.returncode == 2 and "entity type must be a non-empty string" in bad_type.stderr
+    not_a_model = vaner("extract", "Mice.", "--model", str(tmp_path))
+    assert not_a_model.returncode == 2 and "has no config.json" in not_a_model.stderr
