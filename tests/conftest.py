@@ -52,8 +52,8 @@ def tiny_llama_config(vocab_size: int, **overrides):
 
     fields = dict(
         vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=64,  # every linear output a multiple of 32: bitsandbytes' CPU 4-bit kernel needs it
+        intermediate_size=128,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
@@ -107,3 +107,4 @@ def smollm2_backbone() -> Path:
     from modeling_vaner.backbone import convert_embedded_backbone
 
     return convert_embedded_backbone()
+

@@ -1,0 +1,177 @@
+"""The VANER training mixture (corpus sentences plus their dense sentences) and its export as a Hub dataset folder.
+
+Record format (what the trainer consumes), one dict per sentence:
+
+    id                   str         unique ("ncbi-train-12", its dense sentence "ncbi-train-12-dbr")
+    tokens               list[str]   the words
+    ner_tags             list[int]   0=O, 1=B, 2=I
+    entity_type          str         Disease, Chemical, Gene or Species (the corpus's type)
+    corpus               str         origin corpus ("ncbi", ...)
+    instruction_dataset  str | None  the dataset name for the instruction; None = type-only instruction (DBR)
+    source               str         "corpus" or "dbr"
+
+Each corpus sentence is followed by its dense sentence (when retrieval found entities). Shuffling is the trainer's job.
+"""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..configuration_vaner import VANER_CORPUS_TYPES
+from .assembly import DBRBuilder, DBRConfig, check_variant
+from .kb import DEFAULT_SOURCES, KB_SOURCES, load_kb
+from .retrieval import DEFAULT_ENCODER, Retriever
+
+
+RECORD_KEYS = ("id", "tokens", "ner_tags", "entity_type", "corpus", "instruction_dataset", "source")
+DEFAULT_SEED = 42
+DATASET_REPO_ID = "org/vaner-dbr"
+
+
+def check_corpora(corpora: Sequence[str]) -> list[str]:
+    unknown = [c for c in corpora if c not in VANER_CORPUS_TYPES]
+    if unknown or not corpora:
+        raise ValueError(f"unknown or no corpora {list(unknown)}; expected some of {', '.join(VANER_CORPUS_TYPES)}")
+    return list(dict.fromkeys(corpora))
+
+
+def load_builder(corpora_dir=None, kb_dir=None, kb_sources: Sequence[str] = DEFAULT_SOURCES, user_tsvs=(),
+                 encoder: str = DEFAULT_ENCODER, seed: int = DEFAULT_SEED, cache_dir=None,
+                 config: DBRConfig | None = None, progress: bool = True) -> DBRBuilder:
+    """Knowledge base, retrieval index (both cached) and a `DBRBuilder` over them."""
+    kb = load_kb(kb_dir, corpora_dir, kb_sources, user_tsvs, cache_dir=cache_dir, progress=progress)
+    retriever = Retriever.load_or_build(kb, encoder, cache_dir=cache_dir, seed=seed, progress=progress)
+    return DBRBuilder(retriever, config, cache_dir=cache_dir)
+
+
+def corpus_records(corpus: str, split: str, corpora_dir=None, limit: int | None = None) -> list[dict]:
+    """The corpus sentences of one split as mixture records (dataset instruction), the first `limit` of them."""
+    from .corpus import read_split
+
+    sentences = read_split(corpus, split, corpora_dir)[:limit]
+    return [{**{k: s[k] for k in RECORD_KEYS[:5]}, "instruction_dataset": corpus, "source": "corpus"} for s in sentences]
+
+
+def build_training_mixture(corpora: Sequence[str], split: str = "train", variant: str = "dbr", corpora_dir=None,
+                           seed: int = DEFAULT_SEED, limit: int | None = None, builder: DBRBuilder | None = None,
+                           use_cache: bool = True, progress: bool = True, **builder_options) -> list[dict]:
+    """The training mixture of `corpora`: per corpus sentence, the sentence and then its dense sentence.
+
+    corpora: corpus names (keys of `VANER_CORPUS_TYPES`). split: "train" (the only split DBR is meant for; others
+    work for inspection). variant: "dbr", "random" or "none". seed: the dense sentences are a function of
+    (seed, variant, sentence id, knowledge base, encoder). limit: first `limit` sentences of each corpus.
+    builder: a ready `DBRBuilder`; else one is made by `load_builder(corpora_dir=..., seed=..., **builder_options)`
+    (kb_dir, kb_sources, user_tsvs, encoder, cache_dir, config). Returns records in the format of this module's
+    docstring (exactly `RECORD_KEYS`).
+    """
+    check_variant(variant)
+    mixture = []
+    for corpus in check_corpora(corpora):
+        sentences = corpus_records(corpus, split, corpora_dir, limit)
+        dense = {}
+        if variant != "none":
+            builder = builder or load_builder(corpora_dir=corpora_dir, seed=seed, progress=progress, **builder_options)
+            built = builder.build(sentences, f"{corpus}-{split}", variant, seed, use_cache=use_cache, progress=progress)
+            dense = {record["id"]: {k: record[k] for k in RECORD_KEYS} for record in built}
+        for sentence in sentences:
+            mixture.append(sentence)
+            if f"{sentence['id']}-dbr" in dense:
+                mixture.append(dense[f"{sentence['id']}-dbr"])
+    return mixture
+
+
+def _features():
+    from datasets import ClassLabel, Features, List, Value
+
+    return Features({"id": Value("string"), "tokens": List(Value("string")),
+                     "ner_tags": List(ClassLabel(names=["O", "B", "I"])), "entity_type": Value("string"),
+                     "corpus": Value("string"), "instruction_dataset": Value("string"), "source": Value("string")})
+
+
+def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str = "dbr", corpora_dir=None,
+                   seed: int = DEFAULT_SEED, limit: int | None = None, repo_id: str = DATASET_REPO_ID,
+                   progress: bool = True, **builder_options) -> Path:
+    """Write the training mixture as a Hub dataset folder: `data/<corpus>/train.parquet`, README.md with one config
+    per corpus plus `mix` (all corpora; the default), and `kb_stats.json`. `load_dataset(output_dir, "ncbi")` works
+    offline. Returns the folder."""
+    from datasets import Dataset
+
+    corpora = check_corpora(corpora)
+    output = Path(output_dir)
+    builder = None if variant == "none" else load_builder(corpora_dir=corpora_dir, seed=seed, progress=progress,
+                                                          **builder_options)
+    counts = {}
+    for corpus in corpora:
+        records = build_training_mixture([corpus], "train", variant, corpora_dir, seed, limit, builder, progress=progress)
+        path = output / "data" / corpus / "train.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Dataset.from_list(records, features=_features()).to_parquet(str(path))
+        counts[corpus] = {source: sum(r["source"] == source for r in records) for source in ("corpus", "dbr")}
+    kb_stats = builder.kb.stats if builder else None
+    (output / "kb_stats.json").write_text(json.dumps(kb_stats, indent=2) + "\n", encoding="utf-8")
+    (output / "README.md").write_text(_dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, builder),
+                                      encoding="utf-8")
+    return output
+
+
+def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, builder) -> str:
+    import yaml
+    from dataset_scripts.corpora import get_corpus
+
+    configs = [{"config_name": "mix", "default": True,
+                "data_files": [{"split": "train", "path": [f"data/{c}/train.parquet" for c in corpora]}]}]
+    configs += [{"config_name": c, "data_files": [{"split": "train", "path": f"data/{c}/train.parquet"}]} for c in corpora]
+    header = yaml.safe_dump({"pretty_name": "VANER DBR training mixture", "license": "other", "language": ["en"],
+                             "task_categories": ["token-classification"], "tags": ["biomedical", "ner", "vaner"],
+                             "configs": configs}, sort_keys=False).strip()
+    rows = "\n".join(f"| {c} | {VANER_CORPUS_TYPES[c]} | {n['corpus']} | {n['dbr']} | {get_corpus(c).licence} |"
+                     for c, n in counts.items())
+    kb_table = "_no knowledge base (variant none)_"
+    if kb_stats:
+        types = list(kb_stats["by_type"])
+        kb_table = "\n".join([f"| source | {' | '.join(types)} |", "|---" * (len(types) + 1) + "|"]
+                             + [f"| {s} | {' | '.join(str(v[t]) for t in types)} |" for s, v in kb_stats["by_source"].items()]
+                             + [f"| **all (deduplicated)** | {' | '.join(str(kb_stats['by_type'][t]) for t in types)} |"])
+        kb_table += "\n\nSource licences:\n\n" + "\n".join(
+            f"- `{s}`: {KB_SOURCES[s].description}. {KB_SOURCES[s].licence}" for s in kb_stats["by_source"] if s in KB_SOURCES)
+    encoder = builder.retriever.encoder.__class__.__name__ if builder else "-"
+    config = builder.config if builder else None
+    return f"""---
+{header}
+---
+
+# {repo_id}: VANER training mixture with Dense Bioentities Recognition
+
+Each corpus sentence (`source: corpus`) carries the instruction of its dataset (`instruction_dataset` = corpus
+name); each is followed by its dense sentence (`source: dbr`, `instruction_dataset: null`, type-only instruction):
+knowledge-base names retrieved for phrases of the sentence, at most 10 of the corpus's type (labelled B/I) and 5
+of other types (O), shuffled and concatenated (VANER paper, section 3.4).
+
+Built by `vaner dbr export` (modeling_vaner/dbr) with variant `{variant}`, seed {seed}, limit {limit},
+encoder {encoder}, settings {config}. Configs: one per corpus and `mix` (all of them).
+
+```python
+from datasets import load_dataset
+mix = load_dataset("{repo_id}", "mix", split="train")  # or a local copy of this folder
+```
+
+## Sentences
+
+| config | type | corpus sentences | dense sentences | corpus licence |
+|---|---|---|---|---|
+{rows}
+
+## Knowledge base
+
+Names per source and type (a name from several sources counts once per source). Only TRAIN splits contribute
+corpus names; S800 mentions come from TRAIN documents only; sources built from dev splits (`chemdner_dev`,
+`vaner_umls_kg`) are off unless listed here.
+
+{kb_table}
+
+## Licences
+
+`license: other`: the records derive from corpora and dictionaries under their own terms (listed above). Check each
+before redistribution; CTD data require citation of CTD, and UMLS-derived names (only with a user UMLS export or
+`vaner_umls_kg`) fall under the UMLS licence.
+"""

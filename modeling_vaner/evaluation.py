@@ -1,0 +1,238 @@
+"""Entity-level evaluation: precision, recall and F1 per corpus and overall, beside the paper's Table 1.
+
+Words are tagged with the pipeline's `tag_words` (first sub-token per word, long sentences windowed exactly as at
+inference), so no word is ever dropped; the count of gold entities scored is checked against the count in the
+split. Scores come from the offline `evaluate` metric in `metrics/vaner_seqeval.py` (seqeval, IOB2).
+
+CLI: `vaner evaluate --model PATH --corpus ncbi s800 --split test` or `vaner evaluate --model PATH --file F --type
+Disease`; writes a JSON file and prints a table.
+"""
+
+import json
+import random
+import sys
+from pathlib import Path
+
+# Table 1 of the VANER paper (F1, %).
+PAPER_F1 = {
+    "ncbi": 88.03,
+    "bc5cdr-disease": 87.76,
+    "bc2gm": 83.47,
+    "jnlpba": 77.41,
+    "bc4chemd": 93.18,
+    "bc5cdr-chem": 94.34,
+    "linnaeus": 94.06,
+    "s800": 77.06,
+}
+METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
+COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
+
+
+def load_metric():
+    """The entity-level seqeval metric, loaded offline by path."""
+    import evaluate
+
+    return evaluate.load(str(METRIC_PATH))
+
+
+def iob2_tags(labels: list[int], entity_type: str) -> list[str]:
+    """Word labels 0/1/2 as IOB2 tags of one entity type."""
+    return ["O" if label == 0 else ("B-" if label == 1 else "I-") + entity_type for label in labels]
+
+
+def count_entities(label_lists: list[list[int]]) -> int:
+    from .pipeline_vaner import decode_bio
+
+    return sum(len(decode_bio(labels, [1.0] * len(labels))) for labels in label_lists)
+
+
+def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """At most `limit` records, drawn at random with `seed`, in their original order (all when limit is None)."""
+    if limit is None or limit >= len(records):
+        return list(records)
+    chosen = sorted(random.Random(seed).sample(range(len(records)), limit))
+    return [records[index] for index in chosen]
+
+
+def prf(true_positives: int, predicted_entities: int, gold_entities: int) -> dict:
+    """Micro precision/recall/F1 from counts (0 when undefined), with the counts."""
+    precision = true_positives / predicted_entities if predicted_entities else 0.0
+    recall = true_positives / gold_entities if gold_entities else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_positives": true_positives,
+        "predicted_entities": predicted_entities,
+        "gold_entities": gold_entities,
+    }
+
+
+def score_records(pipeline, records: list[dict], instruction_dataset: str | None, batch_size=None, metric=None) -> dict:
+    """Tag the words of `records` (each with tokens, ner_tags, entity_type) and score them: precision, recall, F1,
+    the counts, and `sentences`. `instruction_dataset`: the corpus name in the instruction, or None (type-only)."""
+    metric = metric or load_metric()
+    by_type: dict[str, list[dict]] = {}
+    for record in records:
+        by_type.setdefault(record["entity_type"], []).append(record)
+    predictions, references = [], []
+    for entity_type, group in by_type.items():
+        labels = pipeline.tag_words([r["tokens"] for r in group], entity_type, instruction_dataset, batch_size)
+        predictions += [iob2_tags(predicted, entity_type) for predicted in labels]
+        references += [iob2_tags(r["ner_tags"], entity_type) for r in group]
+    if not records:
+        return {**prf(0, 0, 0), "sentences": 0}
+    result = metric.compute(predictions=predictions, references=references)
+    expected = count_entities([r["ner_tags"] for r in records])
+    if result["gold_entities"] != expected:
+        raise AssertionError(f"scored {result['gold_entities']} gold entities, the records hold {expected}")
+    return {**prf(*(result[key] for key in COUNT_KEYS)), "sentences": len(records)}
+
+
+def summarize(per_corpus: dict[str, dict]) -> dict:
+    """Overall micro scores (summed counts) and the mean F1 over corpora."""
+    totals = [sum(result[key] for result in per_corpus.values()) for key in COUNT_KEYS]
+    overall = {**prf(*totals), "sentences": sum(result["sentences"] for result in per_corpus.values())}
+    mean_f1 = sum(result["f1"] for result in per_corpus.values()) / len(per_corpus) if per_corpus else 0.0
+    return {"overall": overall, "mean_f1": mean_f1}
+
+
+def evaluate_corpora(
+    pipeline,
+    corpora: list[str],
+    split: str = "test",
+    corpora_dir=None,
+    *,
+    dataset_in_instruction: bool = True,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size=None,
+) -> dict:
+    """Scores of `pipeline` on one split of each corpus (subsampled to `limit` sentences per corpus if given):
+    {"split", "instruction", "corpora": {name: scores}, "overall", "mean_f1"}."""
+    from tqdm.auto import tqdm
+
+    from dataset_scripts.corpora import read_corpus
+
+    metric = load_metric()
+    per_corpus = {}
+    for name in tqdm(corpora, desc=f"evaluate {split}", unit="corpus"):
+        records = subsample(read_corpus(name, split, corpora_dir), limit, seed)
+        per_corpus[name] = score_records(
+            pipeline, records, name if dataset_in_instruction else None, batch_size, metric
+        )
+    return {
+        "split": split,
+        "instruction": "dataset" if dataset_in_instruction else "type-only",
+        "limit_per_corpus": limit,
+        "corpora": per_corpus,
+        **summarize(per_corpus),
+    }
+
+
+def format_table(report: dict) -> str:
+    """Per-corpus P/R/F1 (%) beside the paper's F1."""
+    lines = [f"{'corpus':<16}{'sentences':>10}{'gold':>8}{'P':>8}{'R':>8}{'F1':>8}{'paper F1':>10}{'delta':>8}"]
+    for name, result in report["corpora"].items():
+        paper = PAPER_F1.get(name)
+        f1 = 100 * result["f1"]
+        lines.append(
+            f"{name:<16}{result['sentences']:>10}{result['gold_entities']:>8}{100 * result['precision']:>8.2f}"
+            f"{100 * result['recall']:>8.2f}{f1:>8.2f}"
+            + (f"{paper:>10.2f}{f1 - paper:>+8.2f}" if paper is not None else f"{'-':>10}{'':>8}")
+        )
+    overall = report["overall"]
+    paper_scored = [PAPER_F1[name] for name in report["corpora"] if name in PAPER_F1]
+    paper_mean = f"{sum(paper_scored) / len(paper_scored):>10.2f}" if paper_scored else f"{'-':>10}"
+    lines.append(
+        f"{'overall (micro)':<16}{overall['sentences']:>10}{overall['gold_entities']:>8}"
+        f"{100 * overall['precision']:>8.2f}{100 * overall['recall']:>8.2f}{100 * overall['f1']:>8.2f}"
+    )
+    lines.append(f"{'mean F1':<16}{'':>10}{'':>8}{'':>8}{'':>8}{100 * report['mean_f1']:>8.2f}{paper_mean}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------------------------
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="entity-level P/R/F1 of a model on corpus splits or a token<TAB>tag file"
+    )
+    parser.add_argument("--model", help="adapter folder, model folder or hub id (default: the embedded vaner-smol)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--corpus", nargs="+", metavar="NAME", help="corpus names (e.g. ncbi s800), or 'all'")
+    source.add_argument("--file", type=Path, help="a token<TAB>tag IOB2 file (blank line between sentences)")
+    parser.add_argument("--type", dest="entity_type", help="entity type of --file (e.g. Disease)")
+    parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
+    parser.add_argument(
+        "--instruction",
+        choices=("dataset", "type-only"),
+        help="instruction with the corpus name or type-only (VANER_adapt); default: dataset for --corpus, "
+        "type-only for --file",
+    )
+    parser.add_argument("--limit", type=int, help="score a random subsample of this many sentences per corpus")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subsample")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
+    parser.set_defaults(func=run_evaluate)
+
+
+def check_corpora(names: list[str]) -> list[str]:
+    from .configuration_vaner import VANER_CORPUS_TYPES
+
+    if names == ["all"]:
+        return list(VANER_CORPUS_TYPES)
+    unknown = [name for name in names if name not in VANER_CORPUS_TYPES]
+    if unknown:
+        raise ValueError(f"unknown corpus {', '.join(unknown)}; expected any of {', '.join(VANER_CORPUS_TYPES)}")
+    return names
+
+
+def run_evaluate(args) -> int:
+    import torch
+
+    from .loading import load_pipeline
+
+    if args.file is not None and not args.entity_type:
+        raise ValueError("--file needs --type (the entity type its tags mark, e.g. Disease)")
+    corpora = check_corpora(args.corpus) if args.corpus else None
+    pipeline = load_pipeline(args.model, dtype=getattr(torch, args.dtype), batch_size=args.batch_size)
+    if corpora:
+        report = evaluate_corpora(
+            pipeline,
+            corpora,
+            args.split,
+            args.corpora_dir,
+            dataset_in_instruction=(args.instruction or "dataset") == "dataset",
+            limit=args.limit,
+            seed=args.seed,
+        )
+    else:
+        from dataset_scripts.corpora import read_tagged_file
+
+        records = subsample(read_tagged_file(args.file, args.entity_type), args.limit, args.seed)
+        dataset = args.file.stem if args.instruction == "dataset" else None
+        per_file = {args.file.stem: score_records(pipeline, records, dataset)}
+        report = {
+            "file": str(args.file),
+            "entity_type": args.entity_type,
+            "instruction": args.instruction or "type-only",
+            "limit_per_corpus": args.limit,
+            "corpora": per_file,
+            **summarize(per_file),
+        }
+    report["model"] = args.model or "vaner-smol (embedded)"
+    print(format_table(report))
+    print(f"wrote {write_report(report, args.output)}", file=sys.stderr)
+    return 0

@@ -1,0 +1,589 @@
+"""Fine-tuning with the `transformers` Trainer: `vaner train --config FILE.yaml`.
+
+One YAML file holds three sections' fields, flat: `ModelArguments`, `DataArguments` and any `TrainingArguments`
+field (they pass through). Inputs are encoded with the pipeline's own functions (`encode_words`,
+`encode_instruction`, `build_input`, `split_into_windows`, `assign_words_to_windows`), so that training and
+inference see identical inputs; a sentence longer than `max_length` becomes overlapping windows, each word
+labelled in the one window that owns it (as at inference) and -100 elsewhere: no word is dropped.
+
+Evaluation during training is entity-level F1 per corpus on a (subsampled) dev split, through the pipeline's
+`tag_words`, sharded over processes; `mean_f1` (macro over corpora) selects the best checkpoint. At the end the
+best adapter is written to `OUTPUT_DIR/adapter` in the format `load_vaner` reads (config.json +
+adapter_config.json + adapter_model.safetensors holding LoRA weights and the `score` head), evaluated on
+`final_eval_split` (`OUTPUT_DIR/evaluation.json`), and the loss/F1 curves are plotted
+(`OUTPUT_DIR/training_curves.png`) from the log `OUTPUT_DIR/log.jsonl`.
+
+Runs unchanged under `torchrun` / `accelerate launch`.
+"""
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .configuration_vaner import VANER_CORPUS_TYPES
+
+DBR_VARIANTS = ("dbr", "random", "none")
+FINAL_EVAL_SPLITS = ("validation", "test", "none")
+ADAPTER_DIR = "adapter"
+LOG_FILE = "log.jsonl"
+EVALUATION_FILE = "evaluation.json"
+PLOT_FILE = "training_curves.png"
+CONFIG_COPY = "train_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+# config.json names configuration_vaner.py in its auto_map: AutoConfig (trust_remote_code) reads it from the folder.
+ADAPTER_FILES = ("config.json", "configuration_vaner.py", "adapter_config.json", ADAPTER_WEIGHTS)
+MAX_SHIPPED_BYTES = 20_000_000
+ADAPTER_DTYPES = ("float32", "bfloat16")
+
+
+@dataclass
+class ModelArguments:
+    backbone: str = field(
+        default="smollm2-135m",
+        metadata={"help": "Llama-family folder or hub name; 'smollm2-135m' = the embedded SmolLM2-135M"},
+    )
+    is_causal: bool = field(default=False, metadata={"help": "keep the causal mask (the unmasking ablation)"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank (all linear layers)"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    load_in_4bit: bool = field(
+        default=False, metadata={"help": "QLoRA: nf4 base weights (bitsandbytes); the score head stays unquantized"}
+    )
+    classifier_dropout: float = field(default=0.0, metadata={"help": "dropout before the O/B/I head"})
+    adapter_dtype: str = field(
+        default="float32", metadata={"help": "dtype of the saved adapter weights", "choices": list(ADAPTER_DTYPES)}
+    )
+
+    def __post_init__(self):
+        if self.adapter_dtype not in ADAPTER_DTYPES:
+            raise ValueError(f"adapter_dtype must be one of {ADAPTER_DTYPES}, got {self.adapter_dtype!r}")
+
+
+@dataclass
+class DataArguments:
+    corpora: list[str] = field(
+        default_factory=lambda: list(VANER_CORPUS_TYPES), metadata={"help": "training and dev corpora"}
+    )
+    corpora_dir: str | None = field(
+        default=None, metadata={"help": "local corpora directory (default: $VANER_CORPORA_DIR)"}
+    )
+    dbr_variant: str = field(
+        default="dbr", metadata={"help": "dense sentences: dbr, random or none", "choices": list(DBR_VARIANTS)}
+    )
+    dataset_in_instruction: bool = field(
+        default=True, metadata={"help": "corpus name in the instruction; false = VANER_adapt (type-only)"}
+    )
+    max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
+    train_limit_per_corpus: int | None = field(
+        default=None, metadata={"help": "corpus sentences per corpus (random subsample; DBR adds as many)"}
+    )
+    eval_limit_per_corpus: int | None = field(
+        default=None, metadata={"help": "dev sentences per corpus for the F1 that picks the best checkpoint"}
+    )
+    final_eval_split: str = field(
+        default="test", metadata={"help": "split scored at the end", "choices": list(FINAL_EVAL_SPLITS)}
+    )
+    final_eval_limit_per_corpus: int | None = field(
+        default=None, metadata={"help": "sentences per corpus scored at the end (default: all)"}
+    )
+    eval_batch_size: int = field(default=16, metadata={"help": "batch size of tag_words during evaluation"})
+
+    def __post_init__(self):
+        from .evaluation import check_corpora
+
+        self.corpora = check_corpora(list(self.corpora))
+        if self.dbr_variant not in DBR_VARIANTS:
+            raise ValueError(f"dbr_variant must be one of {DBR_VARIANTS}, got {self.dbr_variant!r}")
+        if self.final_eval_split not in FINAL_EVAL_SPLITS:
+            raise ValueError(f"final_eval_split must be one of {FINAL_EVAL_SPLITS}, got {self.final_eval_split!r}")
+        if self.max_length < 16:
+            raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------------------------
+def parse_config(path, overrides: dict | None = None):
+    """(ModelArguments, DataArguments, TrainingArguments) from a YAML file plus `overrides`; an unknown key is an
+    error that names it."""
+    import yaml
+    from transformers import HfArgumentParser, TrainingArguments
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"training config {path} does not exist")
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of field names to values, got {type(values).__name__}")
+    values.update(overrides or {})
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    known = {f.name for dataclass_type in parser.dataclass_types for f in dataclass_fields(dataclass_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)} (not a model, data or TrainingArguments field)")
+    return parser.parse_dict(values)
+
+
+def dataclass_fields(dataclass_type):
+    import dataclasses
+
+    return [f for f in dataclasses.fields(dataclass_type) if f.init]
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """KEY=VALUE strings (VALUE read as YAML) into a dict."""
+    import yaml
+
+    overrides = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------------------------
+def training_records(data: DataArguments, seed: int) -> list[dict]:
+    """The multi-corpus training mixture (corpus sentences plus their DBR sentences)."""
+    from .dbr.mixture import build_training_mixture
+
+    return build_training_mixture(
+        data.corpora,
+        split="train",
+        variant=data.dbr_variant,
+        corpora_dir=data.corpora_dir,
+        seed=seed,
+        limit=data.train_limit_per_corpus,
+    )
+
+
+def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
+    """The dev sentences of each corpus, subsampled to `eval_limit_per_corpus`."""
+    from dataset_scripts.corpora import read_corpus
+
+    from .evaluation import subsample
+
+    return {
+        name: subsample(read_corpus(name, "validation", data.corpora_dir), data.eval_limit_per_corpus, seed)
+        for name in data.corpora
+    }
+
+
+def instruction_dataset(record: dict, dataset_in_instruction: bool) -> str | None:
+    """The corpus name for the instruction of a training record (None: type-only, always for VANER_adapt)."""
+    return record.get("instruction_dataset", record["corpus"]) if dataset_in_instruction else None
+
+
+def encode_records(records: list[dict], tokenizer, config, max_length: int, dataset_in_instruction: bool) -> list[dict]:
+    """Model rows {input_ids, labels} for training records; a sentence longer than the window budget
+    (`max_length` minus the instruction) becomes several rows, each word labelled in the window that owns it."""
+    from tqdm.auto import tqdm
+
+    from .pipeline_vaner import (
+        IGNORE_INDEX,
+        assign_words_to_windows,
+        build_input,
+        encode_instruction,
+        encode_words,
+        split_into_windows,
+    )
+
+    instructions: dict[tuple, list[int]] = {}
+    rows = []
+    for record in tqdm(records, desc="encode", unit="sentence", mininterval=2):
+        key = (record["entity_type"], instruction_dataset(record, dataset_in_instruction))
+        if key not in instructions:
+            instructions[key] = encode_instruction(tokenizer, config.instruction(*key))
+        instruction_ids = instructions[key]
+        pieces = encode_words(tokenizer, record["tokens"])
+        windows = split_into_windows([len(ids) for ids in pieces], max_length - len(instruction_ids))
+        owners = assign_words_to_windows(windows, len(pieces))
+        for index, (first, last) in enumerate(windows):
+            labels = [
+                tag if owners[word] == index else IGNORE_INDEX
+                for word, tag in enumerate(record["ner_tags"][first:last], first)
+            ]
+            row = build_input(instruction_ids, pieces[first:last], labels)
+            rows.append({"input_ids": row["input_ids"], "labels": row["labels"]})
+    return rows
+
+
+@dataclass
+class PaddingCollator:
+    """Pads a batch of rows to its longest row: input_ids with the pad token, labels with -100."""
+
+    pad_token_id: int
+
+    def __call__(self, rows: list[dict]) -> dict:
+        import torch
+
+        from .pipeline_vaner import IGNORE_INDEX
+
+        width = max(len(row["input_ids"]) for row in rows)
+        input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        for index, row in enumerate(rows):
+            length = len(row["input_ids"])
+            input_ids[index, :length] = torch.tensor(row["input_ids"])
+            attention_mask[index, :length] = 1
+            labels[index, :length] = torch.tensor(row["labels"])
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------------------------------------------
+def build_model(model_args: ModelArguments, max_length: int):
+    """The VANER model with LoRA on all linear layers (head trained in full): `(peft_model, tokenizer)`."""
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from .backbone import build_vaner_model
+
+    quantization_config = None
+    if model_args.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        quantization_config = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            llm_int8_skip_modules=["score"],
+        )
+    model, tokenizer = build_vaner_model(
+        model_args.backbone,
+        is_causal=model_args.is_causal,
+        quantization_config=quantization_config,
+        max_window_tokens=max_length,
+        classifier_dropout=model_args.classifier_dropout,
+    )
+    lora = LoraConfig(
+        task_type=TaskType.TOKEN_CLS,
+        r=model_args.lora_r,
+        lora_alpha=model_args.lora_alpha,
+        lora_dropout=model_args.lora_dropout,
+        target_modules="all-linear",
+        modules_to_save=["score"],
+    )
+    peft_model = get_peft_model(model, lora)
+    # load_vaner rebuilds the backbone from this name: the name as configured, not the converted cache path.
+    peft_model.peft_config["default"].base_model_name_or_path = model_args.backbone
+    return peft_model, tokenizer
+
+
+def save_adapter(peft_model, out_dir, dtype: str = "float32") -> Path:
+    """Write the adapter folder `load_vaner` reads: config.json (VanerConfig), adapter_config.json,
+    adapter_model.safetensors (LoRA weights and the score head, in `dtype`)."""
+    out_dir = Path(out_dir)
+    peft_model.save_pretrained(out_dir)
+    config = peft_model.get_base_model().config
+    config.save_pretrained(out_dir)
+    if dtype != "float32":
+        cast_adapter_weights(out_dir / ADAPTER_WEIGHTS, dtype)
+    return out_dir
+
+
+def cast_adapter_weights(path: Path, dtype: str) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = {name: tensor.to(getattr(torch, dtype)) for name, tensor in load_file(path).items()}
+    save_file(tensors, path, metadata={"format": "pt"})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trainer
+# ---------------------------------------------------------------------------------------------------------------
+def make_trainer(model, tokenizer, training_args, data_args: DataArguments, train_rows, dev: dict[str, list[dict]]):
+    """A Trainer whose evaluation is per-corpus dev F1 (eval_<corpus>_f1, eval_mean_f1, eval_overall_f1) and
+    whose training logs carry `padding_share` (padded tokens / all tokens, so far in the current epoch)."""
+    from transformers import Trainer
+
+    from .evaluation import COUNT_KEYS, load_metric, prf, score_records
+    from .pipeline_vaner import VanerTokenClassificationPipeline
+
+    class VanerTrainer(Trainer):
+        loss_is_scaled_for_ga = False  # the model returns a per-batch mean
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.padding_epoch, self.real_tokens, self.all_tokens = 0, 0, 0
+            self.tagger = None
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if model.training:
+                epoch = int(self.state.epoch or 0)
+                if epoch != self.padding_epoch:
+                    self.padding_epoch, self.real_tokens, self.all_tokens = epoch, 0, 0
+                self.real_tokens += int(inputs["attention_mask"].sum())
+                self.all_tokens += inputs["attention_mask"].numel()
+            outputs = model(**inputs)
+            return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+        def log(self, logs, *args, **kwargs):
+            if "loss" in logs and self.all_tokens:
+                logs["padding_share"] = round(1 - self.real_tokens / self.all_tokens, 4)
+            super().log(logs, *args, **kwargs)
+
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+            import torch
+
+            dev_sets = eval_dataset or self.eval_dataset
+            if self.tagger is None:
+                self.tagger = VanerTokenClassificationPipeline(
+                    model=self.model, tokenizer=tokenizer, task="token-classification"
+                )
+            was_training = self.model.training
+            self.model.eval()
+            metric, counts = load_metric(), []
+            rank, world = self.args.process_index, self.args.world_size
+            with self.autocast_smart_context_manager():
+                for name, records in dev_sets.items():
+                    dataset = name if data_args.dataset_in_instruction else None
+                    result = score_records(
+                        self.tagger, records[rank::world], dataset, data_args.eval_batch_size, metric
+                    )
+                    counts.append([result[key] for key in COUNT_KEYS])
+            self.model.train(was_training)
+            totals = self.accelerator.reduce(torch.tensor(counts, device=self.args.device), reduction="sum")
+            per_corpus = {name: prf(*row.tolist()) for name, row in zip(dev_sets, totals)}
+            metrics = {f"{metric_key_prefix}_{name}_f1": result["f1"] for name, result in per_corpus.items()}
+            metrics[f"{metric_key_prefix}_mean_f1"] = sum(r["f1"] for r in per_corpus.values()) / len(per_corpus)
+            metrics[f"{metric_key_prefix}_overall_f1"] = prf(*totals.sum(0).tolist())["f1"]
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+            return metrics
+
+    return VanerTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_rows,
+        eval_dataset=dev,
+        data_collator=PaddingCollator(tokenizer.pad_token_id),
+        callbacks=[jsonl_log_callback(Path(training_args.output_dir) / LOG_FILE)],
+    )
+
+
+def jsonl_log_callback(path: Path):
+    """A callback that appends every log (step, epoch and values) to `path` on the main process."""
+    from transformers import TrainerCallback
+
+    class JsonlLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "a", encoding="utf-8") as log:
+                    log.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+    return JsonlLog()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------------------------
+def run_training(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args,
+    *,
+    resume: bool = False,
+    train_records: list[dict] | None = None,
+    dev: dict[str, list[dict]] | None = None,
+    callbacks=(),
+) -> dict:
+    """Train, keep the best checkpoint, save the adapter, evaluate and plot. `train_records` / `dev` replace the
+    configured corpora (records as `build_training_mixture` / `read_corpus` return them). Returns a summary
+    {"adapter", "evaluation" (report or None), "global_step", "best_checkpoint", "best_metric"}."""
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    output_dir = Path(training_args.output_dir)
+    checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if resume and checkpoint is None:
+        raise FileNotFoundError(f"--resume: no checkpoint-* folder in {output_dir}")
+    if checkpoint is not None and not resume:
+        raise ValueError(f"{output_dir} already holds {Path(checkpoint).name}: pass --resume, or another output_dir")
+    seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
+    set_seed(training_args.seed)  # the head and LoRA initialization: same seed, same starting point
+    model, tokenizer = build_model(model_args, data_args.max_length)
+    with training_args.main_process_first(desc="training data"):
+        records = train_records if train_records is not None else training_records(data_args, seed)
+        dev = dev if dev is not None else dev_records(data_args, seed)
+    rows = encode_records(
+        records, tokenizer, model.get_base_model().config, data_args.max_length, data_args.dataset_in_instruction
+    )
+    trainer = make_trainer(model, tokenizer, training_args, data_args, rows, dev)
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    if trainer.is_world_process_zero():
+        model.print_trainable_parameters()
+        print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / CONFIG_COPY).write_text(
+            json.dumps({"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()},
+                       indent=2, default=str) + "\n"
+        )
+    trainer.train(resume_from_checkpoint=checkpoint)
+    summary = {
+        "adapter": str(output_dir / ADAPTER_DIR),
+        "evaluation": None,
+        "global_step": trainer.state.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_metric": trainer.state.best_metric,
+    }
+    if trainer.is_world_process_zero():
+        save_adapter(trainer.model, output_dir / ADAPTER_DIR, model_args.adapter_dtype)
+        if data_args.final_eval_split != "none":
+            summary["evaluation"] = final_evaluation(trainer, tokenizer, data_args, seed, output_dir)
+        plot_log(output_dir)
+    trainer.accelerator.wait_for_everyone()
+    return summary
+
+
+def final_evaluation(trainer, tokenizer, data_args: DataArguments, seed: int, output_dir: Path) -> dict:
+    """Score the trained model on `final_eval_split`; writes evaluation.json and prints the table."""
+    from .evaluation import evaluate_corpora, format_table, write_report
+    from .pipeline_vaner import VanerTokenClassificationPipeline
+
+    model = trainer.model.eval()
+    tagger = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    with trainer.autocast_smart_context_manager():
+        report = evaluate_corpora(
+            tagger,
+            data_args.corpora,
+            data_args.final_eval_split,
+            data_args.corpora_dir,
+            dataset_in_instruction=data_args.dataset_in_instruction,
+            limit=data_args.final_eval_limit_per_corpus,
+            seed=seed,
+            batch_size=data_args.eval_batch_size,
+        )
+    report["model"] = str(output_dir / ADAPTER_DIR)
+    print(format_table(report))
+    write_report(report, output_dir / EVALUATION_FILE)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Plot and install
+# ---------------------------------------------------------------------------------------------------------------
+def read_log(run_dir) -> list[dict]:
+    """The log of a run; after a resume, the entries written after the checkpoint are superseded (last wins)."""
+    path = Path(run_dir) / LOG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: not a `vaner train` output directory")
+    entries = {}
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        kind = "eval" if any(key.startswith("eval_") for key in entry) else "train"
+        entries[(entry["step"], kind, tuple(sorted(entry)))] = entry
+    return sorted(entries.values(), key=lambda entry: entry["step"])
+
+
+def plot_log(run_dir, out_path=None) -> Path:
+    """Training loss and dev F1 (mean and per corpus) against the step, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = read_log(run_dir)
+    out_path = Path(out_path or Path(run_dir) / PLOT_FILE)
+    losses = [(entry["step"], entry["loss"]) for entry in entries if "loss" in entry]
+    evals = [entry for entry in entries if "eval_mean_f1" in entry]
+    figure, (loss_axis, f1_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    if losses:
+        loss_axis.plot(*zip(*losses), color="tab:blue")
+    loss_axis.set(xlabel="step", ylabel="training loss", title="loss")
+    f1_keys = sorted({key for entry in evals for key in entry if key.startswith("eval_") and key.endswith("_f1")})
+    for key in f1_keys:
+        points = [(entry["step"], 100 * entry[key]) for entry in evals if key in entry]
+        bold = key == "eval_mean_f1"
+        f1_axis.plot(*zip(*points), marker="o", linewidth=2.5 if bold else 1, label=key[5:-3], alpha=1 if bold else 0.6)
+    f1_axis.set(xlabel="step", ylabel="dev F1 (%)", title="dev F1")
+    if f1_keys:
+        f1_axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out_path, dpi=110)
+    plt.close(figure)
+    return out_path
+
+
+def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:
+    """Copy a trained adapter (and the evaluation.json of its run, if any) into the package's default model folder
+    (modeling_vaner/weights/vaner-smol). The weights are cast to `dtype`; by default to bfloat16 only if the
+    safetensors file would exceed 20 MB."""
+    import shutil
+
+    from .loading import default_model_dir, is_adapter_dir
+
+    adapter_dir, dest = Path(adapter_dir), Path(dest or default_model_dir())
+    if not is_adapter_dir(adapter_dir):
+        raise FileNotFoundError(f"{adapter_dir} is not an adapter folder (config.json + adapter_config.json)")
+    if dtype is not None and dtype not in ADAPTER_DTYPES:
+        raise ValueError(f"dtype must be one of {ADAPTER_DTYPES}, got {dtype!r}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ADAPTER_FILES:
+        shutil.copyfile(adapter_dir / name, dest / name)
+    evaluation = adapter_dir.parent / EVALUATION_FILE
+    if evaluation.is_file():
+        shutil.copyfile(evaluation, dest / EVALUATION_FILE)
+    weights = dest / ADAPTER_WEIGHTS
+    if dtype is None and weights.stat().st_size > MAX_SHIPPED_BYTES:
+        dtype = "bfloat16"
+    if dtype is not None:
+        cast_adapter_weights(weights, dtype)
+    if weights.stat().st_size > MAX_SHIPPED_BYTES:
+        raise ValueError(f"{weights} is {weights.stat().st_size / 1e6:.1f} MB, over the 20 MB limit")
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------------------------
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="fine-tune a VANER adapter from a YAML config (Trainer, LoRA)")
+    parser.add_argument("--config", required=True, type=Path, help="YAML file (see configs/smol.yaml)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config field (VALUE read as YAML), e.g. --set max_steps=10",
+    )
+    parser.set_defaults(func=run_train)
+
+    plot = subparsers.add_parser("plot-log", help="plot loss and dev F1 curves of a `vaner train` run (PNG)")
+    plot.add_argument("run_dir", type=Path)
+    plot.add_argument("--output", type=Path, help=f"PNG path (default: RUN_DIR/{PLOT_FILE})")
+    plot.set_defaults(func=run_plot)
+
+    install = subparsers.add_parser(
+        "install-adapter", help="copy a trained adapter into modeling_vaner/weights/vaner-smol (the default model)"
+    )
+    install.add_argument("adapter_dir", type=Path, help=f"e.g. runs/vaner-smol/{ADAPTER_DIR}")
+    install.add_argument("--dest", type=Path, help="target folder (default: the package's vaner-smol folder)")
+    install.add_argument("--dtype", choices=ADAPTER_DTYPES, help="cast weights (default: bfloat16 only if > 20 MB)")
+    install.set_defaults(func=run_install)
+
+
+def run_train(args) -> int:
+    model_args, data_args, training_args = parse_config(args.config, parse_overrides(args.overrides))
+    summary = run_training(model_args, data_args, training_args, resume=args.resume)
+    print(json.dumps({key: value for key, value in summary.items() if key != "evaluation"}, indent=2))
+    return 0
+
+
+def run_plot(args) -> int:
+    print(plot_log(args.run_dir, args.output))
+    return 0
+
+
+def run_install(args) -> int:
+    dest = install_adapter(args.adapter_dir, args.dest, args.dtype)
+    size = (dest / ADAPTER_WEIGHTS).stat().st_size
+    print(f"{dest}\t{size / 1e6:.1f} MB")
+    return 0

@@ -1,0 +1,118 @@
+"""Evaluation: the offline seqeval metric, hand-computed scores on a hand-made file, windowing, the report."""
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from modeling_vaner.evaluation import (
+    PAPER_F1,
+    format_table,
+    load_metric,
+    register,
+    score_records,
+    subsample,
+    summarize,
+)
+
+TAGGED_FILE = "Breast\tB-Disease\ncancer\tI-Disease\nand\tO\nasthma\tB-Disease\n.\tO\n\nDiabetes\tB-Disease\n"
+
+
+def always_b_model(backbone, **overrides):
+    """A tiny VANER model whose head predicts B for every token, and its tokenizer."""
+    from modeling_vaner.backbone import build_vaner_model
+
+    model, tokenizer = build_vaner_model(str(backbone), **overrides)
+    with torch.no_grad():
+        model.score.weight.zero_()
+        model.score.bias.copy_(torch.tensor([0.0, 5.0, 0.0]))
+    return model.eval(), tokenizer
+
+
+def evaluate_cli(argv):
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", *argv])
+    return args.func(args)
+
+
+def test_metric_loads_offline_and_counts():
+    result = load_metric().compute(
+        predictions=[["B-D", "I-D", "O", "B-D"], ["I-D", "O"]],
+        references=[["B-D", "I-D", "O", "O"], ["B-D", "O"]],
+    )
+    # gold: (0-1), (second sentence 0); predicted: (0-1), (3), (I without B starts one: second sentence 0).
+    assert result["true_positives"] == 2 and result["predicted_entities"] == 3 and result["gold_entities"] == 2
+    assert result["precision"] == pytest.approx(2 / 3) and result["recall"] == 1.0
+    assert result["f1"] == pytest.approx(0.8)
+
+
+def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, capsys):
+    from modeling_vaner.export import save_vaner_folder
+
+    model, tokenizer = always_b_model(tiny_backbone)
+    save_vaner_folder(model, tokenizer, tmp_path / "model")
+    (tmp_path / "gold.tsv").write_text(TAGGED_FILE)
+    output = tmp_path / "report.json"
+    assert evaluate_cli(
+        ["--model", str(tmp_path / "model"), "--file", str(tmp_path / "gold.tsv"), "--type", "Disease",
+         "--output", str(output)]
+    ) == 0
+    # Every word is predicted as a one-word entity: 6 predicted, 3 gold, 2 right (asthma, Diabetes).
+    report = json.loads(output.read_text())
+    scores = report["corpora"]["gold"]
+    assert (scores["true_positives"], scores["predicted_entities"], scores["gold_entities"]) == (2, 6, 3)
+    assert scores["precision"] == pytest.approx(1 / 3) and scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(4 / 9)
+    assert report["overall"]["f1"] == pytest.approx(4 / 9) and report["instruction"] == "type-only"
+    assert "gold" in capsys.readouterr().out
+
+
+def test_long_sentences_are_windowed_not_truncated(tiny_backbone):
+    from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
+
+    model, tokenizer = always_b_model(tiny_backbone, max_window_tokens=80)  # about 3x less than the sentence
+    tagger = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    words = [f"word{i}" for i in range(80)]
+    record = {"tokens": words, "ner_tags": [1] * 80, "entity_type": "Disease"}
+    scores = score_records(tagger, [record], "ncbi")
+    assert scores["predicted_entities"] == scores["gold_entities"] == scores["true_positives"] == 80
+
+
+def test_dropped_words_are_an_error():
+    class Truncating:
+        def tag_words(self, sentences, entity_type, dataset=None, batch_size=None):
+            return [[0] * (len(words) - 1) for words in sentences]
+
+    record = {"tokens": ["a", "cancer"], "ner_tags": [0, 1], "entity_type": "Disease"}
+    with pytest.raises(ValueError, match="1 predicted tags for 2 gold tags"):
+        score_records(Truncating(), [record], None)
+
+
+def test_report_table_and_summary():
+    per_corpus = {
+        "ncbi": {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "true_positives": 2, "predicted_entities": 4,
+                 "gold_entities": 2, "sentences": 3},
+        "s800": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "true_positives": 1, "predicted_entities": 1,
+                 "gold_entities": 2, "sentences": 2},
+    }
+    summary = summarize(per_corpus)
+    assert summary["overall"]["precision"] == pytest.approx(3 / 5) and summary["overall"]["recall"] == 0.75
+    assert summary["mean_f1"] == pytest.approx(2 / 3)
+    table = format_table({"corpora": per_corpus, **summary})
+    assert f"{PAPER_F1['ncbi']:.2f}" in table and f"{PAPER_F1['s800']:.2f}" in table and "66.67" in table
+
+
+def test_subsample_is_seeded_and_ordered():
+    items = [{"id": i} for i in range(50)]
+    first, again = subsample(items, 10, 3), subsample(items, 10, 3)
+    assert first == again and [r["id"] for r in first] == sorted(r["id"] for r in first)
+    assert subsample(items, None, 3) == items
+
+
+def test_cli_errors(tmp_path):
+    with pytest.raises(ValueError, match="--type"):
+        evaluate_cli(["--file", str(tmp_path / "x.tsv")])
+    with pytest.raises(ValueError, match="unknown corpus ncbi-disease"):
+        evaluate_cli(["--corpus", "ncbi-disease"])

@@ -1,0 +1,209 @@
+"""`vaner train`: config parsing, a tiny model that learns, resume, the adapter round-trip, presets, torchrun."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from transformers import TrainerCallback
+
+from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES
+from modeling_vaner.training import (
+    ADAPTER_DIR,
+    LOG_FILE,
+    PLOT_FILE,
+    install_adapter,
+    parse_config,
+    read_log,
+    run_training,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = [
+    (["Patients", "with", "breast", "cancer", "were", "treated", "."], [0, 0, 1, 2, 0, 0, 0]),
+    (["Diabetes", "is", "common", "."], [1, 0, 0, 0]),
+    (["No", "disease", "was", "found", "in", "the", "mice", "."], [0, 0, 0, 0, 0, 0, 0, 0]),
+    (["Asthma", "and", "colon", "cancer", "co-occur", "."], [1, 0, 1, 2, 0, 0]),
+]
+
+
+def records(count: int) -> list[dict]:
+    return [
+        {"id": f"s{i}", "tokens": SENTENCES[i % 4][0], "ner_tags": SENTENCES[i % 4][1], "entity_type": "Disease",
+         "corpus": "ncbi", "instruction_dataset": "ncbi"}
+        for i in range(count)
+    ]
+
+
+def tiny_config(tmp_path: Path, backbone: Path, **overrides) -> Path:
+    values = {
+        "backbone": str(backbone), "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "corpora": ["ncbi"],
+        "dbr_variant": "none", "max_length": 64, "final_eval_split": "none", "output_dir": str(tmp_path / "run"),
+        "per_device_train_batch_size": 4, "learning_rate": 1e-2, "lr_scheduler_type": "constant", "max_steps": 12,
+        "logging_steps": 1, "eval_strategy": "steps", "eval_steps": 6, "save_steps": 6,
+        "load_best_model_at_end": True, "metric_for_best_model": "mean_f1", "save_total_limit": 2,
+        "train_sampling_strategy": "group_by_length", "report_to": "none", "use_cpu": True, "seed": 0,
+        "disable_tqdm": True,
+    }
+    values.update(overrides)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+class Capture(TrainerCallback):
+    """A callback that keeps the model as training ends (after the best checkpoint is loaded back)."""
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self.model = model
+
+
+class StopAt(TrainerCallback):
+    """A callback that interrupts training (as a crash would) after `step`."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
+    from modeling_vaner.loading import load_vaner
+
+    capture = Capture()
+    model_args, data_args, training_args = parse_config(tiny_config(tmp_path, tiny_backbone))
+    summary = run_training(
+        model_args, data_args, training_args, train_records=records(32), dev={"ncbi": records(4)},
+        callbacks=[capture],
+    )
+    assert summary["global_step"] == 12 and summary["best_checkpoint"] is not None
+    log = read_log(tmp_path / "run")
+    losses = [entry["loss"] for entry in log if "loss" in entry]
+    assert sum(losses[-3:]) / 3 < 0.75 * sum(losses[:3]) / 3, losses
+    assert all(0 <= entry["padding_share"] < 0.5 for entry in log if "loss" in entry)
+    assert [entry["step"] for entry in log if "eval_mean_f1" in entry] == [6, 12]
+    assert (tmp_path / "run" / PLOT_FILE).stat().st_size > 1000
+
+    adapter = tmp_path / "run" / ADAPTER_DIR
+    assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_backbone)
+    loaded, tokenizer, trained = load_vaner(str(adapter))
+    assert trained and loaded.config.max_window_tokens == 64 and loaded.config.is_causal is False
+    batch = tokenizer(["If any Disease entity is mentioned , extract it . breast cancer"], return_tensors="pt")
+    trained_model = capture.model.eval()
+    with torch.no_grad():
+        expected = trained_model(**batch).logits
+        actual = loaded.eval()(**batch).logits
+    assert torch.allclose(expected, actual, atol=1e-5), (expected - actual).abs().max()
+
+    shipped = install_adapter(adapter, tmp_path / "shipped", dtype="bfloat16")
+    assert (shipped / "adapter_model.safetensors").stat().st_size < (adapter / "adapter_model.safetensors").stat().st_size
+    assert load_vaner(str(shipped))[2]
+
+
+def test_resume_continues_from_checkpoint(tmp_path, tiny_backbone):
+    stop = StopAt(4)
+    config = tiny_config(
+        tmp_path, tiny_backbone, max_steps=6, save_steps=3, eval_steps=3, save_total_limit=None
+    )
+    args = parse_config(config)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(*args, train_records=records(16), dev={"ncbi": records(4)}, callbacks=[stop])
+    run = tmp_path / "run"
+    assert (run / "checkpoint-3").is_dir() and not (run / "checkpoint-6").exists()
+    with pytest.raises(ValueError, match="--resume"):
+        run_training(*parse_config(config), train_records=records(16), dev={"ncbi": records(4)})
+    summary = run_training(
+        *parse_config(config), resume=True, train_records=records(16), dev={"ncbi": records(4)}
+    )
+    assert summary["global_step"] == 6 and (run / "checkpoint-6").is_dir()
+    state = json.loads((run / "checkpoint-6" / "trainer_state.json").read_text())
+    assert [entry["step"] for entry in state["log_history"] if "loss" in entry] == [1, 2, 3, 4, 5, 6]
+
+    # The same run without the interruption ends with the same losses: the resume restored data order and weights.
+    (tmp_path / "plain").mkdir()
+    plain = run_training(
+        *parse_config(tiny_config(tmp_path / "plain", tiny_backbone, max_steps=6, save_steps=3, eval_steps=3)),
+        train_records=records(16), dev={"ncbi": records(4)},
+    )
+    assert plain["global_step"] == 6
+    plain_losses = [e["loss"] for e in read_log(tmp_path / "plain" / "run") if "loss" in e]
+    resumed_losses = [e["loss"] for e in read_log(run) if "loss" in e]
+    assert resumed_losses == pytest.approx(plain_losses, rel=1e-4)
+
+
+def test_config_errors(tmp_path, tiny_backbone):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        parse_config(tmp_path / "missing.yaml")
+    with pytest.raises(ValueError, match="learnig_rate"):
+        parse_config(tiny_config(tmp_path, tiny_backbone, learnig_rate=1e-4))
+    with pytest.raises(ValueError, match="unknown corpus ncbi-disease"):
+        parse_config(tiny_config(tmp_path, tiny_backbone, corpora=["ncbi-disease"]))
+    with pytest.raises(ValueError, match="dbr_variant"):
+        parse_config(tiny_config(tmp_path, tiny_backbone, dbr_variant="dense"))
+
+
+def test_cli_reports_config_errors(tmp_path, capsys):
+    from modeling_vaner.cli import main
+
+    assert main(["train", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml does not exist" in capsys.readouterr().err
+    assert main(["train", "--config", str(tmp_path / "nope.yaml"), "--set", "max_steps"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
+    # TrainingArguments refuses bf16 without a GPU unless use_cpu is set: the only change to parse it here.
+    model_args, data_args, training_args = parse_config(ROOT / "configs" / "paper.yaml", {"use_cpu": True})
+    assert training_args.bf16
+    assert model_args.backbone == "meta-llama/Llama-2-7b-hf" and model_args.load_in_4bit
+    assert (model_args.lora_r, model_args.lora_alpha) == (16, 32)
+    assert training_args.per_device_train_batch_size == 8 and data_args.max_length == 128
+    assert training_args.num_train_epochs == 20 and training_args.learning_rate == 2e-4
+    assert training_args.lr_scheduler_type == "constant" and "adamw" in training_args.optim
+    assert len(data_args.corpora) == 8 and data_args.dbr_variant == "dbr"
+
+    # Two steps with a tiny model substituted (and the corpora available here, without DBR, subsampled).
+    overrides = {
+        "backbone": str(tiny_backbone), "corpora": ["ncbi"], "corpora_dir": str(corpora_dir), "dbr_variant": "none",
+        "train_limit_per_corpus": 16, "eval_limit_per_corpus": 4, "final_eval_split": "test",
+        "final_eval_limit_per_corpus": 4, "max_steps": 2, "eval_steps": 2, "save_steps": 2,
+        "eval_strategy": "steps", "save_strategy": "steps", "output_dir": str(tmp_path / "paper"), "bf16": False,
+        "use_cpu": True, "disable_tqdm": True,
+    }
+    summary = run_training(*parse_config(ROOT / "configs" / "paper.yaml", overrides))
+    assert summary["global_step"] == 2
+    assert summary["evaluation"]["corpora"]["ncbi"]["sentences"] == 4
+    assert json.loads((tmp_path / "paper" / "evaluation.json").read_text())["split"] == "test"
+
+
+def test_smol_preset_parses():
+    model_args, data_args, training_args = parse_config(ROOT / "configs" / "smol.yaml")
+    assert model_args.backbone == "smollm2-135m" and not model_args.load_in_4bit
+    assert training_args.bf16 and training_args.use_cpu and data_args.dbr_variant == "dbr"
+    assert {VANER_CORPUS_TYPES[name] for name in data_args.corpora} == {"Disease", "Chemical", "Gene", "Species"}
+    assert training_args.save_steps % training_args.eval_steps == 0 and training_args.load_best_model_at_end
+
+
+def test_torchrun_two_processes(tmp_path, tiny_backbone, corpora_dir):
+    """`vaner train` unchanged under torchrun: 2 CPU processes (gloo), real NCBI sentences, a tiny model."""
+    config = tiny_config(
+        tmp_path, tiny_backbone, corpora_dir=str(corpora_dir), train_limit_per_corpus=16, eval_limit_per_corpus=5,
+        max_steps=4, eval_steps=2, save_steps=2, ddp_backend="gloo", per_device_train_batch_size=2,
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+         "-m", "modeling_vaner.cli", "train", "--config", str(config)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count('"global_step": 4') == 2
+    state = json.loads((tmp_path / "run" / "checkpoint-4" / "trainer_state.json").read_text())
+    assert [e["step"] for e in state["log_history"] if "eval_mean_f1" in e] == [2, 4]
+    assert (tmp_path / "run" / ADAPTER_DIR / "adapter_model.safetensors").is_file()
