@@ -17,6 +17,7 @@ from .stats import corpus_stats, format_table
 from .vaner_corpora import VanerCorpora
 
 ALL_CONFIG = "all"
+REPO_ID = "org/vaner-corpora"  # the repository the card names; `vaner stage --namespace` sets the real one
 
 
 def parquet_path(name: str, split: str) -> str:
@@ -35,7 +36,7 @@ def build(name: str, corpora_dir, cache_dir: str) -> datasets.DatasetDict:
     return builder.as_dataset()
 
 
-def export(out_dir, corpora_dir=None, names=tuple(CORPORA)) -> dict:
+def export(out_dir, corpora_dir=None, names=tuple(CORPORA), repo_id: str = REPO_ID) -> dict:
     """Write the Hub folder; returns {"exported": [names], "unavailable": {name: reason}, "stats": [...]}."""
     out_dir = Path(out_dir)
     root = resolve_corpora_dir(corpora_dir)
@@ -55,7 +56,7 @@ def export(out_dir, corpora_dir=None, names=tuple(CORPORA)) -> dict:
             exported.append(name)
     if not exported:
         raise CorpusUnavailableError("no corpus could be read:\n" + "\n".join(unavailable.values()))
-    (out_dir / "README.md").write_text(dataset_card(exported, unavailable, results, root), encoding="utf-8")
+    (out_dir / "README.md").write_text(dataset_card(exported, unavailable, results, root, repo_id), encoding="utf-8")
     return {"exported": exported, "unavailable": unavailable, "stats": results}
 
 
@@ -83,7 +84,9 @@ def _sources(corpus) -> str:
     )
 
 
-def dataset_card(exported: list[str], unavailable: dict[str, str], results: list[dict], corpora_dir) -> str:
+def dataset_card(
+    exported: list[str], unavailable: dict[str, str], results: list[dict], corpora_dir, repo_id: str = REPO_ID
+) -> str:
     metadata = {
         "pretty_name": "VANER corpora",
         "language": ["en"],
@@ -118,7 +121,7 @@ Each sentence carries one entity type, tagged IOB2 (`ner_tags`: 0 = O, 1 = B, 2 
 ```python
 from datasets import load_dataset
 
-ncbi = load_dataset("org/vaner-corpora", "ncbi")
+ncbi = load_dataset("{repo_id}", "ncbi")
 ```
 
 Columns: `id`, `document_id` (the abstract, where the source marks abstracts), `tokens`, `ner_tags`,

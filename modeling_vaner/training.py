@@ -76,7 +76,7 @@ class DataArguments:
     )
     max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
     train_limit_per_corpus: int | None = field(
-        default=None, metadata={"help": "corpus sentences per corpus (random subsample; DBR adds as many)"}
+        default=None, metadata={"help": "the first N corpus sentences of each corpus (file order); DBR adds as many"}
     )
     eval_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "dev sentences per corpus for the F1 that picks the best checkpoint"}
@@ -515,7 +515,7 @@ def plot_log(run_dir, out_path=None) -> Path:
 
 
 def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:
-    """Copy a trained adapter (and the evaluation.json of its run, if any) into the package's default model folder
+    """Copy a trained adapter (and its run's evaluation.json, train_config.json and training curves) into the package's default model folder
     (modeling_vaner/weights/vaner-smol). The weights are cast to `dtype`; by default to bfloat16 only if the
     safetensors file would exceed 20 MB."""
     import shutil
@@ -530,9 +530,9 @@ def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ADAPTER_FILES:
         shutil.copyfile(adapter_dir / name, dest / name)
-    evaluation = adapter_dir.parent / EVALUATION_FILE
-    if evaluation.is_file():
-        shutil.copyfile(evaluation, dest / EVALUATION_FILE)
+    for name in (EVALUATION_FILE, CONFIG_COPY, PLOT_FILE):  # the run's record, read by the model card
+        if (adapter_dir.parent / name).is_file():
+            shutil.copyfile(adapter_dir.parent / name, dest / name)
     weights = dest / ADAPTER_WEIGHTS
     if dtype is None and weights.stat().st_size > MAX_SHIPPED_BYTES:
         dtype = "bfloat16"

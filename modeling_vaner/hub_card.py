@@ -1,0 +1,248 @@
+"""Hub cards: the model card, the Space card and the per-corpus F1 chart, rendered from the templates and settings
+in `hub_card/` (hub.yaml) and from JSON files only: `evaluation.json` (written by `vaner evaluate` / `vaner
+train`) for every score, `train_config.json` (written by `vaner train`) for the training recipe.
+
+An evaluation report is {"split", "instruction", "limit_per_corpus", "corpora": {corpus: {"precision", "recall",
+"f1", "sentences", ...}}, "overall": {...}, "mean_f1"} with scores as fractions (see `evaluation.py`); a bare
+{corpus: {"precision", "recall", "f1"}} mapping is read too.
+"""
+
+import json
+from pathlib import Path
+
+CARD_DIR = Path(__file__).resolve().parents[1] / "hub_card"
+SETTINGS_FILE = "hub.yaml"
+SCORE_KEYS = ("precision", "recall", "f1")
+
+
+def card_dir() -> Path:
+    if not (CARD_DIR / SETTINGS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{CARD_DIR / SETTINGS_FILE} not found: `vaner stage` runs from a source checkout (pip install -e .)"
+        )
+    return CARD_DIR
+
+
+def hub_settings() -> dict:
+    """hub_card/hub.yaml: repository names, card metadata and the files of each staged repository."""
+    import yaml
+
+    return yaml.safe_load((card_dir() / SETTINGS_FILE).read_text(encoding="utf-8"))
+
+
+def render(template: str, metadata: dict, **context) -> str:
+    """A card: `metadata` as the YAML front matter (`metadata_yaml`), the template filled with `context`."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(card_dir()),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+    )
+    return environment.get_template(template).render(metadata_yaml=front_matter(metadata), **context)
+
+
+def front_matter(metadata: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000).strip()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation report
+# ---------------------------------------------------------------------------------------------------------------
+def read_evaluation(path) -> dict:
+    """The evaluation report at `path`, normalized to {"split", "instruction", "limit_per_corpus", "corpora",
+    "overall" (None if absent)}, with every per-corpus score checked to be a fraction."""
+    path = Path(path)
+    report = json.loads(path.read_text(encoding="utf-8"))
+    corpora = report.get("corpora", report)
+    if not isinstance(corpora, dict) or not corpora:
+        raise ValueError(f"{path}: no per-corpus scores (expected 'corpora': {{corpus: {{precision, recall, f1}}}})")
+    for corpus, scores in corpora.items():
+        missing = [key for key in SCORE_KEYS if not isinstance(scores, dict) or key not in scores]
+        if missing:
+            raise ValueError(f"{path}: corpus {corpus!r} lacks {', '.join(missing)}")
+        if not all(0.0 <= scores[key] <= 1.0 for key in SCORE_KEYS):
+            raise ValueError(f"{path}: corpus {corpus!r} scores must be fractions in [0, 1], got {scores}")
+    return {
+        "split": report.get("split", "test"),
+        "instruction": report.get("instruction", "dataset"),
+        "limit_per_corpus": report.get("limit_per_corpus"),
+        "corpora": corpora,
+        "overall": report.get("overall") if "corpora" in report else None,
+    }
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def evaluation_table(report: dict) -> dict:
+    """Rows (as percent strings) beside the paper's F1, for the card."""
+    from .configuration_vaner import VANER_CORPUS_TYPES
+    from .evaluation import PAPER_F1
+
+    corpora = report["corpora"]
+    rows = []
+    for corpus, scores in corpora.items():
+        paper = PAPER_F1.get(corpus)
+        rows.append(
+            {
+                "corpus": corpus,
+                "type": VANER_CORPUS_TYPES.get(corpus, "-"),
+                "sentences": scores.get("sentences", "-"),
+                **{key: percent(scores[key]) for key in SCORE_KEYS},
+                "paper_f1": "-" if paper is None else f"{paper:.2f}",
+                "delta": "-" if paper is None else f"{100 * scores['f1'] - paper:+.2f}",
+            }
+        )
+    mean_f1 = sum(scores["f1"] for scores in corpora.values()) / len(corpora)
+    overall = report["overall"]
+    if overall is not None:
+        overall = {key: percent(overall[key]) for key in SCORE_KEYS} | {"sentences": overall.get("sentences", "-")}
+    paper_scores = [PAPER_F1[corpus] for corpus in corpora if corpus in PAPER_F1]
+    paper_mean = sum(paper_scores) / len(paper_scores) if len(paper_scores) == len(corpora) else None
+    return {
+        "split": report["split"],
+        "instruction": report["instruction"],
+        "limit": report["limit_per_corpus"],
+        "rows": rows,
+        "overall": overall,
+        "mean_f1": percent(mean_f1),
+        "paper_mean_f1": "-" if paper_mean is None else f"{paper_mean:.2f}",
+        "mean_delta": "-" if paper_mean is None else f"{100 * mean_f1 - paper_mean:+.2f}",
+    }
+
+
+def model_index(name: str, report: dict, corpora_repo: str) -> list[dict]:
+    """The card's `model-index`: one result per corpus, metrics in percent, straight from the report."""
+    from .configuration_vaner import VANER_CORPUS_TYPES
+
+    results = []
+    for corpus, scores in report["corpora"].items():
+        results.append(
+            {
+                "task": {"type": "token-classification", "name": "Named Entity Recognition"},
+                "dataset": {
+                    "name": f"{corpus} ({VANER_CORPUS_TYPES.get(corpus, 'entities')}, {report['split']})",
+                    "type": corpora_repo,
+                    "config": corpus,
+                    "split": report["split"],
+                },
+                "metrics": [
+                    {"type": key, "value": round(100 * scores[key], 2), "name": f"entity-level {key} (seqeval)"}
+                    for key in SCORE_KEYS
+                ],
+            }
+        )
+    return [{"name": name, "results": results}]
+
+
+def f1_chart(report: dict, path, title: str) -> Path:
+    """A bar chart of F1 per corpus (this model beside the paper's VANER), saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .evaluation import PAPER_F1
+
+    corpora = list(report["corpora"])
+    ours = [100 * report["corpora"][corpus]["f1"] for corpus in corpora]
+    paper = [PAPER_F1.get(corpus, 0.0) for corpus in corpora]
+    positions = range(len(corpora))
+    width = 0.4
+    figure, axes = plt.subplots(figsize=(max(6.0, 1.1 * len(corpora)), 3.6), dpi=120)
+    bars = axes.bar([p - width / 2 for p in positions], ours, width, label=title, color="#3b7dd8")
+    axes.bar([p + width / 2 for p in positions], paper, width, label="VANER paper (LLaMA-2-7B)", color="#bbbbbb")
+    axes.bar_label(bars, fmt="%.1f", fontsize=7)
+    axes.set_xticks(list(positions), corpora, rotation=20, fontsize=8)
+    axes.set_ylabel(f"entity F1 (%), {report['split']}")
+    axes.set_ylim(0, 100)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training recipe
+# ---------------------------------------------------------------------------------------------------------------
+def recipe_rows(train_config: dict, fields: list[str]) -> list[tuple[str, str]]:
+    """(field, value) for each `section.field` of `fields` present in a train_config.json."""
+    rows = []
+    for dotted in fields:
+        section, name = dotted.split(".", 1)
+        values = train_config.get(section) or {}
+        if name in values:
+            value = values[name]
+            rows.append((name, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cards
+# ---------------------------------------------------------------------------------------------------------------
+def render_model_card(
+    repo_ids: dict, base_model: str, evaluation: dict | None, train_config: dict | None, trained: bool
+) -> str:
+    """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}."""
+    from .configuration_vaner import VANER_CORPUS_TYPES, VANER_ENTITY_TYPES
+
+    settings = hub_settings()["model"]
+    name = repo_ids["model"].split("/")[-1]
+    metadata = {
+        "license": settings["license"],
+        "base_model": base_model,
+        "datasets": [repo_ids["corpora"], repo_ids["dbr"]],
+        "language": settings["language"],
+        "pipeline_tag": "token-classification",
+        "library_name": "transformers",
+        "tags": settings["tags"],
+    }
+    if evaluation:
+        metadata["model-index"] = model_index(name, evaluation, repo_ids["corpora"])
+    return render(
+        settings["template"],
+        metadata,
+        repo_id=repo_ids["model"],
+        corpora_repo=repo_ids["corpora"],
+        dbr_repo=repo_ids["dbr"],
+        space_repo=repo_ids["space"],
+        base_model=base_model,
+        dtype=settings["dtype"],
+        trained=trained,
+        entity_types=list(VANER_ENTITY_TYPES),
+        corpora=list(VANER_CORPUS_TYPES),
+        evaluation=evaluation_table(evaluation) if evaluation else None,
+        chart=settings["chart"],
+        recipe=recipe_rows(train_config, settings["recipe_fields"]) if train_config else None,
+    )
+
+
+def render_space_card(repo_ids: dict, screenshot: str) -> str:
+    """README.md of the Space: the Space YAML (sdk, app_file, ...) and a short description."""
+    settings = hub_settings()["space"]
+    metadata = {
+        key: settings[key]
+        for key in ("title", "emoji", "colorFrom", "colorTo", "sdk", "sdk_version", "app_file", "license")
+    }
+    metadata |= {
+        "short_description": settings["short_description"],
+        "models": [repo_ids["model"]],
+        "datasets": [repo_ids["corpora"]],
+        "pinned": False,
+    }
+    return render(
+        settings["template"],
+        metadata,
+        title=settings["title"],
+        model_repo=repo_ids["model"],
+        model_file=settings["model_file"],
+        screenshot=screenshot,
+        sdk_version=settings["sdk_version"],
+    )

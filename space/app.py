@@ -1,0 +1,141 @@
+"""VANER demo (Gradio): paste a biomedical abstract, pick entity types, see the entities highlighted and listed.
+
+Model, first found of:
+1. $VANER_MODEL: a local model folder (or, with the vaner package, an adapter folder) or a hub id;
+2. `vaner_space.json` beside this file (written by `vaner stage` into the Hub Space: {"model": "<org>/vaner-smol"});
+3. the embedded vaner-smol of the installed `vaner` package.
+
+Where the `vaner` package is importable the model is loaded with its `load_pipeline`; otherwise (on a Space,
+whose requirements.txt installs transformers and torch only) with `transformers.pipeline(..., trust_remote_code=True)`,
+which runs the pipeline code shipped in the model repository.
+
+Offline by default: no analytics, no telemetry, and no hub access when the model is local. Serves on
+$GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT (gradio's defaults: 127.0.0.1:7860; a Space sets 0.0.0.0).
+
+    VANER_MODEL=path/to/model python space/app.py
+"""
+
+import json
+import os
+from functools import partial
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODEL_ENV = "VANER_MODEL"
+MODEL_FILE = HERE / "vaner_space.json"
+EXAMPLES_FILE = HERE / "examples.json"
+MAX_CHARS = 3000
+TYPE_COLORS = {"Disease": "#ff8a80", "Chemical": "#82b1ff", "Gene": "#9ee6a8", "Species": "#ffd54f"}
+NO_DATASET = "none (type-only instruction)"
+TABLE_HEADERS = ["entity", "type", "start", "end", "score"]
+
+
+def model_source() -> str | None:
+    """The model to serve (see the module docstring); None = the package's embedded vaner-smol."""
+    if os.environ.get(MODEL_ENV):
+        return os.environ[MODEL_ENV]
+    if MODEL_FILE.is_file():
+        return json.loads(MODEL_FILE.read_text(encoding="utf-8"))["model"]
+    return None
+
+
+MODEL = model_source()
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+if MODEL is None or Path(MODEL).exists():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
+
+import gradio as gr  # noqa: E402
+
+
+def load_tagger(model: str | None):
+    """A VANER token-classification pipeline for `model`."""
+    try:
+        from modeling_vaner.loading import load_pipeline
+    except ImportError:
+        if model is None:
+            raise RuntimeError(
+                f"no model: set {MODEL_ENV} to a VANER model folder or hub id, or install the vaner package"
+            ) from None
+        from transformers import pipeline
+
+        return pipeline("token-classification", model=model, trust_remote_code=True)
+    return load_pipeline(model)
+
+
+def highlight(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
+    """The text as (segment, entity type or None) pieces. Entities come sorted by start; where entities of
+    different types overlap, the first one is highlighted (the table lists them all)."""
+    pieces, cursor = [], 0
+    for entity in entities:
+        if entity["start"] < cursor:
+            continue
+        if entity["start"] > cursor:
+            pieces.append((text[cursor : entity["start"]], None))
+        pieces.append((text[entity["start"] : entity["end"]], entity["entity_group"]))
+        cursor = entity["end"]
+    if cursor < len(text):
+        pieces.append((text[cursor:], None))
+    return pieces
+
+
+def tag(tagger, text: str, entity_types: list[str], dataset: str):
+    """The click handler: highlighted pieces and the table rows (entity, type, start, end, score)."""
+    text = text or ""
+    if not text.strip():
+        raise gr.Error("Paste an abstract (or pick an example) first.")
+    if len(text) > MAX_CHARS:
+        raise gr.Error(
+            f"The text is {len(text)} characters long; this demo takes at most {MAX_CHARS}. "
+            "Shorten it, or run the model yourself for long documents."
+        )
+    if not entity_types:
+        raise gr.Error("Tick at least one entity type.")
+    entities = tagger(text, entity_types=list(entity_types), dataset=None if dataset == NO_DATASET else dataset)
+    rows = [[e["word"], e["entity_group"], e["start"], e["end"], round(e["score"], 3)] for e in entities]
+    return highlight(text, entities), rows
+
+
+def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
+    config = tagger.model.config
+    entity_types = list(config.entity_types)
+    with gr.Blocks(title="VANER biomedical NER") as demo:
+        gr.Markdown(
+            "# VANER: biomedical named-entity recognition\n"
+            "A LLaMA-family decoder without causal mask, asked by instruction for one entity type at a time. "
+            f"Paste an abstract (at most {MAX_CHARS} characters), tick the types, and press **Tag entities**. "
+            "The *dataset style* follows the annotation conventions of one training corpus; leave it at *none* "
+            "for text from an unknown source."
+        )
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label="Abstract", lines=10, placeholder="Paste a biomedical abstract", elem_id="vaner-text")
+                types = gr.CheckboxGroup(entity_types, value=entity_types, label="Entity types", elem_id="vaner-types")
+                dataset = gr.Dropdown(
+                    [NO_DATASET, *config.corpus_types], value=NO_DATASET, label="Dataset style (optional)"
+                )
+                button = gr.Button("Tag entities", variant="primary", elem_id="vaner-submit")
+            with gr.Column():
+                highlighted = gr.HighlightedText(
+                    label="Entities",
+                    color_map={t: TYPE_COLORS[t] for t in entity_types if t in TYPE_COLORS},
+                    show_inline_category=True,  # the type beside each entity (gradio hides it when the legend shows)
+                    elem_id="vaner-highlighted",
+                )
+                table = gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False, elem_id="vaner-table")
+        gr.Examples(
+            [[e["text"], e["entity_types"], e["dataset"] or NO_DATASET] for e in examples],
+            inputs=[text, types, dataset],
+            example_labels=[e["title"] for e in examples],
+        )
+        button.click(partial(tag, tagger), [text, types, dataset], [highlighted, table], concurrency_limit=1)
+    return demo.queue(max_size=32)
+
+
+def main() -> None:
+    examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    build_demo(load_tagger(MODEL), examples).launch()
+
+
+if __name__ == "__main__":
+    main()
