@@ -183,7 +183,9 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, help="score a random subsample of this many sentences per corpus")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subsample")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument(
+        "--precision", choices=("auto", "bf16", "fp32"), default="auto", help="auto: bf16 where the hardware has it"
+    )
     parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
     parser.set_defaults(func=run_evaluate)
 
@@ -200,14 +202,12 @@ def check_corpora(names: list[str]) -> list[str]:
 
 
 def run_evaluate(args) -> int:
-    import torch
-
     from .loading import load_pipeline
 
     if args.file is not None and not args.entity_type:
         raise ValueError("--file needs --type (the entity type its tags mark, e.g. Disease)")
     corpora = check_corpora(args.corpus) if args.corpus else None
-    pipeline = load_pipeline(args.model, dtype=getattr(torch, args.dtype), batch_size=args.batch_size)
+    pipeline = load_pipeline(args.model, precision=args.precision, batch_size=args.batch_size)
     if corpora:
         report = evaluate_corpora(
             pipeline,

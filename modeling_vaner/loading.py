@@ -38,9 +38,9 @@ def load_adapter(path: Path, dtype=None):
     config = AutoConfig.from_pretrained(path, trust_remote_code=True)
     backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
     overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
-    model, tokenizer = build_vaner_model(backbone, dtype=dtype, **overrides)
+    model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
     model = PeftModel.from_pretrained(model, path).merge_and_unload()
-    return model, tokenizer
+    return (model if dtype is None else model.to(dtype)), tokenizer
 
 
 def load_vaner(model: str | None = None, *, dtype=None):
@@ -78,14 +78,30 @@ def load_vaner(model: str | None = None, *, dtype=None):
     return loaded, prepare_tokenizer(PreTrainedTokenizerFast.from_pretrained(model)), True
 
 
-def load_pipeline(
-    model: str | None = None, *, device=None, dtype=None, precision: str = "auto", batch_size: int = 8
-):
+def resolve_precision(precision: str, device=None) -> str:
+    """"auto" becomes "bf16" where the hardware computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs)."""
+    import torch
+
+    from .pipeline_vaner import bf16_supported
+
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if bf16_supported(torch.device("cpu" if device is None else device)) else "fp32"
+
+
+def load_pipeline(model: str | None = None, *, device=None, precision: str = "auto", batch_size: int = 8):
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
-    `precision`: "auto" (bf16 autocast where supported), "bf16" or "fp32"."""
+
+    `precision`: "auto" (bf16 where the hardware computes it natively, else fp32), "bf16" or "fp32". The weights
+    are loaded in that dtype: casting once beats autocasting fp32 weights on every batch."""
+    import torch
+
     from .pipeline_vaner import VanerTokenClassificationPipeline
 
-    loaded, tokenizer, _ = load_vaner(model, dtype=dtype)
+    precision = resolve_precision(precision, device)
+    loaded, tokenizer, _ = load_vaner(model, dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
     return VanerTokenClassificationPipeline(
         model=loaded.eval(),
         tokenizer=tokenizer,
