@@ -1,0 +1,76 @@
+"""VANER configuration: a LLaMA configuration with the causal mask off and an O/B/I tagging head.
+
+Self-contained (transformers only) so that it can be copied to a Hub repository as it is.
+"""
+
+from huggingface_hub.dataclasses import strict
+from transformers import LlamaConfig
+
+VANER_LABELS = ("O", "B", "I")
+VANER_ENTITY_TYPES = ("Disease", "Chemical", "Gene", "Species")
+# The name each corpus goes by in the instruction, and the entity type it annotates.
+VANER_CORPUS_TYPES = {
+    "ncbi": "Disease",
+    "bc5cdr-disease": "Disease",
+    "bc2gm": "Gene",
+    "jnlpba": "Gene",
+    "bc4chemd": "Chemical",
+    "bc5cdr-chem": "Chemical",
+    "linnaeus": "Species",
+    "s800": "Species",
+}
+DATASET_INSTRUCTION = "If any {entity_type} entity is mentioned in the {dataset} input, extract it. ##input: "
+TYPE_ONLY_INSTRUCTION = "If any {entity_type} entity is mentioned in the input, extract it. ##input: "
+
+
+@strict(accept_kwargs=True)
+class VanerConfig(LlamaConfig):
+    r"""
+    Configuration of a VANER tagger: every [`LlamaConfig`] field, plus
+
+    is_causal (`bool`, defaults to `False`):
+        `False` removes the causal mask in every layer (padding stays masked); `True` gives the causal ablation.
+    entity_types (`list[str]`):
+        The entity types the model was trained on; the pipeline asks for all of them by default.
+    corpus_types (`dict[str, str]`):
+        Known corpus names (as written in the instruction) and the entity type each annotates.
+    dataset_instruction / type_only_instruction (`str`):
+        Instruction templates, with `{entity_type}` (and `{dataset}`) placeholders, prepended to every sentence.
+    max_window_tokens (`int`, defaults to 256):
+        Longest input the pipeline feeds the model; longer text is split into sentences, then overlapping windows.
+    classifier_dropout (`float`, defaults to 0.0):
+        Dropout before the linear O/B/I head.
+    """
+
+    model_type = "vaner"
+
+    is_causal: bool = False
+    entity_types: list[str] | None = None
+    corpus_types: dict[str, str] | None = None
+    dataset_instruction: str = DATASET_INSTRUCTION
+    type_only_instruction: str = TYPE_ONLY_INSTRUCTION
+    max_window_tokens: int = 256
+    classifier_dropout: float = 0.0
+
+    def __post_init__(self, **kwargs):
+        if self.id2label is None:
+            self.id2label = dict(enumerate(VANER_LABELS))
+            self.label2id = {label: index for index, label in self.id2label.items()}
+        if self.entity_types is None:
+            self.entity_types = list(VANER_ENTITY_TYPES)
+        if self.corpus_types is None:
+            self.corpus_types = dict(VANER_CORPUS_TYPES)
+        super().__post_init__(**kwargs)
+
+    def instruction(self, entity_type: str, dataset: str | None = None) -> str:
+        """The instruction for one entity type: with the dataset name when given, else the type-only form."""
+        if not isinstance(entity_type, str) or not entity_type.strip():
+            raise ValueError(f"entity type must be a non-empty string, got {entity_type!r}")
+        if dataset is None:
+            return self.type_only_instruction.format(entity_type=entity_type.strip())
+        if not isinstance(dataset, str) or not dataset.strip():
+            raise ValueError(f"dataset name must be a non-empty string or None, got {dataset!r}")
+        return self.dataset_instruction.format(entity_type=entity_type.strip(), dataset=dataset.strip())
+
+
+__all__ = ["VanerConfig"]
