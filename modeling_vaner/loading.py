@@ -32,13 +32,19 @@ def load_adapter(path: Path, dtype=None):
     """Backbone + LoRA adapter (+ head, saved as a module to save), merged into a plain model."""
     from peft import PeftModel
     from transformers import AutoConfig
+    from transformers.utils import logging as transformers_logging
 
     from .backbone import build_vaner_model
 
     config = AutoConfig.from_pretrained(path, trust_remote_code=True)
     backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
     overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
-    model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # the backbone's "score MISSING" report: the adapter brings the head
+    try:
+        model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     model = PeftModel.from_pretrained(model, path).merge_and_unload()
     return (model if dtype is None else model.to(dtype)), tokenizer
 

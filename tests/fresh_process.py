@@ -19,7 +19,7 @@ result = {
     "model_class": type(model).__name__,
     "pipeline_class": type(tagger).__name__,
     "is_causal": model.config.is_causal,
-    "tokenizer_class": type(AutoTokenizer.from_pretrained(folder)).__name__,
+    "tokenizer_class": type(AutoTokenizer.from_pretrained(folder, trust_remote_code=True)).__name__,
     "logits": logits.tolist(),
     "entities": tagger(text, entity_types=["Disease", "Gene"]),
 }
