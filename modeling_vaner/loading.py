@@ -31,12 +31,12 @@ def is_adapter_dir(path: Path) -> bool:
 def load_adapter(path: Path, dtype=None):
     """Backbone + LoRA adapter (+ head, saved as a module to save), merged into a plain model."""
     from peft import PeftModel
-    from transformers import AutoConfig
     from transformers.utils import logging as transformers_logging
 
     from .backbone import build_vaner_model
+    from .configuration_vaner import VanerConfig
 
-    config = AutoConfig.from_pretrained(path, trust_remote_code=True)
+    config = VanerConfig.from_pretrained(path)
     backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
     overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
     verbosity = transformers_logging.get_verbosity()

@@ -31,8 +31,9 @@ EVALUATION_FILE = "evaluation.json"
 PLOT_FILE = "training_curves.png"
 CONFIG_COPY = "train_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
-# config.json names configuration_vaner.py in its auto_map: AutoConfig (trust_remote_code) reads it from the folder.
-ADAPTER_FILES = ("config.json", "configuration_vaner.py", "adapter_config.json", ADAPTER_WEIGHTS)
+# load_vaner reads config.json with this package's VanerConfig: the configuration_vaner.py copy that
+# config.save_pretrained writes beside it (auto_map) is not needed and not shipped.
+ADAPTER_FILES = ("config.json", "adapter_config.json", ADAPTER_WEIGHTS)
 MAX_SHIPPED_BYTES = 20_000_000
 ADAPTER_DTYPES = ("float32", "bfloat16")
 
