@@ -88,11 +88,9 @@ def resolve_precision(precision: str, device=None) -> str:
     """"auto" becomes "bf16" where the hardware computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs)."""
     import torch
 
-    from .pipeline_vaner import bf16_supported
+    from .pipeline_vaner import bf16_supported, check_precision
 
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-    if precision != "auto":
+    if check_precision(precision) != "auto":
         return precision
     return "bf16" if bf16_supported(torch.device("cpu" if device is None else device)) else "fp32"
 

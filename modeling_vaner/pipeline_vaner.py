@@ -183,12 +183,19 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
 def use_bf16_autocast(precision: str, device: torch.device, model_dtype: torch.dtype) -> bool:
     """"auto": bf16 autocast for an fp32 model where the hardware computes bf16 natively (AMX/AVX512-BF16 CPUs,
     recent GPUs); "bf16": always; "fp32": never (the model runs in the dtype it was loaded in)."""
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-    if precision == "auto":
+    if check_precision(precision) == "auto":
         return model_dtype == torch.float32 and bf16_supported(device)
     return precision == "bf16"
 
