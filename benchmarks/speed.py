@@ -7,6 +7,8 @@
 (c) naive (one text and one entity type per call) versus batched pipeline calls.
 
 Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--out benchmarks/results/speed.json]
+Variants: bf16 weights, the same with torch.compile, fp32 weights. Training: the LoRA step with configs/smol.yaml's
+settings and with the speed settings of configs/smol-stage2.yaml.
 Abstracts: NCBI-disease test sentences grouped by document id (real text), from $VANER_CORPORA_DIR or
 ../shared/corpora.
 """
@@ -32,10 +34,16 @@ def timed(function, repeat: int = 1) -> float:
     return best
 
 
-def matmul_gflops(dtype, size: int = 2048, repeat: int = 5) -> float:
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+def matmul_gflops(dtype, shape: tuple[int, int, int] = (2048, 2048, 2048), repeat: int = 5) -> float:
+    """GFLOP/s of an (m, k) @ (k, n) matmul."""
+    m, k, n = shape
+    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
     a @ b  # warm-up
-    return 2 * size**3 / timed(lambda: a @ b, repeat) / 1e9
+    return 2 * m * k * n / timed(lambda: a @ b, repeat) / 1e9
+
+
+# pipeline variants: (precision, torch.compile)
+VARIANTS = {"bf16": ("bf16", False), "bf16-compiled": ("bf16", True), "fp32": ("fp32", False)}
 
 
 def forward_flops(config, batch: dict) -> float:
@@ -74,13 +82,19 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
         for batch in batches:
             tagger._forward(batch)
 
-    tagger(abstracts[:2], batch_size=batch_size)  # warm-up
+    started = time.perf_counter()
+    tagger(abstracts[:2], batch_size=batch_size)  # warm-up (and, compiled, the compilation)
+    tagger(abstracts[0], entity_types=types[:1], batch_size=1)
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
     bare = timed(bare_forward)
     batched = timed(lambda: tagger(abstracts, batch_size=batch_size))
     naive_texts = abstracts[: max(2, len(abstracts) // 4)]  # naive is slow: time a quarter, scale per abstract
     naive = timed(lambda: [tagger(text, entity_types=[t], batch_size=1) for text in naive_texts for t in types])
     flops = sum(forward_flops(tagger.model.config, batch) for batch in batches)
     return {
+        "warm_up_s": warm_up,
+        "timed_s": time.perf_counter() - started,
         "abstracts": len(abstracts),
         "entity_types": len(types),
         "rows": len(rows),
@@ -98,17 +112,22 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
     }
 
 
-def bench_lora_step(model, batch_size: int = 8, length: int = 128) -> dict:
-    """(b) for training: one LoRA (r=16, all linear layers) forward+backward+AdamW step under bf16 autocast."""
-    from peft import LoraConfig, TaskType, get_peft_model
+LORA_SETTINGS = {
+    # configs/smol.yaml (stage 1) versus the speed settings of configs/smol-stage2.yaml
+    "stage1": {"lora_dropout": 0.05, "attn_implementation": "sdpa", "frozen_dtype": "float32"},
+    "fast": {"lora_dropout": 0.0, "attn_implementation": "eager", "frozen_dtype": "bfloat16"},
+}
 
-    lora = get_peft_model(
-        model,
-        LoraConfig(task_type=TaskType.TOKEN_CLS, r=16, lora_alpha=32, target_modules="all-linear", modules_to_save=["score"]),
-    )
+
+def bench_lora_step(settings: dict, batch_size: int = 8, length: int = 128) -> dict:
+    """(b) for training: one LoRA (r=16, all linear layers) forward+backward+AdamW step under bf16 autocast, built
+    as `vaner train` builds it on the embedded backbone (the step time does not depend on the weights)."""
+    from modeling_vaner.training import ModelArguments, build_model
+
+    lora, _ = build_model(ModelArguments(**settings), length)
     lora.train()
     optimizer = torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=1e-4)
-    input_ids = torch.randint(100, model.config.vocab_size, (batch_size, length))
+    input_ids = torch.randint(100, lora.config.vocab_size, (batch_size, length))
     labels = torch.randint(0, 3, (batch_size, length))
     batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
 
@@ -120,11 +139,11 @@ def bench_lora_step(model, batch_size: int = 8, length: int = 128) -> dict:
         optimizer.zero_grad()
 
     step()  # warm-up
-    seconds = timed(step, repeat=2)
+    seconds = timed(step, repeat=3)
     # forward + backward through frozen weights (input gradients only) ~ 2x forward; LoRA's own work is small.
-    flops = 2 * forward_flops(model.config, batch)
-    lora.unload()
-    return {"lora_step_s": seconds, "lora_step_gflops_per_s": flops / seconds / 1e9, "batch": [batch_size, length]}
+    flops = 2 * forward_flops(lora.config, batch)
+    return {"settings": settings, "lora_step_s": seconds, "lora_step_gflops_per_s": flops / seconds / 1e9,
+            "batch": [batch_size, length]}
 
 
 def main() -> None:
@@ -143,30 +162,45 @@ def main() -> None:
     results = {"torch_threads": torch.get_num_threads(), "cpu_bf16": bf16_supported(torch.device("cpu"))}
     results["matmul_fp32_gflops_per_s"] = matmul_gflops(torch.float32)
     results["matmul_bf16_gflops_per_s"] = matmul_gflops(torch.bfloat16)
+    # for reference: the model's own largest matmul (2048 tokens x hidden 576 -> intermediate 1536)
+    results["matmul_bf16_model_shape_gflops_per_s"] = matmul_gflops(torch.bfloat16, shape=(2048, 576, 1536))
     abstracts = load_abstracts(args.abstracts)
-    for precision in ("bf16", "fp32"):
-        tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size)
+    for variant, (precision, compile) in VARIANTS.items():
+        started = time.perf_counter()
+        tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
         measured = bench_pipeline(tagger, abstracts, args.batch_size)
+        measured["load_and_warm_up_s"] = measured.pop("warm_up_s") + time.perf_counter() - started - measured["timed_s"]
         ceiling = results[f"matmul_{precision}_gflops_per_s"]
         measured["forward_utilization"] = measured["forward_gflops_per_s"] / ceiling
-        results[precision] = measured
-    training = bench_lora_step(tagger.model)
-    training["lora_step_utilization_bf16"] = training["lora_step_gflops_per_s"] / results["matmul_bf16_gflops_per_s"]
-    results["training"] = training
+        results[variant] = measured
+        del tagger
+    results["training"] = {name: bench_lora_step(settings) for name, settings in LORA_SETTINGS.items()}
+    for training in results["training"].values():
+        training["lora_step_utilization_bf16"] = training["lora_step_gflops_per_s"] / results["matmul_bf16_gflops_per_s"]
+    results["training_fast_vs_stage1"] = (
+        results["training"]["stage1"]["lora_step_s"] / results["training"]["fast"]["lora_step_s"]
+    )
+    results["compiled_vs_eager_bf16"] = results["bf16"]["bare_forward_s"] / results["bf16-compiled"]["bare_forward_s"]
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"matmul ceiling: fp32 {results['matmul_fp32_gflops_per_s']:.0f} GFLOP/s, "
-          f"bf16 {results['matmul_bf16_gflops_per_s']:.0f} GFLOP/s ({results['torch_threads']} threads)")
-    print(f"{'precision':9} {'abstracts/s':>11} {'tokens/s':>9} {'pipe/bare':>9} {'GFLOP/s':>8} {'util':>5} "
-          f"{'batched/naive':>13} {'padded':>6}")
-    for precision in ("bf16", "fp32"):
-        r = results[precision]
-        print(f"{precision:9} {r['pipeline_abstracts_per_s']:11.2f} {r['pipeline_tokens_per_s']:9.0f} "
+          f"bf16 {results['matmul_bf16_gflops_per_s']:.0f} GFLOP/s (2048^3), "
+          f"bf16 {results['matmul_bf16_model_shape_gflops_per_s']:.0f} GFLOP/s (2048x576x1536); "
+          f"{results['torch_threads']} threads")
+    print(f"{'variant':14} {'abstracts/s':>11} {'tokens/s':>9} {'pipe/bare':>9} {'GFLOP/s':>8} {'util':>5} "
+          f"{'batched/naive':>13} {'padded':>6} {'load+warm-up':>12}")
+    for variant in VARIANTS:
+        r = results[variant]
+        print(f"{variant:14} {r['pipeline_abstracts_per_s']:11.2f} {r['pipeline_tokens_per_s']:9.0f} "
               f"{r['pipeline_vs_bare']:9.1%} {r['forward_gflops_per_s']:8.0f} {r['forward_utilization']:5.0%} "
-              f"{r['batched_vs_naive_speedup']:12.1f}x {r['padded_share']:6.1%}")
-    print(f"LoRA training step (bf16 autocast, 8x128): {training['lora_step_s']:.2f} s, "
-          f"{training['lora_step_gflops_per_s']:.0f} GFLOP/s = {training['lora_step_utilization_bf16']:.0%} of bf16 matmul")
+              f"{r['batched_vs_naive_speedup']:12.1f}x {r['padded_share']:6.1%} {r['load_and_warm_up_s']:11.1f}s")
+    print(f"compiled / eager bf16 forward: {results['compiled_vs_eager_bf16']:.2f}x")
+    for name, training in results["training"].items():
+        print(f"LoRA training step, {name} settings {training['settings']} (bf16 autocast, 8x128): "
+              f"{training['lora_step_s']:.2f} s, {training['lora_step_gflops_per_s']:.0f} GFLOP/s = "
+              f"{training['lora_step_utilization_bf16']:.0%} of bf16 matmul")
+    print(f"training step, fast / stage-1 settings: {results['training_fast_vs_stage1']:.2f}x")
     print(f"wrote {args.out}")
 
 

@@ -186,6 +186,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--precision", choices=("auto", "bf16", "fp32"), default="auto", help="auto: bf16 where the hardware has it"
     )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the forward (pays off on whole corpora)")
     parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
     parser.set_defaults(func=run_evaluate)
 
@@ -207,7 +208,7 @@ def run_evaluate(args) -> int:
     if args.file is not None and not args.entity_type:
         raise ValueError("--file needs --type (the entity type its tags mark, e.g. Disease)")
     corpora = check_corpora(args.corpus) if args.corpus else None
-    pipeline = load_pipeline(args.model, precision=args.precision, batch_size=args.batch_size)
+    pipeline = load_pipeline(args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile)
     if corpora:
         report = evaluate_corpora(
             pipeline,
@@ -233,6 +234,7 @@ def run_evaluate(args) -> int:
             **summarize(per_file),
         }
     report["model"] = args.model or "vaner-smol (embedded)"
+    report["inference"] = {"weights": str(pipeline.model.dtype).removeprefix("torch."), "compiled": args.compile}
     print(format_table(report))
     print(f"wrote {write_report(report, args.output)}", file=sys.stderr)
     return 0

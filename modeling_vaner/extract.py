@@ -16,6 +16,9 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile the forward: about a minute once, then ~2x faster"
+    )
     parser.set_defaults(func=run_extract)
 
 
@@ -47,7 +50,7 @@ def run_extract(args) -> int:
     text = read_input_text(args)
     from .loading import load_pipeline
 
-    tagger = load_pipeline(args.model, batch_size=args.batch_size)
+    tagger = load_pipeline(args.model, batch_size=args.batch_size, compile=args.compile)
     entities = tagger(text, entity_types=args.types, dataset=args.dataset)
     if args.format == "jsonl":
         for entity in entities:

@@ -184,6 +184,16 @@ def recipe_rows(train_config: dict, fields: list[str]) -> list[tuple[str, str]]:
     return rows
 
 
+def recipe_stages(train_config: dict, fields: list[str]) -> list[list[tuple[str, str]]]:
+    """The recipe rows of each training stage, earliest first: a run started from an earlier stage's adapter
+    (`init_adapter`) records that stage's train_config.json as `init_adapter_recipe`."""
+    stages = []
+    while train_config:
+        stages.insert(0, recipe_rows(train_config, fields))
+        train_config = train_config.get("init_adapter_recipe")
+    return stages
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Cards
 # ---------------------------------------------------------------------------------------------------------------
@@ -220,7 +230,7 @@ def render_model_card(
         corpora=list(VANER_CORPUS_TYPES),
         evaluation=evaluation_table(evaluation) if evaluation else None,
         chart=settings["chart"],
-        recipe=recipe_rows(train_config, settings["recipe_fields"]) if train_config else None,
+        recipe=recipe_stages(train_config, settings["recipe_fields"]) if train_config else None,
     )
 
 

@@ -28,8 +28,10 @@ def is_adapter_dir(path: Path) -> bool:
     return (path / "adapter_config.json").is_file() and (path / "config.json").is_file()
 
 
-def load_adapter(path: Path, dtype=None):
-    """Backbone + LoRA adapter (+ head, saved as a module to save), merged into a plain model."""
+def load_adapter(path: Path, dtype=None, merge: bool = True):
+    """Backbone + LoRA adapter (+ head, saved as a module to save), merged into a plain model; `merge=False` keeps
+    the LoRA factors beside the frozen weights (in bf16, a merged weight rounds away part of the small LoRA delta:
+    the backbone's weights already sit on the bf16 grid)."""
     from peft import PeftModel
     from transformers.utils import logging as transformers_logging
 
@@ -45,13 +47,14 @@ def load_adapter(path: Path, dtype=None):
         model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
     finally:
         transformers_logging.set_verbosity(verbosity)
-    model = PeftModel.from_pretrained(model, path).merge_and_unload()
+    adapted = PeftModel.from_pretrained(model, path)
+    model = adapted.merge_and_unload() if merge else adapted.get_base_model()
     return (model if dtype is None else model.to(dtype)), tokenizer
 
 
-def load_vaner(model: str | None = None, *, dtype=None):
+def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
     """Returns `(model, tokenizer, trained)`; `trained` is False only for the untrained-head fallback used while
-    no vaner-smol adapter is committed."""
+    no vaner-smol adapter is committed. `merge`: for adapters, see `load_adapter`."""
     from transformers import PreTrainedTokenizerFast
 
     from .backbone import build_vaner_model
@@ -67,12 +70,12 @@ def load_vaner(model: str | None = None, *, dtype=None):
             )
             built, tokenizer = build_vaner_model(None, dtype=dtype)
             return built, tokenizer, False
-        return (*load_adapter(path, dtype), True)
+        return (*load_adapter(path, dtype, merge), True)
     path = Path(model)
     if path.exists() and not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path} has no config.json: not a VANER model or adapter folder")
     if is_adapter_dir(path):
-        return (*load_adapter(path, dtype), True)
+        return (*load_adapter(path, dtype, merge), True)
     from .configuration_vaner import VanerConfig
     from .modeling_vaner import VanerForTokenClassification
 
@@ -95,11 +98,14 @@ def resolve_precision(precision: str, device=None) -> str:
     return "bf16" if bf16_supported(torch.device("cpu" if device is None else device)) else "fp32"
 
 
-def load_pipeline(model: str | None = None, *, device=None, precision: str = "auto", batch_size: int = 8):
+def load_pipeline(
+    model: str | None = None, *, device=None, precision: str = "auto", batch_size: int = 8, compile: bool = False
+):
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
 
     `precision`: "auto" (bf16 where the hardware computes it natively, else fp32), "bf16" or "fp32". The weights
-    are loaded in that dtype: casting once beats autocasting fp32 weights on every batch."""
+    are loaded in that dtype: casting once beats autocasting fp32 weights on every batch. `compile`: compile the
+    forward with `torch.compile` (about a minute once; worth it for bulk tagging)."""
     import torch
 
     from .pipeline_vaner import VanerTokenClassificationPipeline
@@ -112,5 +118,6 @@ def load_pipeline(model: str | None = None, *, device=None, precision: str = "au
         device=device,
         batch_size=batch_size,
         precision=precision,
+        compile=compile,
         task="token-classification",
     )

@@ -36,6 +36,7 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_FILES = ("config.json", "adapter_config.json", ADAPTER_WEIGHTS)
 MAX_SHIPPED_BYTES = 20_000_000
 ADAPTER_DTYPES = ("float32", "bfloat16")
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
 
 
 @dataclass
@@ -55,10 +56,27 @@ class ModelArguments:
     adapter_dtype: str = field(
         default="float32", metadata={"help": "dtype of the saved adapter weights", "choices": list(ADAPTER_DTYPES)}
     )
+    frozen_dtype: str = field(
+        default="float32",
+        metadata={"help": "dtype of the frozen base weights (LoRA and head stay float32); bfloat16 spares "
+                          "autocast a weight cast per step", "choices": list(ADAPTER_DTYPES)},
+    )
+    attn_implementation: str = field(
+        default="sdpa", metadata={"help": "attention kernel while training", "choices": list(ATTENTION_IMPLEMENTATIONS)}
+    )
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "an adapter folder (`vaner train` output) whose LoRA and head weights start this run: "
+                          "a second training stage on another mixture"},
+    )
 
     def __post_init__(self):
-        if self.adapter_dtype not in ADAPTER_DTYPES:
-            raise ValueError(f"adapter_dtype must be one of {ADAPTER_DTYPES}, got {self.adapter_dtype!r}")
+        for name, allowed in (("adapter_dtype", ADAPTER_DTYPES), ("frozen_dtype", ADAPTER_DTYPES),
+                              ("attn_implementation", ATTENTION_IMPLEMENTATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.load_in_4bit and self.frozen_dtype != "float32":
+            raise ValueError("frozen_dtype applies to unquantized base weights; leave it float32 with load_in_4bit")
 
 
 @dataclass
@@ -78,6 +96,13 @@ class DataArguments:
     max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
     train_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "the first N corpus sentences of each corpus (file order); DBR adds as many"}
+    )
+    train_limits: dict[str, int | None] = field(
+        default_factory=dict, metadata={"help": "per-corpus train_limit_per_corpus (null: the whole split)"}
+    )
+    train_repeats: dict[str, int] = field(
+        default_factory=dict,
+        metadata={"help": "per corpus, how many times each corpus sentence appears in an epoch (its DBR sentence once)"},
     )
     eval_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "dev sentences per corpus for the F1 that picks the best checkpoint"}
@@ -100,6 +125,13 @@ class DataArguments:
             raise ValueError(f"final_eval_split must be one of {FINAL_EVAL_SPLITS}, got {self.final_eval_split!r}")
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
+        for name in ("train_limits", "train_repeats"):
+            strays = sorted(set(getattr(self, name)) - set(self.corpora))
+            if strays:
+                raise ValueError(f"{name} names corpora not in `corpora`: {', '.join(strays)}")
+        bad = {corpus: count for corpus, count in self.train_repeats.items() if not isinstance(count, int) or count < 1}
+        if bad:
+            raise ValueError(f"train_repeats must be positive integers, got {bad}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -149,17 +181,25 @@ def parse_overrides(items: list[str]) -> dict:
 # Data
 # ---------------------------------------------------------------------------------------------------------------
 def training_records(data: DataArguments, seed: int) -> list[dict]:
-    """The multi-corpus training mixture (corpus sentences plus their DBR sentences)."""
-    from .dbr.mixture import build_training_mixture
+    """The multi-corpus training mixture: per corpus its first `train_limits[corpus]` (else
+    `train_limit_per_corpus`) sentences, each `train_repeats[corpus]` times, plus their DBR sentences once."""
+    from .dbr.mixture import build_training_mixture, load_builder
 
-    return build_training_mixture(
-        data.corpora,
-        split="train",
-        variant=data.dbr_variant,
-        corpora_dir=data.corpora_dir,
-        seed=seed,
-        limit=data.train_limit_per_corpus,
-    )
+    builder = None if data.dbr_variant == "none" else load_builder(corpora_dir=data.corpora_dir, seed=seed)
+    records = []
+    for corpus in data.corpora:
+        mixture = build_training_mixture(
+            [corpus],
+            split="train",
+            variant=data.dbr_variant,
+            corpora_dir=data.corpora_dir,
+            seed=seed,
+            limit=data.train_limits.get(corpus, data.train_limit_per_corpus),
+            builder=builder,
+        )
+        repeats = data.train_repeats.get(corpus, 1)
+        records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
+    return records
 
 
 def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
@@ -260,6 +300,7 @@ def build_model(model_args: ModelArguments, max_length: int):
         model_args.backbone,
         is_causal=model_args.is_causal,
         quantization_config=quantization_config,
+        attn_implementation=model_args.attn_implementation,
         max_window_tokens=max_length,
         classifier_dropout=model_args.classifier_dropout,
     )
@@ -272,9 +313,37 @@ def build_model(model_args: ModelArguments, max_length: int):
         modules_to_save=["score"],
     )
     peft_model = get_peft_model(model, lora)
+    if model_args.init_adapter:
+        load_adapter_weights(peft_model, Path(model_args.init_adapter))
+    if model_args.frozen_dtype != "float32":
+        for parameter in peft_model.parameters():
+            if not parameter.requires_grad:
+                parameter.data = parameter.data.to(getattr(torch, model_args.frozen_dtype))
     # load_vaner rebuilds the backbone from this name: the name as configured, not the converted cache path.
     peft_model.peft_config["default"].base_model_name_or_path = model_args.backbone
     return peft_model, tokenizer
+
+
+def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
+    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same r and target layers)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = adapter_dir / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise FileNotFoundError(f"init_adapter: {weights} does not exist")
+    state = {name: tensor.float() for name, tensor in load_file(weights).items()}
+    try:
+        result = set_peft_model_state_dict(peft_model, state)
+    except RuntimeError as error:  # shape mismatch: another rank or backbone
+        raise ValueError(f"init_adapter {adapter_dir} does not fit this model: {str(error).splitlines()[1].strip()}")
+    unexpected = list(result.unexpected_keys)
+    missing = [name for name in result.missing_keys if "lora_" in name or "modules_to_save" in name]
+    if unexpected or missing:
+        raise ValueError(
+            f"init_adapter {adapter_dir} does not fit this model (other layers): "
+            f"{len(missing)} weights missing, {len(unexpected)} unexpected, e.g. {(missing + unexpected)[:3]}"
+        )
 
 
 def save_adapter(peft_model, out_dir, dtype: str = "float32") -> Path:
@@ -409,6 +478,8 @@ def run_training(
         raise FileNotFoundError(f"--resume: no checkpoint-* folder in {output_dir}")
     if checkpoint is not None and not resume:
         raise ValueError(f"{output_dir} already holds {Path(checkpoint).name}: pass --resume, or another output_dir")
+    if model_args.frozen_dtype == "bfloat16" and not training_args.bf16:
+        raise ValueError("frozen_dtype: bfloat16 needs bf16: true (autocast runs the float32 LoRA beside it)")
     seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
     set_seed(training_args.seed)  # the head and LoRA initialization: same seed, same starting point
     model, tokenizer = build_model(model_args, data_args.max_length)
@@ -425,10 +496,11 @@ def run_training(
         model.print_trainable_parameters()
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
         output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / CONFIG_COPY).write_text(
-            json.dumps({"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()},
-                       indent=2, default=str) + "\n"
-        )
+        record = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
+        if model_args.init_adapter:  # a later stage: keep the earlier stages' recipe with this one
+            earlier = Path(model_args.init_adapter).parent / CONFIG_COPY
+            record["init_adapter_recipe"] = json.loads(earlier.read_text()) if earlier.is_file() else None
+        (output_dir / CONFIG_COPY).write_text(json.dumps(record, indent=2, default=str) + "\n")
     trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
         "adapter": str(output_dir / ADAPTER_DIR),

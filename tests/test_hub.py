@@ -34,7 +34,8 @@ EVALUATION = {
     "mean_f1": 0.54,
 }
 TRAIN_CONFIG = {"model": {"lora_r": 16, "lora_alpha": 32}, "data": {"corpora": ["ncbi", "s800"]},
-                "training": {"learning_rate": 0.0002, "num_train_epochs": 3}}
+                "training": {"learning_rate": 0.0002, "num_train_epochs": 3},
+                "init_adapter_recipe": {"model": {"lora_r": 16}, "training": {"learning_rate": 0.0003}}}
 
 
 def front_matter(readme) -> dict:
@@ -79,6 +80,7 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     card = (folder / "README.md").read_text()
     assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **74.67** | 88.03 | -13.36 |" in card
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
+    assert card.index("Stage 1:") < card.index("| `learning_rate` | 0.0003 |") < card.index("Stage 2:")
     assert f'model="{NAMESPACE}/vaner-tiny"' in card
     chart = hub_settings()["model"]["chart"]
     assert f"]({chart})" in card and (folder / chart).read_bytes().startswith(b"\x89PNG")

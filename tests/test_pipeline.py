@@ -150,3 +150,23 @@ def test_other_bad_arguments(tiny_pipeline):
 def test_free_text_types_and_dataset_instruction(tiny_pipeline):
     assert isinstance(tiny_pipeline("Mice eat cheese.", entity_types=["Cell line"]), list)
     assert isinstance(tiny_pipeline("Mice eat cheese.", entity_types=["Species"], dataset="s800"), list)
+
+
+def test_compiled_forward_tags_like_eager(tiny_vaner):
+    from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
+
+    model, tokenizer = tiny_vaner
+    texts = ["Mutations in BRCA1 cause breast cancer.", "Aspirin", "x " * 150]
+    eager = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    compiled = VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", compile=True
+    )
+    assert compiled.forward_model is not model
+    for batch_size in (1, 3):  # a batch of one and wider batches, of several widths: one dynamic graph serves all
+        expected = eager(texts, batch_size=batch_size)
+        actual = compiled(texts, batch_size=batch_size)
+        assert [[(e["start"], e["end"], e["entity_group"]) for e in text] for text in actual] == [
+            [(e["start"], e["end"], e["entity_group"]) for e in text] for text in expected
+        ]
+        scores = [(a["score"], e["score"]) for text_a, text_e in zip(actual, expected) for a, e in zip(text_a, text_e)]
+        assert max(abs(a - e) for a, e in scores) < 2e-3  # bf16 autocast on this CPU: fused vs unfused rounding

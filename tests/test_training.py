@@ -16,10 +16,15 @@ from modeling_vaner.training import (
     ADAPTER_DIR,
     LOG_FILE,
     PLOT_FILE,
+    DataArguments,
+    ModelArguments,
+    build_model,
     install_adapter,
     parse_config,
     read_log,
     run_training,
+    save_adapter,
+    training_records,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +105,9 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
         expected = trained_model(**batch).logits
         actual = loaded.eval()(**batch).logits
     assert torch.allclose(expected, actual, atol=1e-5), (expected - actual).abs().max()
+    unmerged = load_vaner(str(adapter), merge=False)[0].eval()  # LoRA factors kept beside the weights
+    with torch.no_grad():
+        assert torch.allclose(unmerged(**batch).logits, actual, atol=1e-5)
 
     shipped = install_adapter(adapter, tmp_path / "shipped", dtype="bfloat16")
     assert (shipped / "adapter_model.safetensors").stat().st_size < (adapter / "adapter_model.safetensors").stat().st_size
@@ -148,6 +156,47 @@ def test_config_errors(tmp_path, tiny_backbone):
         parse_config(tiny_config(tmp_path, tiny_backbone, dbr_variant="dense"))
 
 
+def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone):
+    first, _ = build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=4, lora_alpha=8), 64)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in first.parameters():
+            if parameter.requires_grad:
+                parameter.add_(torch.randn_like(parameter))
+    save_adapter(first, tmp_path / "stage1")
+    trained = {name: p for name, p in first.named_parameters() if p.requires_grad}
+
+    second, _ = build_model(
+        ModelArguments(backbone=str(tiny_backbone), lora_r=4, lora_alpha=8, init_adapter=str(tmp_path / "stage1"),
+                       frozen_dtype="bfloat16"),
+        64,
+    )
+    for name, parameter in second.named_parameters():
+        if parameter.requires_grad:
+            assert parameter.dtype == torch.float32 and torch.equal(parameter, trained[name]), name
+        else:
+            assert parameter.dtype == torch.bfloat16, name
+    with pytest.raises(ValueError, match="does not fit"):
+        build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=8, init_adapter=str(tmp_path / "stage1")), 64)
+    with pytest.raises(FileNotFoundError, match="init_adapter"):
+        build_model(ModelArguments(backbone=str(tiny_backbone), init_adapter=str(tmp_path)), 64)
+    with pytest.raises(ValueError, match="needs bf16"):
+        run_training(*parse_config(tiny_config(tmp_path, tiny_backbone, frozen_dtype="bfloat16")),
+                     train_records=records(4), dev={"ncbi": records(4)})
+
+
+def test_per_corpus_limits_and_repeats(corpora_dir):
+    data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
+                         train_limit_per_corpus=5, train_limits={"ncbi": 3}, train_repeats={"ncbi": 2})
+    mixture = training_records(data, seed=0)
+    assert [record["id"] for record in mixture[:6]] == ["ncbi-train-0"] * 2 + ["ncbi-train-1"] * 2 + ["ncbi-train-2"] * 2
+    assert [record["corpus"] for record in mixture[6:]] == ["s800"] * 5
+    with pytest.raises(ValueError, match="not in `corpora`: bc2gm"):
+        DataArguments(corpora=["ncbi"], train_limits={"bc2gm": 3})
+    with pytest.raises(ValueError, match="positive integers"):
+        DataArguments(corpora=["ncbi"], train_repeats={"ncbi": 0})
+
+
 def test_cli_reports_config_errors(tmp_path, capsys):
     from modeling_vaner.cli import main
 
@@ -182,8 +231,9 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
     assert json.loads((tmp_path / "paper" / "evaluation.json").read_text())["split"] == "test"
 
 
-def test_smol_preset_parses():
-    model_args, data_args, training_args = parse_config(ROOT / "configs" / "smol.yaml")
+@pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml"])
+def test_smol_presets_parse(preset):
+    model_args, data_args, training_args = parse_config(ROOT / "configs" / preset)
     assert model_args.backbone == "smollm2-135m" and not model_args.load_in_4bit
     assert training_args.bf16 and training_args.use_cpu and data_args.dbr_variant == "dbr"
     assert {VANER_CORPUS_TYPES[name] for name in data_args.corpora} == {"Disease", "Chemical", "Gene", "Species"}
