@@ -223,8 +223,8 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     Construct with `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16" or "fp32",
     and `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches of
-    any size and width reuse one graph); it costs about a minute once, then each batch runs about twice as fast
-    on CPU (`benchmarks/speed.py`).
+    any size and width reuse one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs
+    about 1.3x faster there (`benchmarks/speed.py`).
     Call with a string or a list of strings, and optionally `entity_types` (default: all the model's types;
     any non-empty string is allowed, the instruction is free text), `dataset` (a known corpus name, for the
     instruction with the dataset name; default None: the type-only instruction) and `batch_size`.
@@ -245,7 +245,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
-        # the elementwise ops (RMSNorm, RoPE, SiLU) cost more than the matmuls at this model size: fusing pays
+        # the elementwise ops (RMSNorm, RoPE, SiLU) cost as much as the matmuls at this model size: fusing pays
         self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
 
     # --- the steps, each usable on its own ------------------------------------------------------------------
