@@ -42,6 +42,10 @@ def run_overrides(args, is_causal: bool) -> dict:
         "corpora": [args.corpus],
         "corpora_dir": args.corpora_dir,
         "dbr_variant": "none",
+        # configs/smol-stage2.yaml's CPU speed settings (the same for both arms)
+        "lora_dropout": 0.0,
+        "attn_implementation": "eager",
+        "frozen_dtype": "bfloat16",
         "train_limit_per_corpus": args.train_limit,
         "final_eval_split": "test",
         "final_eval_limit_per_corpus": args.test_limit,
