@@ -6,9 +6,12 @@
     in the same run: the utilization of the arithmetic ceiling;
 (c) naive (one text and one entity type per call) versus batched pipeline calls.
 
-Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--out benchmarks/results/speed.json]
-Variants: bf16 weights, the same with torch.compile, fp32 weights. Training: the LoRA step with configs/smol.yaml's
-settings and with the speed settings of configs/smol-stage2.yaml.
+Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ...] [--out FILE.json]
+(default output: benchmarks/results/speed_amx.json, speed_avx512_bf16.json or speed_no_bf16.json, by the CPU)
+Variants: fp32 and bf16 weights, each eager and under torch.compile. By default the bf16 ones run only where the
+CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16, several times slower than fp32,
+and "auto" precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
+settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
 Abstracts: NCBI-disease test sentences grouped by document id (real text), from $VANER_CORPORA_DIR or
 ../shared/corpora.
 """
@@ -43,7 +46,27 @@ def matmul_gflops(dtype, shape: tuple[int, int, int] = (2048, 2048, 2048), repea
 
 
 # pipeline variants: (precision, torch.compile)
-VARIANTS = {"bf16": ("bf16", False), "bf16-compiled": ("bf16", True), "fp32": ("fp32", False)}
+VARIANTS = {
+    "bf16": ("bf16", False),
+    "bf16-compiled": ("bf16", True),
+    "fp32": ("fp32", False),
+    "fp32-compiled": ("fp32", True),
+}
+
+
+def cpu_facts() -> dict:
+    """The processor and its native bf16 support (what decides the precision "auto" picks)."""
+    from modeling_vaner.pipeline_vaner import bf16_supported
+
+    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), "unknown") if Path("/proc/cpuinfo").exists() else "unknown"
+    return {
+        "cpu": name,
+        "torch_threads": torch.get_num_threads(),
+        "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
+        "amx": torch.cpu._is_amx_tile_supported(),
+        "cpu_bf16": bf16_supported(torch.device("cpu")),
+    }
 
 
 def forward_flops(config, batch: dict) -> float:
@@ -110,16 +133,21 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
     }
 
 
-LORA_SETTINGS = {
-    # configs/smol.yaml (stage 1) versus the speed settings of configs/smol-stage2.yaml
-    "stage1": {"lora_dropout": 0.05, "attn_implementation": "sdpa", "frozen_dtype": "float32"},
-    "fast": {"lora_dropout": 0.0, "attn_implementation": "eager", "frozen_dtype": "bfloat16"},
-}
+def lora_settings(native_bf16: bool) -> dict:
+    """configs/smol.yaml (stage 1) versus the speed settings of the later stages: LoRA dropout 0, eager attention,
+    and, where bf16 is native, frozen weights stored in bf16 (configs/smol-stage2.yaml) else fp32 throughout
+    (configs/smol-stage3.yaml)."""
+    return {
+        "stage1": {"lora_dropout": 0.05, "attn_implementation": "sdpa", "frozen_dtype": "float32"},
+        "fast": {"lora_dropout": 0.0, "attn_implementation": "eager",
+                 "frozen_dtype": "bfloat16" if native_bf16 else "float32"},
+    }
 
 
-def bench_lora_step(settings: dict, batch_size: int = 8, length: int = 128) -> dict:
-    """(b) for training: one LoRA (r=16, all linear layers) forward+backward+AdamW step under bf16 autocast, built
-    as `vaner train` builds it on the embedded backbone (the step time does not depend on the weights)."""
+def bench_lora_step(settings: dict, autocast_bf16: bool, batch_size: int = 8, length: int = 128) -> dict:
+    """(b) for training: one LoRA (r=16, all linear layers) forward+backward+AdamW step (under bf16 autocast if
+    `autocast_bf16`), built as `vaner train` builds it on the embedded backbone (the step time does not depend on
+    the weights)."""
     from modeling_vaner.training import ModelArguments, build_model
 
     lora, _ = build_model(ModelArguments(**settings), length)
@@ -130,7 +158,7 @@ def bench_lora_step(settings: dict, batch_size: int = 8, length: int = 128) -> d
     batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
 
     def step():
-        with torch.autocast("cpu", torch.bfloat16):
+        with torch.autocast("cpu", torch.bfloat16, enabled=autocast_bf16):
             loss = lora(**batch, labels=labels).loss
         loss.backward()
         optimizer.step()
@@ -140,7 +168,7 @@ def bench_lora_step(settings: dict, batch_size: int = 8, length: int = 128) -> d
     seconds = timed(step, repeat=3)
     # forward + backward through frozen weights (input gradients only) ~ 2x forward; LoRA's own work is small.
     flops = 2 * forward_flops(lora.config, batch)
-    return {"settings": settings, "lora_step_s": seconds, "lora_step_gflops_per_s": flops / seconds / 1e9,
+    return {"settings": settings, "bf16_autocast": autocast_bf16, "lora_step_s": seconds, "lora_step_gflops_per_s": flops / seconds / 1e9,
             "batch": [batch_size, length]}
 
 
@@ -149,58 +177,75 @@ def main() -> None:
     parser.add_argument("--model", help="model folder or adapter (default: the embedded vaner-smol)")
     parser.add_argument("--abstracts", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "speed.json")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
+                        help="default: all where the CPU computes bf16 natively, else the fp32 ones")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/speed_<bf16 kind>.json, where the "
+                        "kind is amx, avx512_bf16 or no_bf16 (results differ most between them)")
     args = parser.parse_args()
 
     from modeling_vaner.loading import load_pipeline
 
     torch.manual_seed(0)
-    from modeling_vaner.pipeline_vaner import bf16_supported
-
-    results = {"torch_threads": torch.get_num_threads(), "cpu_bf16": bf16_supported(torch.device("cpu"))}
+    results = cpu_facts()
+    native_bf16 = results["cpu_bf16"]
+    bf16_kind = "amx" if results["amx"] else "avx512_bf16" if results["avx512_bf16"] else "no_bf16"
+    out = args.out or REPO / "benchmarks" / "results" / f"speed_{bf16_kind}.json"
+    variants = args.variants or [name for name, (precision, _) in VARIANTS.items() if native_bf16 or precision == "fp32"]
     results["matmul_fp32_gflops_per_s"] = matmul_gflops(torch.float32)
     results["matmul_bf16_gflops_per_s"] = matmul_gflops(torch.bfloat16)
     # for reference: the model's own largest matmul (2048 tokens x hidden 576 -> intermediate 1536)
     results["matmul_bf16_model_shape_gflops_per_s"] = matmul_gflops(torch.bfloat16, shape=(2048, 576, 1536))
     abstracts = load_abstracts(args.abstracts)
-    for variant, (precision, compile) in VARIANTS.items():
+    for variant in variants:
+        precision, compile = VARIANTS[variant]
         started = time.perf_counter()
         tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
         load_seconds = time.perf_counter() - started
         measured = bench_pipeline(tagger, abstracts, args.batch_size)
         measured["load_and_warm_up_s"] = load_seconds + measured.pop("warm_up_s")
         ceiling = results[f"matmul_{precision}_gflops_per_s"]
-        measured["forward_utilization"] = measured["forward_gflops_per_s"] / ceiling
+        measured["forward_utilization"] = measured["forward_gflops_per_s"] / ceiling  # of its own precision's
         results[variant] = measured
         del tagger
-    results["training"] = {name: bench_lora_step(settings) for name, settings in LORA_SETTINGS.items()}
+    results["training"] = {
+        name: bench_lora_step(settings, autocast_bf16=native_bf16) for name, settings in lora_settings(native_bf16).items()
+    }
+    training_precision = "bf16" if native_bf16 else "fp32"
     for training in results["training"].values():
-        training["lora_step_utilization_bf16"] = training["lora_step_gflops_per_s"] / results["matmul_bf16_gflops_per_s"]
+        training["lora_step_utilization"] = (
+            training["lora_step_gflops_per_s"] / results[f"matmul_{training_precision}_gflops_per_s"]
+        )
     results["training_fast_vs_stage1"] = (
         results["training"]["stage1"]["lora_step_s"] / results["training"]["fast"]["lora_step_s"]
     )
-    results["compiled_vs_eager_bf16"] = results["bf16"]["bare_forward_s"] / results["bf16-compiled"]["bare_forward_s"]
+    for precision in ("bf16", "fp32"):
+        if precision in results and f"{precision}-compiled" in results:
+            results[f"compiled_vs_eager_{precision}"] = (
+                results[precision]["bare_forward_s"] / results[f"{precision}-compiled"]["bare_forward_s"]
+            )
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"{results['cpu']}, {results['torch_threads']} threads, native bf16: {native_bf16}")
     print(f"matmul ceiling: fp32 {results['matmul_fp32_gflops_per_s']:.0f} GFLOP/s, "
           f"bf16 {results['matmul_bf16_gflops_per_s']:.0f} GFLOP/s (2048^3), "
-          f"bf16 {results['matmul_bf16_model_shape_gflops_per_s']:.0f} GFLOP/s (2048x576x1536); "
-          f"{results['torch_threads']} threads")
+          f"bf16 {results['matmul_bf16_model_shape_gflops_per_s']:.0f} GFLOP/s (2048x576x1536)")
     print(f"{'variant':14} {'abstracts/s':>11} {'tokens/s':>9} {'pipe/bare':>9} {'GFLOP/s':>8} {'util':>5} "
           f"{'batched/naive':>13} {'padded':>6} {'load+warm-up':>12}")
-    for variant in VARIANTS:
+    for variant in variants:
         r = results[variant]
         print(f"{variant:14} {r['pipeline_abstracts_per_s']:11.2f} {r['pipeline_tokens_per_s']:9.0f} "
               f"{r['pipeline_vs_bare']:9.1%} {r['forward_gflops_per_s']:8.0f} {r['forward_utilization']:5.0%} "
               f"{r['batched_vs_naive_speedup']:12.1f}x {r['padded_share']:6.1%} {r['load_and_warm_up_s']:11.1f}s")
-    print(f"compiled / eager bf16 forward: {results['compiled_vs_eager_bf16']:.2f}x")
+    for precision in ("bf16", "fp32"):
+        if f"compiled_vs_eager_{precision}" in results:
+            print(f"compiled / eager {precision} forward: {results[f'compiled_vs_eager_{precision}']:.2f}x")
     for name, training in results["training"].items():
-        print(f"LoRA training step, {name} settings {training['settings']} (bf16 autocast, 8x128): "
+        print(f"LoRA training step, {name} settings {training['settings']} ({training_precision}, 8x128): "
               f"{training['lora_step_s']:.2f} s, {training['lora_step_gflops_per_s']:.0f} GFLOP/s = "
-              f"{training['lora_step_utilization_bf16']:.0%} of bf16 matmul")
+              f"{training['lora_step_utilization']:.0%} of the {training_precision} matmul")
     print(f"training step, fast / stage-1 settings: {results['training_fast_vs_stage1']:.2f}x")
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -178,9 +178,13 @@ def decode_bio(labels: list[int], scores: list[float]) -> list[tuple[int, int, f
 # Pipeline
 # ---------------------------------------------------------------------------------------------------------------
 def bf16_supported(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively. On CPU that takes AVX512_BF16 or AMX: oneDNN also runs bf16 on plain
+    AVX-512 (`_is_mkldnn_bf16_supported` is true there), but emulated, several times slower than fp32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 PRECISIONS = ("auto", "bf16", "fp32")

@@ -498,8 +498,7 @@ def run_training(
         output_dir.mkdir(parents=True, exist_ok=True)
         record = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
         if model_args.init_adapter:  # a later stage: keep the earlier stages' recipe with this one
-            earlier = Path(model_args.init_adapter).parent / CONFIG_COPY
-            record["init_adapter_recipe"] = json.loads(earlier.read_text()) if earlier.is_file() else None
+            record["init_adapter_recipe"] = adapter_recipe(Path(model_args.init_adapter))
         (output_dir / CONFIG_COPY).write_text(json.dumps(record, indent=2, default=str) + "\n")
     trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
@@ -585,6 +584,15 @@ def plot_log(run_dir, out_path=None) -> Path:
     figure.savefig(out_path, dpi=110)
     plt.close(figure)
     return out_path
+
+
+def adapter_recipe(adapter_dir: Path) -> dict | None:
+    """The run record of an adapter: beside it in a run folder (`OUTPUT_DIR/adapter`), or inside it where
+    `install_adapter` copied it; None if neither exists."""
+    for candidate in (adapter_dir / CONFIG_COPY, adapter_dir.parent / CONFIG_COPY):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return None
 
 
 def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:

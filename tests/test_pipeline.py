@@ -169,4 +169,21 @@ def test_compiled_forward_tags_like_eager(tiny_vaner):
             [(e["start"], e["end"], e["entity_group"]) for e in text] for text in expected
         ]
         scores = [(a["score"], e["score"]) for text_a, text_e in zip(actual, expected) for a, e in zip(text_a, text_e)]
-        assert max(abs(a - e) for a, e in scores) < 2e-3  # bf16 autocast on this CPU: fused vs unfused rounding
+        assert max(abs(a - e) for a, e in scores) < 2e-3  # bf16 autocast on a bf16 CPU: fused vs unfused rounding
+
+
+def test_bf16_counts_as_supported_only_where_the_cpu_computes_it_natively():
+    """oneDNN runs bf16 on any AVX-512 CPU, emulated and slower than fp32 without AVX512_BF16 or AMX: "auto"
+    precision must pick bf16 only with those instruction sets (the processor's own flags decide here)."""
+    from pathlib import Path
+
+    from modeling_vaner.loading import resolve_precision
+    from modeling_vaner.pipeline_vaner import bf16_supported
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo to read the processor's flags from")
+    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    native = bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert bf16_supported(torch.device("cpu")) == native
+    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")

@@ -185,6 +185,17 @@ def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone):
                      train_records=records(4), dev={"ncbi": records(4)})
 
 
+def test_adapter_recipe_found_in_a_run_folder_or_an_installed_folder(tmp_path):
+    from modeling_vaner.training import CONFIG_COPY, adapter_recipe
+
+    run_adapter, installed = tmp_path / "run" / "adapter", tmp_path / "installed"
+    run_adapter.mkdir(parents=True), installed.mkdir()
+    assert adapter_recipe(run_adapter) is None
+    (run_adapter.parent / CONFIG_COPY).write_text('{"stage": 1}')
+    (installed / CONFIG_COPY).write_text('{"stage": 2}')
+    assert adapter_recipe(run_adapter) == {"stage": 1} and adapter_recipe(installed) == {"stage": 2}
+
+
 def test_per_corpus_limits_and_repeats(corpora_dir):
     data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
                          train_limit_per_corpus=5, train_limits={"ncbi": 3}, train_repeats={"ncbi": 2})
@@ -231,11 +242,11 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
     assert json.loads((tmp_path / "paper" / "evaluation.json").read_text())["split"] == "test"
 
 
-@pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml"])
+@pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml", "smol-stage3.yaml"])
 def test_smol_presets_parse(preset):
     model_args, data_args, training_args = parse_config(ROOT / "configs" / preset)
     assert model_args.backbone == "smollm2-135m" and not model_args.load_in_4bit
-    assert training_args.bf16 and training_args.use_cpu and data_args.dbr_variant == "dbr"
+    assert training_args.use_cpu and data_args.dbr_variant == "dbr"
     assert {VANER_CORPUS_TYPES[name] for name in data_args.corpora} == {"Disease", "Chemical", "Gene", "Species"}
     assert training_args.save_steps % training_args.eval_steps == 0 and training_args.load_best_model_at_end
 
