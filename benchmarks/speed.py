@@ -58,8 +58,9 @@ def cpu_facts() -> dict:
     """The processor and its native bf16 support (what decides the precision "auto" picks)."""
     from modeling_vaner.pipeline_vaner import bf16_supported
 
-    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), "unknown") if Path("/proc/cpuinfo").exists() else "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
     return {
         "cpu": name,
         "torch_threads": torch.get_num_threads(),
@@ -168,8 +169,8 @@ def bench_lora_step(settings: dict, autocast_bf16: bool, batch_size: int = 8, le
     seconds = timed(step, repeat=3)
     # forward + backward through frozen weights (input gradients only) ~ 2x forward; LoRA's own work is small.
     flops = 2 * forward_flops(lora.config, batch)
-    return {"settings": settings, "bf16_autocast": autocast_bf16, "lora_step_s": seconds, "lora_step_gflops_per_s": flops / seconds / 1e9,
-            "batch": [batch_size, length]}
+    return {"settings": settings, "bf16_autocast": autocast_bf16, "lora_step_s": seconds,
+            "lora_step_gflops_per_s": flops / seconds / 1e9, "batch": [batch_size, length]}
 
 
 def main() -> None:

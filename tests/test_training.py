@@ -189,7 +189,8 @@ def test_adapter_recipe_found_in_a_run_folder_or_an_installed_folder(tmp_path):
     from modeling_vaner.training import CONFIG_COPY, adapter_recipe
 
     run_adapter, installed = tmp_path / "run" / "adapter", tmp_path / "installed"
-    run_adapter.mkdir(parents=True), installed.mkdir()
+    run_adapter.mkdir(parents=True)
+    installed.mkdir()
     assert adapter_recipe(run_adapter) is None
     (run_adapter.parent / CONFIG_COPY).write_text('{"stage": 1}')
     (installed / CONFIG_COPY).write_text('{"stage": 2}')
