@@ -1,5 +1,6 @@
 """Does bf16 inference cost accuracy? NCBI-disease test F1 (all sentences) of one model loaded several ways, in ONE
-run: fp32 (the reference), bf16 with the LoRA merged into the weights, bf16 with the LoRA kept beside them.
+run: fp32 (the reference), bf16 with the LoRA merged into the weights, bf16 with the LoRA kept beside them; plus
+fp32 with per-word argmax labels instead of the pipeline's Viterbi decoding (what the decoding adds).
 
 Usage: python benchmarks/bf16_quality.py [--model PATH] [--corpus ncbi] [--out benchmarks/results/bf16_quality.json]
 """
@@ -13,8 +14,13 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-# name: (weights dtype, merge the LoRA into the weights)
-VARIANTS = {"fp32": (torch.float32, True), "bf16-merged": (torch.bfloat16, True), "bf16-unmerged": (torch.bfloat16, False)}
+# name: (weights dtype, merge the LoRA into the weights, decoding)
+VARIANTS = {
+    "fp32": (torch.float32, True, "viterbi"),
+    "bf16-merged": (torch.bfloat16, True, "viterbi"),
+    "bf16-unmerged": (torch.bfloat16, False, "viterbi"),
+    "fp32-argmax": (torch.float32, True, "argmax"),
+}
 
 
 def main() -> None:
@@ -31,11 +37,11 @@ def main() -> None:
 
     corpora_dir = os.environ.get("VANER_CORPORA_DIR") or REPO.parent / "shared" / "corpora"
     results = {"model": args.model or "vaner-smol (embedded)", "corpus": args.corpus, "split": "test"}
-    for name, (dtype, merge) in VARIANTS.items():
+    for name, (dtype, merge, decoding) in VARIANTS.items():
         model, tokenizer, _ = load_vaner(args.model, dtype=dtype, merge=merge)
         tagger = VanerTokenClassificationPipeline(
-            model=model.eval(), tokenizer=tokenizer, precision="fp32", task="token-classification"  # no autocast
-        )
+            model=model.eval(), tokenizer=tokenizer, precision="fp32", decoding=decoding, task="token-classification"
+        )  # precision "fp32": no autocast, the model runs in the dtype it was loaded in
         started = time.perf_counter()
         report = evaluate_corpora(tagger, [args.corpus], "test", corpora_dir, batch_size=args.batch_size)
         scores = report["corpora"][args.corpus]

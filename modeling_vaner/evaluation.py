@@ -187,6 +187,12 @@ def register(subparsers) -> None:
         "--precision", choices=("auto", "bf16", "fp32"), default="auto", help="auto: bf16 where the hardware has it"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the forward (pays off on whole corpora)")
+    parser.add_argument(
+        "--decoding",
+        choices=("viterbi", "argmax"),
+        default="viterbi",
+        help="word labels: the most probable valid IOB2 sequence (viterbi) or each word's own argmax",
+    )
     parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
     parser.set_defaults(func=run_evaluate)
 
@@ -208,7 +214,9 @@ def run_evaluate(args) -> int:
     if args.file is not None and not args.entity_type:
         raise ValueError("--file needs --type (the entity type its tags mark, e.g. Disease)")
     corpora = check_corpora(args.corpus) if args.corpus else None
-    pipeline = load_pipeline(args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile)
+    pipeline = load_pipeline(
+        args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile, decoding=args.decoding
+    )
     if corpora:
         report = evaluate_corpora(
             pipeline,
@@ -234,7 +242,11 @@ def run_evaluate(args) -> int:
             **summarize(per_file),
         }
     report["model"] = args.model or "vaner-smol (embedded)"
-    report["inference"] = {"weights": str(pipeline.model.dtype).removeprefix("torch."), "compiled": args.compile}
+    report["inference"] = {
+        "weights": str(pipeline.model.dtype).removeprefix("torch."),
+        "compiled": args.compile,
+        "decoding": args.decoding,
+    }
     print(format_table(report))
     print(f"wrote {write_report(report, args.output)}", file=sys.stderr)
     return 0

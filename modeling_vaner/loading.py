@@ -99,13 +99,20 @@ def resolve_precision(precision: str, device=None) -> str:
 
 
 def load_pipeline(
-    model: str | None = None, *, device=None, precision: str = "auto", batch_size: int = 8, compile: bool = False
+    model: str | None = None,
+    *,
+    device=None,
+    precision: str = "auto",
+    batch_size: int = 8,
+    compile: bool = False,
+    decoding: str = "viterbi",
 ):
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
 
     `precision`: "auto" (bf16 where the hardware computes it natively, else fp32), "bf16" or "fp32". The weights
     are loaded in that dtype: casting once beats autocasting fp32 weights on every batch. `compile`: compile the
-    forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging)."""
+    forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging). `decoding`: "viterbi"
+    (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label)."""
     import torch
 
     from .pipeline_vaner import VanerTokenClassificationPipeline
@@ -119,5 +126,6 @@ def load_pipeline(
         batch_size=batch_size,
         precision=precision,
         compile=compile,
+        decoding=decoding,
         task="token-classification",
     )

@@ -5,6 +5,7 @@ helpers here (word splitting, word encoding, windows, BIO decoding) are the sing
 and evaluation use too, so that the model sees the same inputs at training and at inference.
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import torch
 from transformers import Pipeline
 
 LABEL_O, LABEL_B, LABEL_I = 0, 1, 2
+NUM_LABELS = 3
 IGNORE_INDEX = -100
 # Words as the corpora tokenize them: runs of letters/digits, and every other non-space character on its own.
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
@@ -174,6 +176,49 @@ def decode_bio(labels: list[int], scores: list[float]) -> list[tuple[int, int, f
     return entities
 
 
+# In IOB2 an I continues an entity: it never follows an O nor starts a sentence.
+VALID_PREVIOUS_LABELS = {
+    LABEL_O: (LABEL_O, LABEL_B, LABEL_I),
+    LABEL_B: (LABEL_O, LABEL_B, LABEL_I),
+    LABEL_I: (LABEL_B, LABEL_I),
+}
+
+
+def viterbi_labels(probabilities: torch.Tensor) -> list[int]:
+    """The most probable word labels (words x [O, B, I] probabilities) among valid IOB2 sequences. The labels are
+    scored word by word, so the per-word argmax can break an entity ("O I I", "B O I"); choosing the best valid
+    sequence repairs those fragments. Plain Python: 3 labels per word is too small for tensor ops to pay."""
+    log_probabilities = probabilities.float().clamp_min(1e-12).log().tolist()
+    if not log_probabilities:
+        return []
+    labels = range(NUM_LABELS)
+    score = list(log_probabilities[0])
+    score[LABEL_I] = -math.inf
+    back_pointers = []
+    for word in log_probabilities[1:]:
+        previous = [max(VALID_PREVIOUS_LABELS[label], key=score.__getitem__) for label in labels]
+        score = [score[previous[label]] + word[label] for label in labels]
+        back_pointers.append(previous)
+    path = [max(labels, key=score.__getitem__)]
+    for previous in reversed(back_pointers):
+        path.append(previous[path[-1]])
+    return path[::-1]
+
+
+DECODINGS = ("viterbi", "argmax")
+
+
+def decode_labels(probabilities: torch.Tensor, decoding: str) -> tuple[list[int], list[float]]:
+    """Word labels and each word's probability of its label, by `decoding`: "viterbi" (valid IOB2, the default)
+    or "argmax" (each word on its own)."""
+    if decoding == "viterbi":
+        labels = viterbi_labels(probabilities)
+    else:
+        labels = probabilities.argmax(-1).tolist() if len(probabilities) else []
+    scores = [float(probabilities[index, label]) for index, label in enumerate(labels)]
+    return labels, scores
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Pipeline
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,9 +271,10 @@ class VanerTokenClassificationPipeline(Pipeline):
     """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models.
 
     Construct with `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16" or "fp32",
-    and `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches of
-    any size and width reuse one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs
-    about 1.3x faster there (`benchmarks/speed.py`).
+    `decoding` "viterbi" (default: the most probable valid IOB2 label sequence per sentence) or "argmax" (each
+    word's most probable label), and `compile=True` for bulk tagging: the forward is compiled by `torch.compile`
+    (dynamic shapes, so batches of any size and width reuse one graph); it costs minutes once (259 s on a 2-core
+    CPU), then the forward runs about 1.3x faster there (`benchmarks/speed.py`).
     Call with a string or a list of strings, and optionally `entity_types` (default: all the model's types;
     any non-empty string is allowed, the instruction is free text), `dataset` (a known corpus name, for the
     instruction with the dataset name; default None: the type-only instruction) and `batch_size`.
@@ -244,8 +290,11 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = True
 
-    def __init__(self, *args, precision: str = "auto", compile: bool = False, **kwargs):
+    def __init__(self, *args, precision: str = "auto", compile: bool = False, decoding: str = "viterbi", **kwargs):
         super().__init__(*args, **kwargs)
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+        self.decoding = decoding
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
@@ -350,25 +399,24 @@ class VanerTokenClassificationPipeline(Pipeline):
             ).logits
         return {"probabilities": logits.float().softmax(-1).cpu()}
 
-    def merge_windows(self, windows: list[_Window], predictions: dict, type_index: int, total: int):
-        """Word labels and scores of one entity type over all windows, each word from the window owning it."""
-        labels, scores = [LABEL_O] * total, [1.0] * total
+    def merge_windows(self, windows: list[_Window], predictions: dict, type_index: int, total: int) -> torch.Tensor:
+        """Label probabilities (words x labels) of one entity type over all windows, each word from the window
+        owning it."""
+        probabilities = torch.zeros(total, NUM_LABELS)
         for window_index, window in enumerate(windows):
-            word_labels, word_scores = predictions[(type_index, window_index)]
-            for word in window.owned_words:
-                labels[word] = word_labels[word - window.first_word]
-                scores[word] = word_scores[word - window.first_word]
-        return labels, scores
+            owned = torch.tensor(window.owned_words, dtype=torch.long)
+            probabilities[owned] = predictions[(type_index, window_index)][owned - window.first_word]
+        return probabilities
 
     def postprocess(self, model_outputs: dict) -> list[dict]:
         """Entities of one text from its preprocessed form plus per-row word predictions."""
         text, spans, windows = model_outputs["text"], model_outputs["spans"], model_outputs["windows"]
         entities = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
-            labels, scores = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
+            probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
             for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
-                sentence = slice(sentence_first, sentence_last)
-                for first, last, score in decode_bio(labels[sentence], scores[sentence]):
+                labels, scores = decode_labels(probabilities[sentence_first:sentence_last], self.decoding)
+                for first, last, score in decode_bio(labels, scores):
                     start, end = spans[sentence_first + first][0], spans[sentence_first + last - 1][1]
                     entities.append(
                         {"entity_group": entity_type, "score": score, "word": text[start:end], "start": start, "end": end}
@@ -386,8 +434,8 @@ class VanerTokenClassificationPipeline(Pipeline):
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 
     def predict_rows(self, items: list[dict], batch_size: int) -> None:
-        """Run every row of every item, shortest first, in padded batches; store each row's word labels and
-        scores in its item's "predictions" under (type_index, window_index)."""
+        """Run every row of every item, shortest first, in padded batches; store each row's word label
+        probabilities (words x labels) in its item's "predictions" under (type_index, window_index)."""
         rows = []
         for item_index, item in enumerate(items):
             item["predictions"] = {}
@@ -399,11 +447,9 @@ class VanerTokenClassificationPipeline(Pipeline):
             batch = rows[begin : begin + batch_size]
             probabilities = self._forward(self.pad_batch(batch))["probabilities"]
             for row, row_probabilities in zip(batch, probabilities):
-                scores, labels = row_probabilities[row.first_token_positions].max(-1)
-                items[row.text_index]["predictions"][(row.type_index, row.window_index)] = (
-                    labels.tolist(),
-                    scores.tolist(),
-                )
+                items[row.text_index]["predictions"][(row.type_index, row.window_index)] = row_probabilities[
+                    row.first_token_positions
+                ]
 
     def __call__(self, inputs, entity_types=None, dataset=None, batch_size=None, **kwargs):
         if kwargs:
@@ -428,7 +474,7 @@ class VanerTokenClassificationPipeline(Pipeline):
             items.append({"windows": windows, "rows": self.rows_for(pieces, windows, entity_types, dataset)})
         self.predict_rows(items, batch_size or self._batch_size or 8)
         return [
-            self.merge_windows(item["windows"], item["predictions"], 0, len(words))[0]
+            decode_labels(self.merge_windows(item["windows"], item["predictions"], 0, len(words)), self.decoding)[0]
             for item, words in zip(items, sentences)
         ]
 

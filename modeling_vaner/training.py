@@ -107,6 +107,9 @@ class DataArguments:
     eval_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "dev sentences per corpus for the F1 that picks the best checkpoint"}
     )
+    eval_limits: dict[str, int | None] = field(
+        default_factory=dict, metadata={"help": "per-corpus eval_limit_per_corpus (null: the whole dev split)"}
+    )
     final_eval_split: str = field(
         default="test", metadata={"help": "split scored at the end", "choices": list(FINAL_EVAL_SPLITS)}
     )
@@ -125,7 +128,7 @@ class DataArguments:
             raise ValueError(f"final_eval_split must be one of {FINAL_EVAL_SPLITS}, got {self.final_eval_split!r}")
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
-        for name in ("train_limits", "train_repeats"):
+        for name in ("train_limits", "train_repeats", "eval_limits"):
             strays = sorted(set(getattr(self, name)) - set(self.corpora))
             if strays:
                 raise ValueError(f"{name} names corpora not in `corpora`: {', '.join(strays)}")
@@ -203,14 +206,14 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
 
 
 def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
-    """The dev sentences of each corpus, subsampled to `eval_limit_per_corpus`."""
+    """The dev sentences of each corpus, subsampled to `eval_limits[corpus]` (else `eval_limit_per_corpus`)."""
     from dataset_scripts.corpora import read_corpus
 
     from .evaluation import subsample
 
+    limits = {name: data.eval_limits.get(name, data.eval_limit_per_corpus) for name in data.corpora}
     return {
-        name: subsample(read_corpus(name, "validation", data.corpora_dir), data.eval_limit_per_corpus, seed)
-        for name in data.corpora
+        name: subsample(read_corpus(name, "validation", data.corpora_dir), limit, seed) for name, limit in limits.items()
     }
 
 

@@ -10,9 +10,11 @@ from modeling_vaner.pipeline_vaner import (
     assign_words_to_windows,
     build_input,
     decode_bio,
+    decode_labels,
     split_into_windows,
     split_sentences,
     split_words,
+    viterbi_labels,
 )
 
 TRICKY_TEXTS = [
@@ -66,6 +68,30 @@ def test_decode_bio_and_build_input():
     assert row["labels"] == [-100, -100, LABEL_B, -100, LABEL_O]
 
 
+def test_viterbi_repairs_a_broken_entity():
+    probabilities = torch.tensor([[0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.2, 0.1, 0.7]])
+    assert decode_labels(probabilities, "argmax")[0] == [LABEL_O, LABEL_I, LABEL_I]
+    # valid sequences: B I I scores 0.3 * 0.7 * 0.7 = 0.147, better than O B I (0.084) and O O O (0.012)
+    labels, scores = decode_labels(probabilities, "viterbi")
+    assert labels == [LABEL_B, LABEL_I, LABEL_I] and scores == pytest.approx([0.3, 0.7, 0.7])
+    assert viterbi_labels(torch.zeros(0, 3)) == [] and decode_labels(torch.zeros(0, 3), "argmax") == ([], [])
+
+
+def test_viterbi_finds_the_best_valid_sequence():
+    import itertools
+
+    generator = torch.Generator().manual_seed(0)
+    for words in range(1, 6):
+        probabilities = torch.rand(words, 3, generator=generator).softmax(-1)
+        valid = [
+            labels
+            for labels in itertools.product((LABEL_O, LABEL_B, LABEL_I), repeat=words)
+            if all(label != LABEL_I or previous != LABEL_O for previous, label in zip((LABEL_O,) + labels, labels))
+        ]
+        best = max(valid, key=lambda labels: probabilities[range(words), list(labels)].prod())
+        assert viterbi_labels(probabilities) == list(best)
+
+
 @pytest.mark.parametrize("text", TRICKY_TEXTS)
 def test_offsets_point_into_the_original_text(tiny_pipeline, text):
     force_label(tiny_pipeline.model, LABEL_B)  # every word an entity: every offset gets checked
@@ -80,8 +106,15 @@ def test_offsets_point_into_the_original_text(tiny_pipeline, text):
 def test_multi_word_entities_and_scores(tiny_pipeline):
     force_label(tiny_pipeline.model, LABEL_I)
     text = "breast cancer. Tumour cells"
+    # I everywhere: one entity per sentence, spanning it (Viterbi makes each first word a B).
     entities = tiny_pipeline(text, entity_types="Disease")
-    # I everywhere: one entity per sentence, spanning it.
+    assert [e["word"] for e in entities] == ["breast cancer.", "Tumour cells"]
+    assert all(0.4 < e["score"] < 0.7 for e in entities)  # mean of ~0 (the B) and ~1 (the I's)
+    tiny_pipeline.decoding = "argmax"
+    try:
+        entities = tiny_pipeline(text, entity_types="Disease")
+    finally:
+        tiny_pipeline.decoding = "viterbi"
     assert [e["word"] for e in entities] == ["breast cancer.", "Tumour cells"]
     assert all(0.99 < e["score"] <= 1.0 for e in entities)
 

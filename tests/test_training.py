@@ -19,6 +19,7 @@ from modeling_vaner.training import (
     DataArguments,
     ModelArguments,
     build_model,
+    dev_records,
     install_adapter,
     parse_config,
     read_log,
@@ -203,6 +204,9 @@ def test_per_corpus_limits_and_repeats(corpora_dir):
     mixture = training_records(data, seed=0)
     assert [record["id"] for record in mixture[:6]] == ["ncbi-train-0"] * 2 + ["ncbi-train-1"] * 2 + ["ncbi-train-2"] * 2
     assert [record["corpus"] for record in mixture[6:]] == ["s800"] * 5
+    data.eval_limit_per_corpus, data.eval_limits = 2, {"ncbi": None}
+    dev = dev_records(data, seed=0)
+    assert len(dev["s800"]) == 2 and len(dev["ncbi"]) == 923  # the whole NCBI-disease dev split
     with pytest.raises(ValueError, match="not in `corpora`: bc2gm"):
         DataArguments(corpora=["ncbi"], train_limits={"bc2gm": 3})
     with pytest.raises(ValueError, match="positive integers"):
