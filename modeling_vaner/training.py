@@ -104,6 +104,11 @@ class DataArguments:
         default_factory=dict,
         metadata={"help": "per corpus, how many times each corpus sentence appears in an epoch (its DBR sentence once)"},
     )
+    train_with_dev: list[str] = field(
+        default_factory=list,
+        metadata={"help": "corpora whose whole dev split also trains the model (the train+dev protocol of a final "
+                  "model); their dev split is then not held out, so it is not scored during training"},
+    )
     eval_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "dev sentences per corpus for the F1 that picks the best checkpoint"}
     )
@@ -128,7 +133,7 @@ class DataArguments:
             raise ValueError(f"final_eval_split must be one of {FINAL_EVAL_SPLITS}, got {self.final_eval_split!r}")
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
-        for name in ("train_limits", "train_repeats", "eval_limits"):
+        for name in ("train_limits", "train_repeats", "train_with_dev", "eval_limits"):
             strays = sorted(set(getattr(self, name)) - set(self.corpora))
             if strays:
                 raise ValueError(f"{name} names corpora not in `corpora`: {', '.join(strays)}")
@@ -185,33 +190,43 @@ def parse_overrides(items: list[str]) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 def training_records(data: DataArguments, seed: int) -> list[dict]:
     """The multi-corpus training mixture: per corpus its first `train_limits[corpus]` (else
-    `train_limit_per_corpus`) sentences, each `train_repeats[corpus]` times, plus their DBR sentences once."""
+    `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
+    sentence `train_repeats[corpus]` times, plus their DBR sentences once."""
     from .dbr.mixture import build_training_mixture, load_builder
 
     builder = None if data.dbr_variant == "none" else load_builder(corpora_dir=data.corpora_dir, seed=seed)
     records = []
     for corpus in data.corpora:
-        mixture = build_training_mixture(
-            [corpus],
-            split="train",
-            variant=data.dbr_variant,
-            corpora_dir=data.corpora_dir,
-            seed=seed,
-            limit=data.train_limits.get(corpus, data.train_limit_per_corpus),
-            builder=builder,
-        )
+        limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
+        if corpus in data.train_with_dev:
+            limits["validation"] = None
+        mixture = [
+            record
+            for split, limit in limits.items()
+            for record in build_training_mixture(
+                [corpus],
+                split=split,
+                variant=data.dbr_variant,
+                corpora_dir=data.corpora_dir,
+                seed=seed,
+                limit=limit,
+                builder=builder,
+            )
+        ]
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
     return records
 
 
 def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
-    """The dev sentences of each corpus, subsampled to `eval_limits[corpus]` (else `eval_limit_per_corpus`)."""
+    """The dev sentences of each corpus not in `train_with_dev`, subsampled to `eval_limits[corpus]` (else
+    `eval_limit_per_corpus`)."""
     from dataset_scripts.corpora import read_corpus
 
     from .evaluation import subsample
 
-    limits = {name: data.eval_limits.get(name, data.eval_limit_per_corpus) for name in data.corpora}
+    held_out = [name for name in data.corpora if name not in data.train_with_dev]
+    limits = {name: data.eval_limits.get(name, data.eval_limit_per_corpus) for name in held_out}
     return {
         name: subsample(read_corpus(name, "validation", data.corpora_dir), limit, seed) for name, limit in limits.items()
     }

@@ -207,8 +207,14 @@ def test_per_corpus_limits_and_repeats(corpora_dir):
     data.eval_limit_per_corpus, data.eval_limits = 2, {"ncbi": None}
     dev = dev_records(data, seed=0)
     assert len(dev["s800"]) == 2 and len(dev["ncbi"]) == 923  # the whole NCBI-disease dev split
+    data.train_with_dev = ["ncbi"]  # train+dev: NCBI-disease's whole dev split trains, and is no longer scored
+    mixture = training_records(data, seed=0)
+    assert len(mixture) == 3 * 2 + 923 * 2 + 5 and mixture[6]["id"].startswith("ncbi-validation-")
+    assert list(dev_records(data, seed=0)) == ["s800"]
     with pytest.raises(ValueError, match="not in `corpora`: bc2gm"):
         DataArguments(corpora=["ncbi"], train_limits={"bc2gm": 3})
+    with pytest.raises(ValueError, match="train_with_dev names corpora not in `corpora`: s800"):
+        DataArguments(corpora=["ncbi"], train_with_dev=["s800"])
     with pytest.raises(ValueError, match="positive integers"):
         DataArguments(corpora=["ncbi"], train_repeats={"ncbi": 0})
 
