@@ -200,10 +200,9 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
         limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
         if corpus in data.train_with_dev:
             limits["validation"] = None
-        mixture = [
-            record
-            for split, limit in limits.items()
-            for record in build_training_mixture(
+        mixture = []
+        for split, limit in limits.items():
+            mixture += build_training_mixture(
                 [corpus],
                 split=split,
                 variant=data.dbr_variant,
@@ -212,7 +211,6 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
                 limit=limit,
                 builder=builder,
             )
-        ]
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
     return records
@@ -504,6 +502,8 @@ def run_training(
     with training_args.main_process_first(desc="training data"):
         records = train_records if train_records is not None else training_records(data_args, seed)
         dev = dev if dev is not None else dev_records(data_args, seed)
+    if not dev and training_args.eval_strategy != "no":
+        raise ValueError("no held-out dev split to evaluate (all corpora in train_with_dev): set eval_strategy: no")
     rows = encode_records(
         records, tokenizer, model.get_base_model().config, data_args.max_length, data_args.dataset_in_instruction
     )

@@ -115,6 +115,12 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
     assert load_vaner(str(shipped))[2]
 
 
+def test_evaluation_needs_a_held_out_dev_split(tmp_path, tiny_backbone):
+    args = parse_config(tiny_config(tmp_path, tiny_backbone, max_steps=1))
+    with pytest.raises(ValueError, match="no held-out dev split"):
+        run_training(*args, train_records=records(4), dev={})
+
+
 def test_resume_continues_from_checkpoint(tmp_path, tiny_backbone):
     stop = StopAt(4)
     config = tiny_config(

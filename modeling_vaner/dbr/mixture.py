@@ -57,8 +57,8 @@ def build_training_mixture(corpora: Sequence[str], split: str = "train", variant
                            use_cache: bool = True, progress: bool = True, **builder_options) -> list[dict]:
     """The training mixture of `corpora`: per corpus sentence, the sentence and then its dense sentence.
 
-    corpora: corpus names (keys of `VANER_CORPUS_TYPES`). split: "train" (the only split DBR is meant for; others
-    work for inspection). variant: "dbr", "random" or "none". seed: the dense sentences are a function of
+    corpora: corpus names (keys of `VANER_CORPUS_TYPES`). split: "train", or "validation" when a dev split
+    trains too (`train_with_dev`). variant: "dbr", "random" or "none". seed: the dense sentences are a function of
     (seed, variant, sentence id, knowledge base, encoder). limit: first `limit` sentences of each corpus.
     builder: a ready `DBRBuilder`; else one is made by `load_builder(corpora_dir=..., seed=..., **builder_options)`
     (kb_dir, kb_sources, user_tsvs, encoder, cache_dir, config). Returns records in the format of this module's
