@@ -13,7 +13,7 @@ COMMAND_MODULES = (
     "modeling_vaner.extract",  # vaner extract
     "dataset_scripts.cli",  # vaner data stats | export
     "modeling_vaner.dbr.cli",  # vaner dbr build | kb | export | check
-    "modeling_vaner.training",  # vaner train | plot-log | install-adapter
+    "modeling_vaner.training",  # vaner train | plot-log | install-adapter | average-adapters
     "modeling_vaner.evaluation",  # vaner evaluate
     "modeling_vaner.hub",  # vaner stage | push
 )

@@ -613,6 +613,60 @@ def adapter_recipe(adapter_dir: Path) -> dict | None:
     return None
 
 
+def average_adapters(adapter_dirs, out_dir) -> dict:
+    """Average trained adapters of one recipe (e.g. runs with different seeds from the same start) into one
+    adapter of the same rank: each LoRA update B @ A is averaged exactly, then cut back to rank r by SVD (the best
+    rank-r approximation); other tensors (the head) are averaged as they are. The folder gets the first adapter's
+    configs and `averaged_from.json`. Returns {"sources": [...], "kept_energy": min over modules of the share of
+    the averaged update's squared Frobenius norm kept at rank r}."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from .loading import is_adapter_dir
+
+    adapter_dirs, out_dir = [Path(path) for path in adapter_dirs], Path(out_dir)
+    if len(adapter_dirs) < 2:
+        raise ValueError("average_adapters needs at least two adapter folders")
+    for adapter_dir in adapter_dirs:
+        if not is_adapter_dir(adapter_dir):
+            raise FileNotFoundError(f"{adapter_dir} is not an adapter folder (config.json + adapter_config.json)")
+    lora_configs = [json.loads((path / "adapter_config.json").read_text()) for path in adapter_dirs]
+    shapes = [(config["r"], config["lora_alpha"], sorted(config["target_modules"])) for config in lora_configs]
+    if any(shape != shapes[0] for shape in shapes):
+        raise ValueError(f"adapters differ in rank, alpha or target modules: {shapes}; only one recipe can be averaged")
+    rank = lora_configs[0]["r"]
+    states = [load_file(path / ADAPTER_WEIGHTS) for path in adapter_dirs]
+    if any(state.keys() != states[0].keys() for state in states):
+        raise ValueError("adapters hold different tensors; only one recipe can be averaged")
+
+    averaged, kept_energy = {}, 1.0
+    for name in states[0]:
+        if ".lora_B." in name:
+            continue
+        if ".lora_A." not in name:
+            averaged[name] = torch.stack([state[name].float() for state in states]).mean(0)
+            continue
+        # mean of B_i @ A_i = [B_1 .. B_k] @ [A_1; ..; A_k] / k; QR of both factors leaves a small core to SVD
+        b_name = name.replace(".lora_A.", ".lora_B.")
+        b_basis, b_core = torch.linalg.qr(torch.cat([state[b_name].double() for state in states], dim=1))
+        a_basis, a_core = torch.linalg.qr(torch.cat([state[name].double() for state in states], dim=0).T)
+        left, singular, right = torch.linalg.svd(b_core @ a_core.T / len(states))
+        kept_energy = min(kept_energy, float(singular[:rank].square().sum() / singular.square().sum()))
+        root = singular[:rank].sqrt()
+        averaged[b_name] = (b_basis @ left[:, :rank] * root).float().contiguous()
+        averaged[name] = (root[:, None] * right[:rank] @ a_basis.T).float().contiguous()
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ADAPTER_FILES[:-1]:
+        shutil.copyfile(adapter_dirs[0] / name, out_dir / name)
+    save_file(averaged, out_dir / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+    record = {"sources": [str(path) for path in adapter_dirs], "kept_energy": kept_energy}
+    (out_dir / "averaged_from.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
 def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:
     """Copy a trained adapter (and its run's evaluation.json, train_config.json and training curves) into the package's default model folder
     (modeling_vaner/weights/vaner-smol). The weights are cast to `dtype`; by default to bfloat16 only if the
@@ -668,6 +722,13 @@ def register(subparsers) -> None:
     install.add_argument("--dtype", choices=ADAPTER_DTYPES, help="cast weights (default: bfloat16 only if > 20 MB)")
     install.set_defaults(func=run_install)
 
+    average = subparsers.add_parser(
+        "average-adapters", help="average adapters of one recipe (e.g. several seeds) into one adapter of the same rank"
+    )
+    average.add_argument("output_dir", type=Path, help="folder for the averaged adapter")
+    average.add_argument("adapter_dirs", type=Path, nargs="+", metavar="ADAPTER_DIR", help="two or more adapter folders")
+    average.set_defaults(func=run_average)
+
 
 def run_train(args) -> int:
     model_args, data_args, training_args = parse_config(args.config, parse_overrides(args.overrides))
@@ -678,6 +739,12 @@ def run_train(args) -> int:
 
 def run_plot(args) -> int:
     print(plot_log(args.run_dir, args.output))
+    return 0
+
+
+def run_average(args) -> int:
+    record = average_adapters(args.adapter_dirs, args.output_dir)
+    print(f"{args.output_dir}\tkept energy at rank r: {record['kept_energy']:.4f} (worst module)")
     return 0
 
 

@@ -204,6 +204,46 @@ def test_adapter_recipe_found_in_a_run_folder_or_an_installed_folder(tmp_path):
     assert adapter_recipe(run_adapter) == {"stage": 1} and adapter_recipe(installed) == {"stage": 2}
 
 
+def write_fake_adapter(folder: Path, lora_b, lora_a, head, rank: int = 2) -> Path:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "adapter_config.json").write_text(json.dumps({"r": rank, "lora_alpha": 4, "target_modules": ["q_proj"]}))
+    save_file({"q_proj.lora_A.weight": lora_a, "q_proj.lora_B.weight": lora_b, "score.weight": head},
+              folder / "adapter_model.safetensors")
+    return folder
+
+
+def test_average_adapters_averages_updates_and_head(tmp_path):
+    from safetensors.torch import load_file
+
+    from modeling_vaner.training import average_adapters
+
+    generator = torch.Generator().manual_seed(0)
+    shared_b, a_one, a_two = (torch.randn(shape, generator=generator) for shape in [(6, 2), (2, 5), (2, 5)])
+    head_one, head_two = torch.zeros(3, 4), torch.ones(3, 4)
+    # B differs as a basis but spans the same columns, so the mean update has rank 2 and is kept exactly
+    sources = [write_fake_adapter(tmp_path / "one", shared_b, a_one, head_one),
+               write_fake_adapter(tmp_path / "two", shared_b @ torch.tensor([[2.0, 1.0], [0.0, 1.0]]), a_two, head_two)]
+    record = average_adapters(sources, tmp_path / "mean")
+    mean = load_file(tmp_path / "mean" / "adapter_model.safetensors")
+    expected = (shared_b @ a_one + load_file(sources[1] / "adapter_model.safetensors")["q_proj.lora_B.weight"] @ a_two) / 2
+    assert torch.allclose(mean["q_proj.lora_B.weight"] @ mean["q_proj.lora_A.weight"], expected, atol=1e-5)
+    assert mean["q_proj.lora_A.weight"].shape == (2, 5) and torch.equal(mean["score.weight"], torch.full((3, 4), 0.5))
+    assert record["kept_energy"] == pytest.approx(1.0)
+
+    # a mean update of rank 4 cut to rank 2 keeps less than all of its energy
+    write_fake_adapter(tmp_path / "three", torch.randn(6, 2, generator=generator), a_two, head_two)
+    assert average_adapters([sources[0], tmp_path / "three"], tmp_path / "cut")["kept_energy"] < 1.0
+
+    write_fake_adapter(tmp_path / "rank4", torch.zeros(6, 4), torch.zeros(4, 5), head_one, rank=4)
+    with pytest.raises(ValueError, match="differ in rank"):
+        average_adapters([sources[0], tmp_path / "rank4"], tmp_path / "bad")
+    with pytest.raises(ValueError, match="at least two"):
+        average_adapters([sources[0]], tmp_path / "bad")
+
+
 def test_per_corpus_limits_and_repeats(corpora_dir):
     data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
                          train_limit_per_corpus=5, train_limits={"ncbi": 3}, train_repeats={"ncbi": 2})
@@ -259,7 +299,7 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
     assert json.loads((tmp_path / "paper" / "evaluation.json").read_text())["split"] == "test"
 
 
-@pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml", "smol-stage3.yaml"])
+@pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml", "smol-stage3.yaml", "smol-stage4.yaml"])
 def test_smol_presets_parse(preset):
     model_args, data_args, training_args = parse_config(ROOT / "configs" / preset)
     assert model_args.backbone == "smollm2-135m" and not model_args.load_in_4bit

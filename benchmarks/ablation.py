@@ -1,14 +1,16 @@
-"""The paper's central claim at small scale: removing the causal mask helps NER.
+"""The paper's claims at small scale: removing the causal mask helps NER (`unmasking`), and so does DBR (`dbr`).
 
 On NCBI-disease, with the same budget (data, steps, seed, LoRA, learning rate), train the embedded SmolLM2-135M
-twice, bidirectional (`is_causal=False`, VANER) and causal (`is_causal=True`), and score both on the test split
-(entity-level F1, every word through the pipeline's windowing). Writes benchmarks/results/ablation_unmasking.json.
+twice, the two arms of one ablation, and score both on the test split (entity-level F1, every word through the
+pipeline's windowing). Writes benchmarks/results/ablation_<name>.json.
+- unmasking: bidirectional (`is_causal=False`, VANER) against causal (`is_causal=True`), both without DBR;
+- dbr: bidirectional with DBR sentences (`dbr_variant=dbr`) against without (`dbr_variant=none`).
 
-    python benchmarks/ablation_unmasking.py --corpora-dir /work/shared/corpora            # ~1 h on 2 CPU cores
-    python benchmarks/ablation_unmasking.py --max-steps 20 --test-limit 50 --backbone DIR # a smoke run
+    python benchmarks/ablation.py unmasking --corpora-dir /work/shared/corpora --max-steps 500   # ~25 min a run
+    python benchmarks/ablation.py dbr --max-steps 20 --test-limit 50 --backbone DIR               # a smoke run
 
 Each run goes through `vaner train`'s own code (`modeling_vaner.training`), from configs/smol.yaml with the
-overrides below; only `is_causal` differs between the two runs.
+overrides below; only the arm's own setting differs between the two runs.
 """
 
 import argparse
@@ -18,10 +20,27 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# ablation: (claim, {arm: its own overrides}); the first arm is VANER's setting
+ABLATIONS = {
+    "unmasking": (
+        "removing the causal mask (bidirectional attention) improves entity-level F1",
+        {"bidirectional": {"is_causal": False}, "causal": {"is_causal": True}},
+    ),
+    "dbr": (
+        "adding DBR sentences (knowledge-base entities retrieved per sentence) improves entity-level F1",
+        {"dbr": {"dbr_variant": "dbr"}, "none": {"dbr_variant": "none"}},
+    ),
+}
+# CPU speed settings (configs/smol-stage2.yaml's; the same for both arms); fp32 where the CPU has no native bf16
+PRECISIONS = {
+    "bf16": {"bf16": True, "frozen_dtype": "bfloat16"},
+    "fp32": {"bf16": False, "frozen_dtype": "float32", "adapter_dtype": "float32"},
+}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("ablation", choices=ABLATIONS)
     parser.add_argument("--backbone", default="smollm2-135m", help="Llama folder, or the embedded smollm2-135m")
     parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
     parser.add_argument("--corpus", default="ncbi")
@@ -29,23 +48,26 @@ def parse_args(argv=None):
     parser.add_argument("--train-limit", type=int, help="first N training sentences (default: the whole split)")
     parser.add_argument("--test-limit", type=int, help="random N test sentences (default: the whole split)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--work-dir", type=Path, default=ROOT / "runs" / "ablation_unmasking")
-    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "ablation_unmasking.json")
-    return parser.parse_args(argv)
+    parser.add_argument("--precision", choices=PRECISIONS, default="bf16", help="fp32 on CPUs without native bf16")
+    parser.add_argument("--work-dir", type=Path, help="default: runs/ablation_<name>")
+    parser.add_argument("--output", type=Path, help="default: benchmarks/results/ablation_<name>.json")
+    args = parser.parse_args(argv)
+    args.work_dir = args.work_dir or ROOT / "runs" / f"ablation_{args.ablation}"
+    args.output = args.output or ROOT / "benchmarks" / "results" / f"ablation_{args.ablation}.json"
+    return args
 
 
-def run_overrides(args, is_causal: bool) -> dict:
-    name = "causal" if is_causal else "bidirectional"
+def run_overrides(args, arm: str, arm_overrides: dict) -> dict:
     return {
         "backbone": args.backbone,
-        "is_causal": is_causal,
+        "is_causal": False,
         "corpora": [args.corpus],
         "corpora_dir": args.corpora_dir,
         "dbr_variant": "none",
-        # configs/smol-stage2.yaml's CPU speed settings (the same for both arms)
+        **arm_overrides,
         "lora_dropout": 0.0,
         "attn_implementation": "eager",
-        "frozen_dtype": "bfloat16",
+        **PRECISIONS[args.precision],
         "train_limit_per_corpus": args.train_limit,
         "final_eval_split": "test",
         "final_eval_limit_per_corpus": args.test_limit,
@@ -56,7 +78,7 @@ def run_overrides(args, is_causal: bool) -> dict:
         "save_steps": max(1, args.max_steps // 4),
         "load_best_model_at_end": False,
         "seed": args.seed,
-        "output_dir": str(args.work_dir / name),
+        "output_dir": str(args.work_dir / arm),
     }
 
 
@@ -64,15 +86,16 @@ def main(argv=None) -> int:
     from modeling_vaner.training import parse_config, run_training
 
     args = parse_args(argv)
+    claim, arms = ABLATIONS[args.ablation]
     results = {}
-    for is_causal in (False, True):
-        overrides = run_overrides(args, is_causal)
+    for arm, arm_overrides in arms.items():
+        overrides = run_overrides(args, arm, arm_overrides)
         resume = Path(overrides["output_dir"]).is_dir() and any(Path(overrides["output_dir"]).glob("checkpoint-*"))
         started = time.perf_counter()
         summary = run_training(*parse_config(ROOT / "configs" / "smol.yaml", overrides), resume=resume)
         scores = summary["evaluation"]["corpora"][args.corpus]
-        results["causal" if is_causal else "bidirectional"] = {
-            "is_causal": is_causal,
+        results[arm] = {
+            **arm_overrides,
             "test_precision": scores["precision"],
             "test_recall": scores["recall"],
             "test_f1": scores["f1"],
@@ -82,14 +105,16 @@ def main(argv=None) -> int:
             "seconds": round(time.perf_counter() - started, 1),
             "adapter": summary["adapter"],
         }
+    vaner_arm, other_arm = arms
     report = {
-        "claim": "removing the causal mask (bidirectional attention) improves entity-level F1",
+        "claim": claim,
         "corpus": args.corpus,
         "backbone": args.backbone,
-        "budget": {"max_steps": args.max_steps, "batch_size": 8, "train_limit": args.train_limit, "seed": args.seed},
+        "budget": {"max_steps": args.max_steps, "batch_size": 8, "train_limit": args.train_limit, "seed": args.seed,
+                   "precision": args.precision},
         "test_limit": args.test_limit,
         "results": results,
-        "f1_gain_bidirectional_minus_causal": results["bidirectional"]["test_f1"] - results["causal"]["test_f1"],
+        f"f1_gain_{vaner_arm}_minus_{other_arm}": results[vaner_arm]["test_f1"] - results[other_arm]["test_f1"],
         "machine": platform.platform(),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
