@@ -7,6 +7,7 @@ folder written by `vaner train` (adapter_config.json + config.json).
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 VANER_CONFIG_FIELDS = (
@@ -47,7 +48,9 @@ def load_adapter(path: Path, dtype=None, merge: bool = True):
         model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
     finally:
         transformers_logging.set_verbosity(verbosity)
-    adapted = PeftModel.from_pretrained(model, path)
+    with warnings.catch_warnings():  # peft reads transformers 5's deprecated alias; not the user's concern
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        adapted = PeftModel.from_pretrained(model, path)
     model = adapted.merge_and_unload() if merge else adapted.get_base_model()
     return (model if dtype is None else model.to(dtype)), tokenizer
 
