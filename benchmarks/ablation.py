@@ -1,12 +1,12 @@
-"""The paper's claims at small scale: removing the causal mask helps NER (`unmasking`), and so does DBR (`dbr`).
+"""The paper's claims tested at small scale: removing the causal mask helps NER (`unmasking`); DBR helps (`dbr`).
 
-On NCBI-disease, with the same budget (data, steps, seed, LoRA, learning rate), train the embedded SmolLM2-135M
-twice, the two arms of one ablation, and score both on the test split (entity-level F1, every word through the
-pipeline's windowing). Writes benchmarks/results/ablation_<name>.json.
+On NCBI-disease, with the same budget (steps, seed, LoRA, learning rate, and the same data but for what the arm
+changes), train the embedded SmolLM2-135M twice, the two arms of one ablation, and score both on the test split
+(entity-level F1, every word through the pipeline's windowing). Writes benchmarks/results/ablation_<name>.json.
 - unmasking: bidirectional (`is_causal=False`, VANER) against causal (`is_causal=True`), both without DBR;
 - dbr: bidirectional with DBR sentences (`dbr_variant=dbr`) against without (`dbr_variant=none`).
 
-    python benchmarks/ablation.py unmasking --corpora-dir /work/shared/corpora --max-steps 500   # ~25 min a run
+    python benchmarks/ablation.py unmasking --corpora-dir /work/shared/corpora --max-steps 500   # 10-20 min a run
     python benchmarks/ablation.py dbr --max-steps 20 --test-limit 50 --backbone DIR               # a smoke run
 
 Each run goes through `vaner train`'s own code (`modeling_vaner.training`), from configs/smol.yaml with the
