@@ -451,8 +451,23 @@ def make_trainer(model, tokenizer, training_args, data_args: DataArguments, trai
         train_dataset=train_rows,
         eval_dataset=dev,
         data_collator=PaddingCollator(tokenizer.pad_token_id),
-        callbacks=[jsonl_log_callback(Path(training_args.output_dir) / LOG_FILE)],
+        callbacks=[jsonl_log_callback(Path(training_args.output_dir) / LOG_FILE), adapter_checkpoint_callback(model)],
     )
+
+
+def adapter_checkpoint_callback(peft_model):
+    """A callback that adds the model's config.json to every checkpoint, so that a checkpoint is an adapter folder
+    (`vaner evaluate --model`, `vaner average-adapters`, `vaner install-adapter` take it as it is)."""
+    from transformers import TrainerCallback
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    class AdapterCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                checkpoint = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+                peft_model.get_base_model().config.save_pretrained(checkpoint)
+
+    return AdapterCheckpoint()
 
 
 def jsonl_log_callback(path: Path):
@@ -659,7 +674,7 @@ def average_adapters(adapter_dirs, out_dir) -> dict:
         averaged[name] = (root[:, None] * right[:rank] @ a_basis.T).float().contiguous()
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ADAPTER_FILES[:-1]:
+    for name in ("config.json", "adapter_config.json"):
         shutil.copyfile(adapter_dirs[0] / name, out_dir / name)
     save_file(averaged, out_dir / ADAPTER_WEIGHTS, metadata={"format": "pt"})
     record = {"sources": [str(path) for path in adapter_dirs], "kept_energy": kept_energy}

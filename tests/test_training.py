@@ -14,6 +14,7 @@ from transformers import TrainerCallback
 from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES
 from modeling_vaner.training import (
     ADAPTER_DIR,
+    ADAPTER_WEIGHTS,
     LOG_FILE,
     PLOT_FILE,
     DataArguments,
@@ -122,6 +123,8 @@ def test_evaluation_needs_a_held_out_dev_split(tmp_path, tiny_backbone):
 
 
 def test_resume_continues_from_checkpoint(tmp_path, tiny_backbone):
+    from modeling_vaner.loading import load_vaner
+
     stop = StopAt(4)
     config = tiny_config(
         tmp_path, tiny_backbone, max_steps=6, save_steps=3, eval_steps=3, save_total_limit=None
@@ -137,6 +140,7 @@ def test_resume_continues_from_checkpoint(tmp_path, tiny_backbone):
         *parse_config(config), resume=True, train_records=records(16), dev={"ncbi": records(4)}
     )
     assert summary["global_step"] == 6 and (run / "checkpoint-6").is_dir()
+    assert load_vaner(str(run / "checkpoint-3"))[2]  # a checkpoint is an adapter folder
     state = json.loads((run / "checkpoint-6" / "trainer_state.json").read_text())
     assert [entry["step"] for entry in state["log_history"] if "loss" in entry] == [1, 2, 3, 4, 5, 6]
 
@@ -211,7 +215,7 @@ def write_fake_adapter(folder: Path, lora_b, lora_a, head, rank: int = 2) -> Pat
     (folder / "config.json").write_text("{}")
     (folder / "adapter_config.json").write_text(json.dumps({"r": rank, "lora_alpha": 4, "target_modules": ["q_proj"]}))
     save_file({"q_proj.lora_A.weight": lora_a, "q_proj.lora_B.weight": lora_b, "score.weight": head},
-              folder / "adapter_model.safetensors")
+              folder / ADAPTER_WEIGHTS)
     return folder
 
 
@@ -224,11 +228,12 @@ def test_average_adapters_averages_updates_and_head(tmp_path):
     shared_b, a_one, a_two = (torch.randn(shape, generator=generator) for shape in [(6, 2), (2, 5), (2, 5)])
     head_one, head_two = torch.zeros(3, 4), torch.ones(3, 4)
     # B differs as a basis but spans the same columns, so the mean update has rank 2 and is kept exactly
+    b_two = shared_b @ torch.tensor([[2.0, 1.0], [0.0, 1.0]])
     sources = [write_fake_adapter(tmp_path / "one", shared_b, a_one, head_one),
-               write_fake_adapter(tmp_path / "two", shared_b @ torch.tensor([[2.0, 1.0], [0.0, 1.0]]), a_two, head_two)]
+               write_fake_adapter(tmp_path / "two", b_two, a_two, head_two)]
     record = average_adapters(sources, tmp_path / "mean")
-    mean = load_file(tmp_path / "mean" / "adapter_model.safetensors")
-    expected = (shared_b @ a_one + load_file(sources[1] / "adapter_model.safetensors")["q_proj.lora_B.weight"] @ a_two) / 2
+    mean = load_file(tmp_path / "mean" / ADAPTER_WEIGHTS)
+    expected = (shared_b @ a_one + b_two @ a_two) / 2
     assert torch.allclose(mean["q_proj.lora_B.weight"] @ mean["q_proj.lora_A.weight"], expected, atol=1e-5)
     assert mean["q_proj.lora_A.weight"].shape == (2, 5) and torch.equal(mean["score.weight"], torch.full((3, 4), 0.5))
     assert record["kept_energy"] == pytest.approx(1.0)
