@@ -461,9 +461,9 @@ class VanerTokenClassificationPipeline(Pipeline):
         results = [self.postprocess(item) for item in items]
         return results[0] if single else results
 
-    def tag_words(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None) -> list[list[int]]:
-        """Word labels (0=O, 1=B, 2=I) for pre-tokenized sentences, one list per sentence with one label per
-        word; long sentences are windowed exactly as in `__call__`. This is what evaluation scores."""
+    def word_probabilities(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None):
+        """O/B/I probabilities of pre-tokenized sentences: one (words x 3) float tensor per sentence, each word read
+        at its first token; long sentences are windowed exactly as in `__call__`."""
         entity_types = self.check_entity_types([entity_type])
         dataset = self.check_dataset(dataset)
         budget = self.window_budget(entity_types, dataset)
@@ -474,9 +474,15 @@ class VanerTokenClassificationPipeline(Pipeline):
             items.append({"windows": windows, "rows": self.rows_for(pieces, windows, entity_types, dataset)})
         self.predict_rows(items, batch_size or self._batch_size or 8)
         return [
-            decode_labels(self.merge_windows(item["windows"], item["predictions"], 0, len(words)), self.decoding)[0]
+            self.merge_windows(item["windows"], item["predictions"], 0, len(words))
             for item, words in zip(items, sentences)
         ]
+
+    def tag_words(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None) -> list[list[int]]:
+        """Word labels (0=O, 1=B, 2=I) for pre-tokenized sentences, one list per sentence with one label per
+        word, decoded from `word_probabilities`. This is what evaluation scores."""
+        probabilities = self.word_probabilities(sentences, entity_type, dataset, batch_size)
+        return [decode_labels(sentence, self.decoding)[0] for sentence in probabilities]
 
 
 __all__ = ["VanerTokenClassificationPipeline"]

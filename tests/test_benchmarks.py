@@ -26,3 +26,32 @@ def test_dbr_ablation_trains_both_arms_on_the_same_budget(tmp_path, tiny_backbon
     assert all(arm["steps"] == 2 and arm["test_sentences"] == 4 for arm in report["results"].values())
     dbr, none = (report["results"][arm]["test_f1"] for arm in ("dbr", "none"))
     assert report["f1_gain_dbr_minus_none"] == dbr - none
+
+
+def test_error_classes_and_o_bias_by_hand():
+    import torch
+
+    analysis = load_script("error_analysis")
+    sentences = [
+        ["Cowden", "disease", "(", "CD", ")", "is", "rare", "."],
+        ["CD", "and", "breast", "cancer", "in", "mice"],
+    ]
+    gold = [{(0, 2), (3, 4)}, {(0, 1), (2, 4)}]
+    predicted = [{(0, 2)}, {(3, 4), (5, 6)}]
+    report = analysis.error_classes(sentences, predicted, gold)
+    assert report == {
+        "boundary_false_positives": 1,  # "cancer" inside "breast cancer"
+        "spurious": 1,  # "mice"
+        "boundary_false_negatives": 1,  # "breast cancer"
+        "missed": 2,  # both "CD"
+        "missed_abbreviations": 2,
+        "missed_abbreviations_defined_only_in_a_previous_sentence": 1,  # the second: defined in sentence 1
+        "examples_defined_only_in_a_previous_sentence": ["CD"],
+    }
+    assert analysis.score(predicted, gold)["true_positives"] == 1
+    assert analysis.recall_by_form(sentences, predicted, gold) == {
+        "abbreviation_gold": 2, "abbreviation_recall": 0.0, "other_gold": 2, "other_recall": 0.5
+    }
+    probabilities = torch.tensor([[0.4, 0.6, 0.0], [0.9, 0.0, 0.1]])  # O, B, I per word
+    assert analysis.decode(probabilities) == {(0, 1)}
+    assert analysis.decode(probabilities, o_bias=1.0) == set()  # 0.4 * e > 0.6

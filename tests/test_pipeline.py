@@ -152,6 +152,10 @@ def test_tag_words_gives_one_label_per_word(tiny_pipeline):
     labels = tiny_pipeline.tag_words(sentences, "Gene", dataset="bc2gm")
     assert [len(s) for s in labels] == [4, 0, 300]
     assert all(label in (LABEL_O, LABEL_B, LABEL_I) for sentence in labels for label in sentence)
+    probabilities = tiny_pipeline.word_probabilities(sentences, "Gene", dataset="bc2gm")
+    assert [tuple(p.shape) for p in probabilities] == [(4, 3), (0, 3), (300, 3)]
+    assert torch.allclose(probabilities[2].sum(-1), torch.ones(300), atol=1e-5)
+    assert labels == [viterbi_labels(p) for p in probabilities]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t "])

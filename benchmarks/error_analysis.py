@@ -1,0 +1,190 @@
+"""Where does a model lose F1 on a corpus, and do inference-side levers win it back? From the word probabilities of
+one or more models on the whole dev and test splits, in ONE run:
+- error classes on test (first model): boundary errors (a predicted entity overlapping a gold one with other edges),
+  spurious predictions, missed entities; among the missed, abbreviations (one token with two or more capitals or
+  digits-and-capitals, e.g. "CD", "SCA1"), and how many of those are defined ("long form ( SF )") only in one of
+  the previous sentences, not their own: context that a sentence-level tagger never sees. The corpora mark no
+  abstract boundaries, so "previous" means the LOOKBACK sentences before it in the file (an abstract's length);
+- recall on dev and test (first model) of the abbreviation entities and of the others;
+- a bias on each word's O probability (trades precision for recall): the bias with the best dev F1, then test F1;
+- the mean of the models' probabilities (an ensemble), when several models are given.
+Decoding is the pipeline's Viterbi; the first model's unbiased scores equal `vaner evaluate --precision fp32`'s.
+
+Usage: python benchmarks/error_analysis.py [--models PATH ...] [--corpus ncbi] [--out FILE.json]
+(default: the embedded vaner-smol, NCBI-disease, benchmarks/results/error_analysis_<corpus>.json; about 10 min per
+model on 2 cores)
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SPLITS = ("validation", "test")
+O_BIASES = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
+LOOKBACK = 10
+ABBREVIATION = re.compile(r"^(?=(?:.*[A-Z]){2}|.*[A-Z].*\d|.*\d.*[A-Z])[A-Za-z0-9]{2,10}$")
+
+
+def entity_spans(labels: list[int]) -> set[tuple[int, int]]:
+    from modeling_vaner.pipeline_vaner import decode_bio
+
+    return {(first, last) for first, last, _ in decode_bio(labels, [0.0] * len(labels))}
+
+
+def decode(probabilities, o_bias: float = 0.0) -> set[tuple[int, int]]:
+    """Predicted entity spans (first word, last word exclusive) of one sentence, P(O) scaled by exp(o_bias)."""
+    from modeling_vaner.pipeline_vaner import LABEL_O, viterbi_labels
+
+    scaled = probabilities.clone()
+    scaled[:, LABEL_O] *= math.exp(o_bias)
+    return entity_spans(viterbi_labels(scaled / scaled.sum(-1, keepdim=True)))
+
+
+def score(predicted: list[set], gold: list[set]) -> dict:
+    from modeling_vaner.evaluation import prf
+
+    true_positives = sum(len(p & g) for p, g in zip(predicted, gold))
+    return prf(true_positives, sum(map(len, predicted)), sum(map(len, gold)))
+
+
+def is_abbreviation(words: list[str], span: tuple[int, int]) -> bool:
+    return span[1] - span[0] == 1 and bool(ABBREVIATION.match(words[span[0]]))
+
+
+def defined_short_forms(words: list[str]) -> set[str]:
+    """Short forms defined in a sentence as "... ( SF )"."""
+    return {
+        words[index + 1]
+        for index in range(len(words) - 2)
+        if words[index] == "(" and words[index + 2] == ")" and ABBREVIATION.match(words[index + 1])
+    }
+
+
+def error_classes(sentences: list[list[str]], predicted: list[set], gold: list[set]) -> dict:
+    """Counts of boundary errors, spurious predictions and missed entities, and the missed abbreviations."""
+    counts = {"boundary_false_positives": 0, "spurious": 0, "boundary_false_negatives": 0, "missed": 0}
+    missed_abbreviations, defined_elsewhere = [], []
+    definitions = [defined_short_forms(words) for words in sentences]
+    for index, (words, predicted_spans, gold_spans) in enumerate(zip(sentences, predicted, gold)):
+        for spans, others, boundary, lost in (
+            (predicted_spans - gold_spans, gold_spans, "boundary_false_positives", "spurious"),
+            (gold_spans - predicted_spans, predicted_spans, "boundary_false_negatives", "missed"),
+        ):
+            for first, last in spans:
+                overlapping = any(a < last and first < b for a, b in others)
+                counts[boundary if overlapping else lost] += 1
+                if lost == "missed" and not overlapping and is_abbreviation(words, (first, last)):
+                    missed_abbreviations.append(words[first])
+                    earlier = set().union(*definitions[max(0, index - LOOKBACK) : index])
+                    if words[first] in earlier and words[first] not in definitions[index]:
+                        defined_elsewhere.append(words[first])
+    return {
+        **counts,
+        "missed_abbreviations": len(missed_abbreviations),
+        "missed_abbreviations_defined_only_in_a_previous_sentence": len(defined_elsewhere),
+        "examples_defined_only_in_a_previous_sentence": sorted(set(defined_elsewhere)),
+    }
+
+
+def recall_by_form(sentences: list[list[str]], predicted: list[set], gold: list[set]) -> dict:
+    """Gold entities and recall, abbreviations apart from the other entities."""
+    found = {"abbreviation": [], "other": []}
+    for words, predicted_spans, gold_spans in zip(sentences, predicted, gold):
+        for span in gold_spans:
+            found["abbreviation" if is_abbreviation(words, span) else "other"].append(span in predicted_spans)
+    result = {}
+    for form, hits in found.items():
+        result[f"{form}_gold"] = len(hits)
+        result[f"{form}_recall"] = sum(hits) / len(hits) if hits else 0.0
+    return result
+
+
+def word_probabilities(model: str | None, corpus: str, corpora_dir, batch_size: int) -> dict:
+    """{split: list of (words x 3) probabilities} of one model, fp32."""
+    from dataset_scripts.corpora import read_corpus
+    from modeling_vaner.loading import load_pipeline
+
+    tagger = load_pipeline(model, precision="fp32", batch_size=batch_size)
+    result = {}
+    for split in SPLITS:
+        records = read_corpus(corpus, split, corpora_dir)
+        entity_type = records[0]["entity_type"]
+        result[split] = tagger.word_probabilities([r["tokens"] for r in records], entity_type, corpus, batch_size)
+    return result
+
+
+def f1_percent(scores: dict) -> str:
+    return f"P {100 * scores['precision']:.2f}  R {100 * scores['recall']:.2f}  F1 {100 * scores['f1']:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=[None], help="adapter or model folders (default: vaner-smol)")
+    parser.add_argument("--corpus", default="ncbi")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    out = args.out or REPO / "benchmarks" / "results" / f"error_analysis_{args.corpus}.json"
+
+    from dataset_scripts.corpora import read_corpus
+
+    corpora_dir = os.environ.get("VANER_CORPORA_DIR") or REPO.parent / "shared" / "corpora"
+    records = {split: read_corpus(args.corpus, split, corpora_dir) for split in SPLITS}
+    gold = {split: [entity_spans(r["ner_tags"]) for r in records[split]] for split in SPLITS}
+    names = [model or "vaner-smol (embedded)" for model in args.models]
+    results = {"corpus": args.corpus, "models": names, "per_model": {}}
+
+    probabilities = []
+    for model, name in zip(args.models, names):
+        started = time.perf_counter()
+        probabilities.append(word_probabilities(model, args.corpus, corpora_dir, args.batch_size))
+        results["per_model"][name] = {
+            split: score([decode(p) for p in probabilities[-1][split]], gold[split]) for split in SPLITS
+        }
+        results["per_model"][name]["seconds"] = time.perf_counter() - started
+        print(f"{name}: test {f1_percent(results['per_model'][name]['test'])}", flush=True)
+
+    first = probabilities[0]
+    results["test_errors"] = error_classes(
+        [r["tokens"] for r in records["test"]], [decode(p) for p in first["test"]], gold["test"]
+    )
+    print("test errors:", json.dumps(results["test_errors"]))
+    results["recall_by_form"] = {
+        split: recall_by_form([r["tokens"] for r in records[split]], [decode(p) for p in first[split]], gold[split])
+        for split in SPLITS
+    }
+    print("recall by form:", json.dumps(results["recall_by_form"]))
+
+    by_bias = {
+        bias: {split: score([decode(p, bias) for p in first[split]], gold[split]) for split in SPLITS}
+        for bias in O_BIASES
+    }
+    chosen = max(O_BIASES, key=lambda bias: by_bias[bias]["validation"]["f1"])
+    results["o_bias"] = {
+        "dev_f1": {str(bias): by_bias[bias]["validation"]["f1"] for bias in O_BIASES},
+        "test_f1": {str(bias): by_bias[bias]["test"]["f1"] for bias in O_BIASES},
+        "chosen_on_dev": chosen,
+        "test": by_bias[chosen]["test"],
+    }
+    for bias in O_BIASES:
+        print(f"O bias {bias:+.1f}: dev {f1_percent(by_bias[bias]['validation'])} | test {f1_percent(by_bias[bias]['test'])}")
+
+    if len(probabilities) > 1:
+        results["ensemble"] = {
+            split: score([decode(sum(ps) / len(ps)) for ps in zip(*(p[split] for p in probabilities))], gold[split])
+            for split in SPLITS
+        }
+        print(f"mean of {len(probabilities)} models: test {f1_percent(results['ensemble']['test'])}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
