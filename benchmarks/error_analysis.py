@@ -68,7 +68,7 @@ def defined_short_forms(words: list[str]) -> set[str]:
 def error_classes(sentences: list[list[str]], predicted: list[set], gold: list[set]) -> dict:
     """Counts of boundary errors, spurious predictions and missed entities, and the missed abbreviations."""
     counts = {"boundary_false_positives": 0, "spurious": 0, "boundary_false_negatives": 0, "missed": 0}
-    missed_abbreviations, defined_elsewhere = [], []
+    missed_abbreviations, defined_elsewhere = 0, []
     definitions = [defined_short_forms(words) for words in sentences]
     for index, (words, predicted_spans, gold_spans) in enumerate(zip(sentences, predicted, gold)):
         for spans, others, boundary, lost in (
@@ -79,13 +79,13 @@ def error_classes(sentences: list[list[str]], predicted: list[set], gold: list[s
                 overlapping = any(a < last and first < b for a, b in others)
                 counts[boundary if overlapping else lost] += 1
                 if lost == "missed" and not overlapping and is_abbreviation(words, (first, last)):
-                    missed_abbreviations.append(words[first])
+                    missed_abbreviations += 1
                     earlier = set().union(*definitions[max(0, index - LOOKBACK) : index])
                     if words[first] in earlier and words[first] not in definitions[index]:
                         defined_elsewhere.append(words[first])
     return {
         **counts,
-        "missed_abbreviations": len(missed_abbreviations),
+        "missed_abbreviations": missed_abbreviations,
         "missed_abbreviations_defined_only_in_a_previous_sentence": len(defined_elsewhere),
         "examples_defined_only_in_a_previous_sentence": sorted(set(defined_elsewhere)),
     }
@@ -104,18 +104,17 @@ def recall_by_form(sentences: list[list[str]], predicted: list[set], gold: list[
     return result
 
 
-def word_probabilities(model: str | None, corpus: str, corpora_dir, batch_size: int) -> dict:
-    """{split: list of (words x 3) probabilities} of one model, fp32."""
-    from dataset_scripts.corpora import read_corpus
+def word_probabilities(model: str | None, records: dict, corpus: str, batch_size: int) -> dict:
+    """{split: list of (words x 3) probabilities} of one model, fp32, for the records of each split."""
     from modeling_vaner.loading import load_pipeline
 
     tagger = load_pipeline(model, precision="fp32", batch_size=batch_size)
-    result = {}
-    for split in SPLITS:
-        records = read_corpus(corpus, split, corpora_dir)
-        entity_type = records[0]["entity_type"]
-        result[split] = tagger.word_probabilities([r["tokens"] for r in records], entity_type, corpus, batch_size)
-    return result
+    return {
+        split: tagger.word_probabilities(
+            [r["tokens"] for r in records[split]], records[split][0]["entity_type"], corpus, batch_size
+        )
+        for split in SPLITS
+    }
 
 
 def f1_percent(scores: dict) -> str:
@@ -142,7 +141,7 @@ def main() -> None:
     probabilities = []
     for model, name in zip(args.models, names):
         started = time.perf_counter()
-        probabilities.append(word_probabilities(model, args.corpus, corpora_dir, args.batch_size))
+        probabilities.append(word_probabilities(model, records, args.corpus, args.batch_size))
         results["per_model"][name] = {
             split: score([decode(p) for p in probabilities[-1][split]], gold[split]) for split in SPLITS
         }
@@ -150,13 +149,12 @@ def main() -> None:
         print(f"{name}: test {f1_percent(results['per_model'][name]['test'])}", flush=True)
 
     first = probabilities[0]
-    results["test_errors"] = error_classes(
-        [r["tokens"] for r in records["test"]], [decode(p) for p in first["test"]], gold["test"]
-    )
+    sentences = {split: [r["tokens"] for r in records[split]] for split in SPLITS}
+    predicted = {split: [decode(p) for p in first[split]] for split in SPLITS}
+    results["test_errors"] = error_classes(sentences["test"], predicted["test"], gold["test"])
     print("test errors:", json.dumps(results["test_errors"]))
     results["recall_by_form"] = {
-        split: recall_by_form([r["tokens"] for r in records[split]], [decode(p) for p in first[split]], gold[split])
-        for split in SPLITS
+        split: recall_by_form(sentences[split], predicted[split], gold[split]) for split in SPLITS
     }
     print("recall by form:", json.dumps(results["recall_by_form"]))
 
@@ -172,7 +170,8 @@ def main() -> None:
         "test": by_bias[chosen]["test"],
     }
     for bias in O_BIASES:
-        print(f"O bias {bias:+.1f}: dev {f1_percent(by_bias[bias]['validation'])} | test {f1_percent(by_bias[bias]['test'])}")
+        dev, test = (f1_percent(by_bias[bias][split]) for split in SPLITS)
+        print(f"O bias {bias:+.1f}: dev {dev} | test {test}")
 
     if len(probabilities) > 1:
         results["ensemble"] = {

@@ -55,3 +55,14 @@ def test_error_classes_and_o_bias_by_hand():
     probabilities = torch.tensor([[0.4, 0.6, 0.0], [0.9, 0.0, 0.1]])  # O, B, I per word
     assert analysis.decode(probabilities) == {(0, 1)}
     assert analysis.decode(probabilities, o_bias=1.0) == set()  # 0.4 * e > 0.6
+
+
+def test_ablation_arms_default_to_both_and_unknown_arms_are_named(capsys):
+    import pytest
+
+    ablation = load_script("ablation")
+    assert ablation.parse_args(["dbr"]).arms == ["dbr", "none"]
+    assert ablation.parse_args(["dbr", "--arms", "dbr"]).arms == ["dbr"]
+    with pytest.raises(SystemExit):
+        ablation.parse_args(["unmasking", "--arms", "dbr"])
+    assert "unknown arms of unmasking: dbr (choose from bidirectional, causal)" in capsys.readouterr().err
