@@ -23,6 +23,11 @@ import re
 import time
 from pathlib import Path
 
+from dataset_scripts.corpora import read_corpus
+from modeling_vaner.evaluation import prf
+from modeling_vaner.loading import load_pipeline
+from modeling_vaner.pipeline_vaner import LABEL_O, decode_bio, viterbi_labels
+
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("validation", "test")
 O_BIASES = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
@@ -31,23 +36,17 @@ ABBREVIATION = re.compile(r"^(?=(?:.*[A-Z]){2}|.*[A-Z].*\d|.*\d.*[A-Z])[A-Za-z0-
 
 
 def entity_spans(labels: list[int]) -> set[tuple[int, int]]:
-    from modeling_vaner.pipeline_vaner import decode_bio
-
     return {(first, last) for first, last, _ in decode_bio(labels, [0.0] * len(labels))}
 
 
 def decode(probabilities, o_bias: float = 0.0) -> set[tuple[int, int]]:
     """Predicted entity spans (first word, last word exclusive) of one sentence, P(O) scaled by exp(o_bias)."""
-    from modeling_vaner.pipeline_vaner import LABEL_O, viterbi_labels
-
     scaled = probabilities.clone()
     scaled[:, LABEL_O] *= math.exp(o_bias)
     return entity_spans(viterbi_labels(scaled / scaled.sum(-1, keepdim=True)))
 
 
 def score(predicted: list[set], gold: list[set]) -> dict:
-    from modeling_vaner.evaluation import prf
-
     true_positives = sum(len(p & g) for p, g in zip(predicted, gold))
     return prf(true_positives, sum(map(len, predicted)), sum(map(len, gold)))
 
@@ -106,8 +105,6 @@ def recall_by_form(sentences: list[list[str]], predicted: list[set], gold: list[
 
 def word_probabilities(model: str | None, records: dict, corpus: str, batch_size: int) -> dict:
     """{split: list of (words x 3) probabilities} of one model, fp32, for the records of each split."""
-    from modeling_vaner.loading import load_pipeline
-
     tagger = load_pipeline(model, precision="fp32", batch_size=batch_size)
     return {
         split: tagger.word_probabilities(
@@ -130,27 +127,23 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or REPO / "benchmarks" / "results" / f"error_analysis_{args.corpus}.json"
 
-    from dataset_scripts.corpora import read_corpus
-
     corpora_dir = os.environ.get("VANER_CORPORA_DIR") or REPO.parent / "shared" / "corpora"
     records = {split: read_corpus(args.corpus, split, corpora_dir) for split in SPLITS}
     gold = {split: [entity_spans(r["ner_tags"]) for r in records[split]] for split in SPLITS}
     names = [model or "vaner-smol (embedded)" for model in args.models]
     results = {"corpus": args.corpus, "models": names, "per_model": {}}
 
-    probabilities = []
+    probabilities, predicted = [], []  # per model: {split: per sentence}
     for model, name in zip(args.models, names):
         started = time.perf_counter()
         probabilities.append(word_probabilities(model, records, args.corpus, args.batch_size))
-        results["per_model"][name] = {
-            split: score([decode(p) for p in probabilities[-1][split]], gold[split]) for split in SPLITS
-        }
+        predicted.append({split: [decode(p) for p in probabilities[-1][split]] for split in SPLITS})
+        results["per_model"][name] = {split: score(predicted[-1][split], gold[split]) for split in SPLITS}
         results["per_model"][name]["seconds"] = time.perf_counter() - started
         print(f"{name}: test {f1_percent(results['per_model'][name]['test'])}", flush=True)
 
-    first = probabilities[0]
+    first, predicted = probabilities[0], predicted[0]
     sentences = {split: [r["tokens"] for r in records[split]] for split in SPLITS}
-    predicted = {split: [decode(p) for p in first[split]] for split in SPLITS}
     results["test_errors"] = error_classes(sentences["test"], predicted["test"], gold["test"])
     print("test errors:", json.dumps(results["test_errors"]))
     results["recall_by_form"] = {

@@ -4,6 +4,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,8 +32,6 @@ def test_dbr_ablation_trains_both_arms_on_the_same_budget(tmp_path, tiny_backbon
 
 
 def test_error_classes_and_o_bias_by_hand():
-    import torch
-
     analysis = load_script("error_analysis")
     sentences = [
         ["Cowden", "disease", "(", "CD", ")", "is", "rare", "."],
@@ -58,8 +59,6 @@ def test_error_classes_and_o_bias_by_hand():
 
 
 def test_ablation_arms_default_to_both_and_unknown_arms_are_named(capsys):
-    import pytest
-
     ablation = load_script("ablation")
     assert ablation.parse_args(["dbr"]).arms == ["dbr", "none"]
     assert ablation.parse_args(["dbr", "--arms", "dbr"]).arms == ["dbr"]
