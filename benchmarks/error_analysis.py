@@ -7,12 +7,15 @@ one or more models on the whole dev and test splits, in ONE run:
   abstract boundaries, so "previous" means the LOOKBACK sentences before it in the file (an abstract's length);
 - recall on dev and test (first model) of the abbreviation entities and of the others;
 - a bias on each word's O probability (trades precision for recall): the bias with the best dev F1, then test F1;
-- the mean of the models' probabilities (an ensemble), when several models are given.
+- the mean of the models' probabilities (an ensemble), when several models are given;
+- with --context-sentences N (first model): each sentence read after the N sentences before it in the file, its own
+  words scored. The pipeline reads each sentence of a text in windows of its own, as the model was trained; this
+  measures what whole-abstract input would give the model as trained (file order is abstract order).
 Decoding is the pipeline's Viterbi; the first model's unbiased scores equal `vaner evaluate --precision fp32`'s.
 
-Usage: python benchmarks/error_analysis.py [--models PATH ...] [--corpus ncbi] [--out FILE.json]
+Usage: python benchmarks/error_analysis.py [--models PATH ...] [--corpus ncbi] [--context-sentences N] [--out FILE]
 (default: the embedded vaner-smol, NCBI-disease, benchmarks/results/error_analysis_<corpus>.json; about 10 min per
-model on 2 cores)
+model on 2 cores, and as long again for the context reading)
 """
 
 import argparse
@@ -103,15 +106,19 @@ def recall_by_form(sentences: list[list[str]], predicted: list[set], gold: list[
     return result
 
 
-def word_probabilities(model: str | None, records: dict, corpus: str, batch_size: int) -> dict:
-    """{split: list of (words x 3) probabilities} of one model, fp32, for the records of each split."""
-    tagger = load_pipeline(model, precision="fp32", batch_size=batch_size)
-    return {
-        split: tagger.word_probabilities(
-            [r["tokens"] for r in records[split]], records[split][0]["entity_type"], corpus, batch_size
-        )
-        for split in SPLITS
-    }
+def word_probabilities(tagger, records: dict, corpus: str, batch_size: int, context_sentences: int = 0) -> dict:
+    """{split: list of (words x 3) probabilities, one per sentence} for the records of each split, each sentence
+    read after the `context_sentences` sentences before it in the file (their words are not scored)."""
+    result = {}
+    for split in SPLITS:
+        sentences = [r["tokens"] for r in records[split]]
+        inputs = [
+            [word for sentence in sentences[max(0, index - context_sentences) : index + 1] for word in sentence]
+            for index in range(len(sentences))
+        ]
+        probabilities = tagger.word_probabilities(inputs, records[split][0]["entity_type"], corpus, batch_size)
+        result[split] = [p[len(words) - len(s) :] for p, words, s in zip(probabilities, inputs, sentences)]
+    return result
 
 
 def f1_percent(scores: dict) -> str:
@@ -123,6 +130,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=[None], help="adapter or model folders (default: vaner-smol)")
     parser.add_argument("--corpus", default="ncbi")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--context-sentences", type=int, default=0, help="also read each sentence after N before it")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or REPO / "benchmarks" / "results" / f"error_analysis_{args.corpus}.json"
@@ -133,10 +141,11 @@ def main() -> None:
     names = [model or "vaner-smol (embedded)" for model in args.models]
     results = {"corpus": args.corpus, "models": names, "per_model": {}}
 
-    probabilities, predicted = [], []  # per model: {split: per sentence}
+    probabilities, predicted, taggers = [], [], []  # per model: {split: per sentence}
     for model, name in zip(args.models, names):
         started = time.perf_counter()
-        probabilities.append(word_probabilities(model, records, args.corpus, args.batch_size))
+        taggers.append(tagger := load_pipeline(model, precision="fp32", batch_size=args.batch_size))
+        probabilities.append(word_probabilities(tagger, records, args.corpus, args.batch_size))
         predicted.append({split: [decode(p) for p in probabilities[-1][split]] for split in SPLITS})
         results["per_model"][name] = {split: score(predicted[-1][split], gold[split]) for split in SPLITS}
         results["per_model"][name]["seconds"] = time.perf_counter() - started
@@ -172,6 +181,15 @@ def main() -> None:
             for split in SPLITS
         }
         print(f"mean of {len(probabilities)} models: test {f1_percent(results['ensemble']['test'])}")
+
+    if args.context_sentences:
+        in_context = word_probabilities(taggers[0], records, args.corpus, args.batch_size, args.context_sentences)
+        results["context"] = {
+            "previous_sentences": args.context_sentences,
+            **{split: score([decode(p) for p in in_context[split]], gold[split]) for split in SPLITS},
+        }
+        for split in SPLITS:
+            print(f"after {args.context_sentences} previous sentence(s): {split} {f1_percent(results['context'][split])}")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

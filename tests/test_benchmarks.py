@@ -65,3 +65,15 @@ def test_ablation_arms_default_to_both_and_unknown_arms_are_named(capsys):
     with pytest.raises(SystemExit):
         ablation.parse_args(["unmasking", "--arms", "dbr"])
     assert "unknown arms of unmasking: dbr (choose from bidirectional, causal)" in capsys.readouterr().err
+
+
+def test_error_analysis_context_reading_scores_only_each_sentences_own_words(tiny_pipeline):
+    analysis = load_script("error_analysis")
+    sentences = [["BRCA1", "is", "a", "gene", "."], ["It", "binds", "BRCA2"], ["TP53", "too"]]
+    records = [{"tokens": words, "entity_type": "Gene"} for words in sentences]
+    by_split = {split: records for split in analysis.SPLITS}
+    alone = analysis.word_probabilities(tiny_pipeline, by_split, "bc2gm", batch_size=4)["test"]
+    in_context = analysis.word_probabilities(tiny_pipeline, by_split, "bc2gm", 4, context_sentences=1)["test"]
+    assert [len(p) for p in in_context] == [len(p) for p in alone] == [5, 3, 2]
+    torch.testing.assert_close(in_context[0], alone[0])  # nothing before the first sentence
+    assert not torch.allclose(in_context[1], alone[1])  # the unmasked model attends to the sentence before
