@@ -77,3 +77,10 @@ def test_error_analysis_context_reading_scores_only_each_sentences_own_words(tin
     assert [len(p) for p in in_context] == [len(p) for p in alone] == [5, 3, 2]
     torch.testing.assert_close(in_context[0], alone[0])  # nothing before the first sentence
     assert not torch.allclose(in_context[1], alone[1])  # the unmasked model attends to the sentence before
+
+
+def test_speed_benchmark_reads_whole_abstracts(monkeypatch, corpora_dir):
+    monkeypatch.setenv("VANER_CORPORA_DIR", str(corpora_dir))
+    abstracts = load_script("speed").load_abstracts(3)
+    assert len(abstracts) == 3
+    assert all(text.count(" . ") >= 3 for text in abstracts)  # several sentences each, not one
