@@ -7,7 +7,6 @@ Usage: python benchmarks/bf16_quality.py [--model PATH] [--corpus ncbi] [--out b
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -31,11 +30,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "bf16_quality.json")
     args = parser.parse_args()
 
+    from dataset_scripts.corpora import resolve_corpora_dir
     from modeling_vaner.evaluation import evaluate_corpora
     from modeling_vaner.loading import load_vaner
     from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
 
-    corpora_dir = os.environ.get("VANER_CORPORA_DIR") or REPO.parent / "shared" / "corpora"
+    corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
     results = {"model": args.model or "vaner-smol (embedded)", "corpus": args.corpus, "split": "test"}
     for name, (dtype, merge, decoding) in VARIANTS.items():
         model, tokenizer, _ = load_vaner(args.model, dtype=dtype, merge=merge)

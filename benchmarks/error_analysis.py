@@ -21,12 +21,11 @@ model on 2 cores, and as long again for the context reading)
 import argparse
 import json
 import math
-import os
 import re
 import time
 from pathlib import Path
 
-from dataset_scripts.corpora import read_corpus
+from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
 from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
 from modeling_vaner.pipeline_vaner import LABEL_O, decode_bio, viterbi_labels
@@ -135,16 +134,18 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or REPO / "benchmarks" / "results" / f"error_analysis_{args.corpus}.json"
 
-    corpora_dir = os.environ.get("VANER_CORPORA_DIR") or REPO.parent / "shared" / "corpora"
+    corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
     records = {split: read_corpus(args.corpus, split, corpora_dir) for split in SPLITS}
     gold = {split: [entity_spans(r["ner_tags"]) for r in records[split]] for split in SPLITS}
     names = [model or "vaner-smol (embedded)" for model in args.models]
     results = {"corpus": args.corpus, "models": names, "per_model": {}}
 
-    probabilities, predicted, taggers = [], [], []  # per model: {split: per sentence}
+    probabilities, predicted = [], []  # per model: {split: per sentence}
+    first_tagger = None  # kept for the context reading
     for model, name in zip(args.models, names):
         started = time.perf_counter()
-        taggers.append(tagger := load_pipeline(model, precision="fp32", batch_size=args.batch_size))
+        tagger = load_pipeline(model, precision="fp32", batch_size=args.batch_size)
+        first_tagger = first_tagger or tagger
         probabilities.append(word_probabilities(tagger, records, args.corpus, args.batch_size))
         predicted.append({split: [decode(p) for p in probabilities[-1][split]] for split in SPLITS})
         results["per_model"][name] = {split: score(predicted[-1][split], gold[split]) for split in SPLITS}
@@ -183,7 +184,7 @@ def main() -> None:
         print(f"mean of {len(probabilities)} models: test {f1_percent(results['ensemble']['test'])}")
 
     if args.context_sentences:
-        in_context = word_probabilities(taggers[0], records, args.corpus, args.batch_size, args.context_sentences)
+        in_context = word_probabilities(first_tagger, records, args.corpus, args.batch_size, args.context_sentences)
         results["context"] = {
             "previous_sentences": args.context_sentences,
             **{split: score([decode(p) for p in in_context[split]], gold[split]) for split in SPLITS},

@@ -19,7 +19,6 @@ texts was one sentence.)
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -88,9 +87,9 @@ def forward_flops(config, batch: dict) -> float:
 def load_abstracts(limit: int) -> list[str]:
     """The first `limit` whole abstracts of JNLPBA's dev split: the one split here whose file marks abstracts
     (`-DOCSTART-`); its sentences are joined with spaces."""
-    from dataset_scripts.corpora import read_corpus
+    from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
 
-    corpora_dir = os.environ.get("VANER_CORPORA_DIR") or REPO.parent / "shared" / "corpora"
+    corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
     documents: dict[str, list[str]] = {}
     for record in read_corpus(ABSTRACTS_CORPUS, ABSTRACTS_SPLIT, corpora_dir):
         if record["document_id"] is None:
