@@ -8,6 +8,9 @@ one or more models on the whole dev and test splits, in ONE run:
 - recall on dev and test (first model) of the abbreviation entities and of the others;
 - a bias on each word's O probability (trades precision for recall): the bias with the best dev F1, then test F1;
 - the mean of the models' probabilities (an ensemble), when several models are given;
+- abbreviation propagation, the rule of classic taggers (first model): a short form defined ("long form ( SF )")
+  with its long form or itself predicted is tagged wherever else it occurs in that sentence and the next N ones;
+  the N in PROPAGATION_LOOKBACKS with the best dev F1, then test F1;
 - with --context-sentences N (first model): each sentence read after the N sentences before it in the file, its own
   words scored. The pipeline reads each sentence of a text in windows of its own, as the model was trained; this
   measures what whole-abstract input would give the model as trained (file order is abstract order).
@@ -23,6 +26,7 @@ import json
 import math
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
@@ -34,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("validation", "test")
 O_BIASES = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 LOOKBACK = 10
+PROPAGATION_LOOKBACKS = (0, 3, LOOKBACK)
 ABBREVIATION = re.compile(r"^(?=(?:.*[A-Z]){2}|.*[A-Z].*\d|.*\d.*[A-Z])[A-Za-z0-9]{2,10}$")
 
 
@@ -64,6 +69,39 @@ def defined_short_forms(words: list[str]) -> set[str]:
         for index in range(len(words) - 2)
         if words[index] == "(" and words[index + 2] == ")" and ABBREVIATION.match(words[index + 1])
     }
+
+
+def propagate_short_forms(sentences: list[list[str]], predicted: list[set], lookback: int) -> list[set]:
+    """Predicted spans plus every free occurrence (outside a predicted span) of a short form that is defined with
+    its long form (the predicted span ending at its "(") or itself predicted, in the defining sentence and the
+    `lookback` sentences after it."""
+    entity_short_forms = [
+        {
+            words[index + 1]
+            for index in range(len(words) - 2)
+            if words[index] == "(" and words[index + 2] == ")" and ABBREVIATION.match(words[index + 1])
+            and any(last == index or (first, last) == (index + 1, index + 2) for first, last in spans)
+        }
+        for words, spans in zip(sentences, predicted)
+    ]
+    propagated = []
+    for index, (words, spans) in enumerate(zip(sentences, predicted)):
+        short_forms = set().union(*entity_short_forms[max(0, index - lookback) : index + 1])
+        free = [word for word in range(len(words)) if not any(first <= word < last for first, last in spans)]
+        propagated.append(spans | {(word, word + 1) for word in free if words[word] in short_forms})
+    return propagated
+
+
+def added_spans(sentences: list[list[str]], before: list[set], after: list[set], gold: list[set]) -> dict:
+    """How many spans a rule added are gold and how many are not, with the most frequent words of the latter."""
+    correct, wrong = 0, Counter()
+    for words, old, new, gold_spans in zip(sentences, before, after, gold):
+        for first, last in new - old:
+            if (first, last) in gold_spans:
+                correct += 1
+            else:
+                wrong[" ".join(words[first:last])] += 1
+    return {"correct": correct, "wrong": sum(wrong.values()), "wrong_most_common": wrong.most_common(8)}
 
 
 def error_classes(sentences: list[list[str]], predicted: list[set], gold: list[set]) -> dict:
@@ -182,6 +220,26 @@ def main() -> None:
             for split in SPLITS
         }
         print(f"mean of {len(probabilities)} models: test {f1_percent(results['ensemble']['test'])}")
+
+    propagated = {
+        lookback: {split: score(propagate_short_forms(sentences[split], predicted[split], lookback), gold[split])
+                   for split in SPLITS}
+        for lookback in PROPAGATION_LOOKBACKS
+    }
+    chosen_lookback = max(PROPAGATION_LOOKBACKS, key=lambda lookback: propagated[lookback]["validation"]["f1"])
+    results["abbreviation_propagation"] = {
+        "dev_f1": {str(lookback): propagated[lookback]["validation"]["f1"] for lookback in PROPAGATION_LOOKBACKS},
+        "test_f1": {str(lookback): propagated[lookback]["test"]["f1"] for lookback in PROPAGATION_LOOKBACKS},
+        "lookback_chosen_on_dev": chosen_lookback,
+        "test": propagated[chosen_lookback]["test"],
+        "added_on_test": added_spans(
+            sentences["test"], predicted["test"],
+            propagate_short_forms(sentences["test"], predicted["test"], chosen_lookback), gold["test"],
+        ),
+    }
+    for lookback in PROPAGATION_LOOKBACKS:
+        dev, test = (f1_percent(propagated[lookback][split]) for split in SPLITS)
+        print(f"short forms propagated over {lookback} sentences: dev {dev} | test {test}")
 
     if args.context_sentences:
         in_context = word_probabilities(first_tagger, records, args.corpus, args.batch_size, args.context_sentences)

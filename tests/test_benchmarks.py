@@ -58,6 +58,26 @@ def test_error_classes_and_o_bias_by_hand():
     assert analysis.decode(probabilities, o_bias=1.0) == set()  # 0.4 * e > 0.6
 
 
+def test_short_forms_propagate_from_their_definition_to_the_next_sentences():
+    analysis = load_script("error_analysis")
+    sentences = [
+        ["Cowden", "disease", "(", "CD", ")", "and", "CD", "."],
+        ["CD", "again", ",", "not", "CDK"],
+        ["CD", "once", "more"],
+        ["Some", "gene", "(", "SG", ")", "and", "SG"],
+    ]
+    predicted = [{(0, 2)}, set(), set(), set()]  # the long form only; "Some gene" is not a predicted entity
+    assert analysis.propagate_short_forms(sentences, predicted, lookback=1) == [
+        {(0, 2), (3, 4), (6, 7)}, {(0, 1)}, set(), set()
+    ]
+    assert analysis.propagate_short_forms(sentences, predicted, lookback=0)[1] == set()
+    gold = [{(0, 2), (3, 4)}, set(), set(), set()]
+    after = analysis.propagate_short_forms(sentences, predicted, lookback=1)
+    assert analysis.added_spans(sentences, predicted, after, gold) == {
+        "correct": 1, "wrong": 2, "wrong_most_common": [("CD", 2)]
+    }
+
+
 def test_ablation_arms_default_to_both_and_unknown_arms_are_named(capsys):
     ablation = load_script("ablation")
     assert ablation.parse_args(["dbr"]).arms == ["dbr", "none"]
