@@ -158,6 +158,24 @@ def word_probabilities(tagger, records: dict, corpus: str, batch_size: int, cont
     return result
 
 
+def choose_on_dev(settings, predictions, gold: dict, label) -> dict:
+    """Scores on dev and test of each setting of an inference lever (`predictions(setting, split)` gives the
+    predicted spans per sentence), printed one line each; the setting with the best dev F1 and its test scores."""
+    scores = {
+        setting: {split: score(predictions(setting, split), gold[split]) for split in SPLITS} for setting in settings
+    }
+    for setting in settings:
+        dev, test = (f1_percent(scores[setting][split]) for split in SPLITS)
+        print(f"{label(setting)}: dev {dev} | test {test}")
+    chosen = max(settings, key=lambda setting: scores[setting]["validation"]["f1"])
+    return {
+        "dev_f1": {str(setting): scores[setting]["validation"]["f1"] for setting in settings},
+        "test_f1": {str(setting): scores[setting]["test"]["f1"] for setting in settings},
+        "chosen_on_dev": chosen,
+        "test": scores[chosen]["test"],
+    }
+
+
 def f1_percent(scores: dict) -> str:
     return f"P {100 * scores['precision']:.2f}  R {100 * scores['recall']:.2f}  F1 {100 * scores['f1']:.2f}"
 
@@ -199,20 +217,9 @@ def main() -> None:
     }
     print("recall by form:", json.dumps(results["recall_by_form"]))
 
-    by_bias = {
-        bias: {split: score([decode(p, bias) for p in first[split]], gold[split]) for split in SPLITS}
-        for bias in O_BIASES
-    }
-    chosen = max(O_BIASES, key=lambda bias: by_bias[bias]["validation"]["f1"])
-    results["o_bias"] = {
-        "dev_f1": {str(bias): by_bias[bias]["validation"]["f1"] for bias in O_BIASES},
-        "test_f1": {str(bias): by_bias[bias]["test"]["f1"] for bias in O_BIASES},
-        "chosen_on_dev": chosen,
-        "test": by_bias[chosen]["test"],
-    }
-    for bias in O_BIASES:
-        dev, test = (f1_percent(by_bias[bias][split]) for split in SPLITS)
-        print(f"O bias {bias:+.1f}: dev {dev} | test {test}")
+    results["o_bias"] = choose_on_dev(
+        O_BIASES, lambda bias, split: [decode(p, bias) for p in first[split]], gold, lambda bias: f"O bias {bias:+.1f}"
+    )
 
     if len(probabilities) > 1:
         results["ensemble"] = {
@@ -221,25 +228,16 @@ def main() -> None:
         }
         print(f"mean of {len(probabilities)} models: test {f1_percent(results['ensemble']['test'])}")
 
-    propagated = {
-        lookback: {split: score(propagate_short_forms(sentences[split], predicted[split], lookback), gold[split])
-                   for split in SPLITS}
-        for lookback in PROPAGATION_LOOKBACKS
-    }
-    chosen_lookback = max(PROPAGATION_LOOKBACKS, key=lambda lookback: propagated[lookback]["validation"]["f1"])
-    results["abbreviation_propagation"] = {
-        "dev_f1": {str(lookback): propagated[lookback]["validation"]["f1"] for lookback in PROPAGATION_LOOKBACKS},
-        "test_f1": {str(lookback): propagated[lookback]["test"]["f1"] for lookback in PROPAGATION_LOOKBACKS},
-        "lookback_chosen_on_dev": chosen_lookback,
-        "test": propagated[chosen_lookback]["test"],
-        "added_on_test": added_spans(
-            sentences["test"], predicted["test"],
-            propagate_short_forms(sentences["test"], predicted["test"], chosen_lookback), gold["test"],
-        ),
-    }
-    for lookback in PROPAGATION_LOOKBACKS:
-        dev, test = (f1_percent(propagated[lookback][split]) for split in SPLITS)
-        print(f"short forms propagated over {lookback} sentences: dev {dev} | test {test}")
+    def propagated(lookback, split):
+        return propagate_short_forms(sentences[split], predicted[split], lookback)
+
+    results["abbreviation_propagation"] = choose_on_dev(
+        PROPAGATION_LOOKBACKS, propagated, gold, lambda lookback: f"short forms propagated over {lookback} sentences"
+    )
+    chosen = results["abbreviation_propagation"]["chosen_on_dev"]
+    results["abbreviation_propagation"]["added_on_test"] = added_spans(
+        sentences["test"], predicted["test"], propagated(chosen, "test"), gold["test"]
+    )
 
     if args.context_sentences:
         in_context = word_probabilities(first_tagger, records, args.corpus, args.batch_size, args.context_sentences)
