@@ -62,13 +62,18 @@ def is_abbreviation(words: list[str], span: tuple[int, int]) -> bool:
     return span[1] - span[0] == 1 and bool(ABBREVIATION.match(words[span[0]]))
 
 
-def defined_short_forms(words: list[str]) -> set[str]:
-    """Short forms defined in a sentence as "... ( SF )"."""
-    return {
-        words[index + 1]
+def short_form_definitions(words: list[str]) -> list[int]:
+    """Positions of the "(" of each short form defined in a sentence as "... ( SF )"."""
+    return [
+        index
         for index in range(len(words) - 2)
         if words[index] == "(" and words[index + 2] == ")" and ABBREVIATION.match(words[index + 1])
-    }
+    ]
+
+
+def defined_short_forms(words: list[str]) -> set[str]:
+    """Short forms defined in a sentence as "... ( SF )"."""
+    return {words[index + 1] for index in short_form_definitions(words)}
 
 
 def propagate_short_forms(sentences: list[list[str]], predicted: list[set], lookback: int) -> list[set]:
@@ -78,9 +83,8 @@ def propagate_short_forms(sentences: list[list[str]], predicted: list[set], look
     entity_short_forms = [
         {
             words[index + 1]
-            for index in range(len(words) - 2)
-            if words[index] == "(" and words[index + 2] == ")" and ABBREVIATION.match(words[index + 1])
-            and any(last == index or (first, last) == (index + 1, index + 2) for first, last in spans)
+            for index in short_form_definitions(words)
+            if any(last == index or (first, last) == (index + 1, index + 2) for first, last in spans)
         }
         for words, spans in zip(sentences, predicted)
     ]
@@ -196,19 +200,19 @@ def main() -> None:
     names = [model or "vaner-smol (embedded)" for model in args.models]
     results = {"corpus": args.corpus, "models": names, "per_model": {}}
 
-    probabilities, predicted = [], []  # per model: {split: per sentence}
+    probabilities, predictions = [], []  # per model: {split: per sentence}
     first_tagger = None  # kept for the context reading
     for model, name in zip(args.models, names):
         started = time.perf_counter()
         tagger = load_pipeline(model, precision="fp32", batch_size=args.batch_size)
         first_tagger = first_tagger or tagger
         probabilities.append(word_probabilities(tagger, records, args.corpus, args.batch_size))
-        predicted.append({split: [decode(p) for p in probabilities[-1][split]] for split in SPLITS})
-        results["per_model"][name] = {split: score(predicted[-1][split], gold[split]) for split in SPLITS}
+        predictions.append({split: [decode(p) for p in probabilities[-1][split]] for split in SPLITS})
+        results["per_model"][name] = {split: score(predictions[-1][split], gold[split]) for split in SPLITS}
         results["per_model"][name]["seconds"] = time.perf_counter() - started
         print(f"{name}: test {f1_percent(results['per_model'][name]['test'])}", flush=True)
 
-    first, predicted = probabilities[0], predicted[0]
+    first, predicted = probabilities[0], predictions[0]  # the first model's
     sentences = {split: [r["tokens"] for r in records[split]] for split in SPLITS}
     results["test_errors"] = error_classes(sentences["test"], predicted["test"], gold["test"])
     print("test errors:", json.dumps(results["test_errors"]))

@@ -67,12 +67,10 @@ def test_short_forms_propagate_from_their_definition_to_the_next_sentences():
         ["Some", "gene", "(", "SG", ")", "and", "SG"],
     ]
     predicted = [{(0, 2)}, set(), set(), set()]  # the long form only; "Some gene" is not a predicted entity
-    assert analysis.propagate_short_forms(sentences, predicted, lookback=1) == [
-        {(0, 2), (3, 4), (6, 7)}, {(0, 1)}, set(), set()
-    ]
+    after = analysis.propagate_short_forms(sentences, predicted, lookback=1)
+    assert after == [{(0, 2), (3, 4), (6, 7)}, {(0, 1)}, set(), set()]
     assert analysis.propagate_short_forms(sentences, predicted, lookback=0)[1] == set()
     gold = [{(0, 2), (3, 4)}, set(), set(), set()]
-    after = analysis.propagate_short_forms(sentences, predicted, lookback=1)
     assert analysis.added_spans(sentences, predicted, after, gold) == {
         "correct": 1, "wrong": 2, "wrong_most_common": [("CD", 2)]
     }
