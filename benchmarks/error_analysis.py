@@ -32,7 +32,8 @@ from pathlib import Path
 from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
 from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
-from modeling_vaner.pipeline_vaner import LABEL_O, decode_bio, viterbi_labels
+from modeling_vaner.pipeline_vaner import viterbi_labels
+from modeling_vaner.processing_vaner import LABEL_O, entity_spans
 
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("validation", "test")
@@ -42,15 +43,11 @@ PROPAGATION_LOOKBACKS = (0, 3, LOOKBACK)
 ABBREVIATION = re.compile(r"^(?=(?:.*[A-Z]){2}|.*[A-Z].*\d|.*\d.*[A-Z])[A-Za-z0-9]{2,10}$")
 
 
-def entity_spans(labels: list[int]) -> set[tuple[int, int]]:
-    return {(first, last) for first, last, _ in decode_bio(labels, [0.0] * len(labels))}
-
-
 def decode(probabilities, o_bias: float = 0.0) -> set[tuple[int, int]]:
     """Predicted entity spans (first word, last word exclusive) of one sentence, P(O) scaled by exp(o_bias)."""
     scaled = probabilities.clone()
     scaled[:, LABEL_O] *= math.exp(o_bias)
-    return entity_spans(viterbi_labels(scaled / scaled.sum(-1, keepdim=True)))
+    return set(entity_spans(viterbi_labels(scaled / scaled.sum(-1, keepdim=True))))
 
 
 def score(predicted: list[set], gold: list[set]) -> dict:
@@ -196,7 +193,7 @@ def main() -> None:
 
     corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
     records = {split: read_corpus(args.corpus, split, corpora_dir) for split in SPLITS}
-    gold = {split: [entity_spans(r["ner_tags"]) for r in records[split]] for split in SPLITS}
+    gold = {split: [set(entity_spans(r["ner_tags"])) for r in records[split]] for split in SPLITS}
     names = [model or "vaner-smol (embedded)" for model in args.models]
     results = {"corpus": args.corpus, "models": names, "per_model": {}}
 

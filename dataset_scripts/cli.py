@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .corpora import CORPORA, CORPORA_DIR_ENV
 
@@ -34,6 +35,9 @@ def run_stats(args) -> int:
 
     results = collect(args.corpora_dir, args.corpus or tuple(CORPORA))
     print(json.dumps(results, indent=2) if args.json else format_table(results))
+    if not any(result["available"] for result in results):
+        print(f"vaner data stats: error: no corpus can be read: {results[0]['error']}", file=sys.stderr)
+        return 2
     return int(any(result.get("error", "").startswith("invalid") for result in results))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -302,6 +303,25 @@ def resolve_corpora_dir(path: str | os.PathLike | None = None) -> Path | None:
     return None if value is None else Path(value).expanduser()
 
 
+def unavailable_reason(name: str, split: str, corpora_dir: str | os.PathLike | None = None) -> str | None:
+    """Why one split of a corpus cannot be read from `corpora_dir` (or $VANER_CORPORA_DIR), or None when it can.
+    With neither set the public URLs are used: only being offline is checked then, not the network."""
+    root = resolve_corpora_dir(corpora_dir)
+    corpus = get_corpus(name)
+    if root is None and not hub_offline():
+        return None
+    try:
+        _locate(corpus, split, corpus.splits[split].source, root, None)
+    except CorpusUnavailableError as error:
+        return str(error)
+    return None
+
+
+def hub_offline() -> bool:
+    """Whether `HF_HUB_OFFLINE` forbids downloads (read as huggingface_hub reads it)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+
+
 def _download(url: str) -> str:
     from datasets import DownloadManager
 
@@ -309,8 +329,24 @@ def _download(url: str) -> str:
 
 
 def _locate(corpus: Corpus, split: str, source: Source, corpora_dir: Path | None, download) -> Path:
+    """The local path of one split's file: in `corpora_dir`, or downloaded with `download` when it is None.
+
+    Raises:
+        CorpusUnavailableError: the file is not in `corpora_dir`, or it cannot be downloaded (offline, or the
+            download failed); the message says how to give local files.
+    """
     if corpora_dir is None:
-        return Path((download or _download)(source.url))
+        how = f"give the corpora directory with --corpora-dir or {CORPORA_DIR_ENV}, or go online"
+        if download is None and hub_offline():  # a caller's own download function decides for itself
+            raise CorpusUnavailableError(
+                f"{corpus.name} {split}: offline (HF_HUB_OFFLINE is set) and no corpora directory: {how}"
+            )
+        try:
+            return Path((download or _download)(source.url))
+        except Exception as error:  # a network failure surfaces as any of several requests/hub errors
+            raise CorpusUnavailableError(
+                f"{corpus.name} {split}: cannot download {source.url} ({type(error).__name__}): {how}"
+            ) from error
     path = corpora_dir / source.local
     if not path.is_file():
         raise CorpusUnavailableError(
@@ -321,62 +357,97 @@ def _locate(corpus: Corpus, split: str, source: Source, corpora_dir: Path | None
     return path
 
 
-def _parse_tag(raw: str, previous: str, tag_types, ignored_types, where: str) -> int:
-    """The O/B/I label of a token<TAB>tag tag, checking IOB2 against the previous raw tag ("" at a sentence start).
+MAX_REPORTED_PROBLEMS = 20
+Tag = tuple[int, str]  # O/B/I label and the tag's type as written ("" for O and untyped B/I)
 
-    `tag_types` None: every type is the entity. `ignored_types` None: every type not in `tag_types` is O;
-    otherwise a type in neither set is an error.
+
+def _parse_tag(raw: str, previous: str, strict: bool, where: str, repaired: list[str]) -> Tag:
+    """The label and type of one IOB2 tag, checked against the raw tag before it ("" at a sentence start).
+
+    An I that does not continue an entity of its type is an error when `strict`; otherwise it starts an entity, and
+    `where` is added to `repaired`.
     """
     if raw == "O":
-        return O
+        return O, ""
     prefix, _, tag_type = raw.partition("-")
     if prefix not in ("B", "I") or raw.endswith("-"):
         raise CorpusFormatError(f"{where}: invalid tag {raw!r}; expected O, B, I, B-<type> or I-<type>")
     if prefix == "I" and (previous in ("", "O") or previous.partition("-")[2] != tag_type):
-        raise CorpusFormatError(f"{where}: {raw!r} follows {previous or 'the sentence start'!r} (invalid IOB2)")
-    if not tag_type or tag_types is None or tag_type in tag_types:
-        return B if prefix == "B" else I
-    if ignored_types is None or tag_type in ignored_types:
-        return O
-    raise CorpusFormatError(
-        f"{where}: unexpected entity type in tag {raw!r}; expected one of {sorted(tag_types | ignored_types)}"
-    )
+        if strict:
+            raise CorpusFormatError(f"{where}: {raw!r} follows {previous or 'the sentence start'!r} (invalid IOB2)")
+        repaired.append(where)
+        return B, tag_type
+    return (B if prefix == "B" else I), tag_type
 
 
-Sentence = tuple[list[str], list[int], int | None]  # tokens, O/B/I tags, document index
+def _read_tsv(
+    path: Path, repairs: Mapping[int, Repair], known_types=None, strict: bool = True
+) -> Iterator[tuple[list[str], list[Tag], int | None]]:
+    """Sentences of a tagged column file: the token in the first column, the IOB2 tag in the last (the conlleval
+    convention), blank lines between sentences, `-DOCSTART-` lines starting documents. A UTF-8 BOM and CRLF line
+    ends read like a clean file. Yields `(tokens, tags, document index)`.
 
-
-def _read_tsv(path: Path, tag_types, ignored_types, repairs: Mapping[int, Repair]) -> Iterator[Sentence]:
-    """Sentences of a token<TAB>tag file: blank lines end sentences, `-DOCSTART-` lines start documents."""
+    `known_types`: the only tag types allowed (None: any). `strict`: an I that does not continue an entity is an
+    error; otherwise it starts one, with one warning for the file. Every malformed line (up to
+    `MAX_REPORTED_PROBLEMS`) is named, `file:line`, in one `CorpusFormatError`.
+    """
     tokens: list[str] = []
-    tags: list[int] = []
+    tags: list[Tag] = []
     previous = ""
     document = None
-    with open(path, encoding="utf-8") as lines:
+    problems: list[str] = []
+    repaired: list[str] = []
+    with open(path, encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, 1):
             line = line.rstrip("\r\n")
             fields = line.split("\t")
             starts_document = fields[0] == DOCSTART
             if not line.strip() or starts_document:  # both end a sentence
-                if tokens:
+                if tokens and not problems:
                     yield tokens, tags, document
                 tokens, tags, previous = [], [], ""
                 if starts_document:
                     document = 0 if document is None else document + 1
                 continue
             where = f"{path}:{number}"
-            if len(fields) != 2:
-                raise CorpusFormatError(f"{where}: expected 2 tab-separated columns (token, tag), got {len(fields)}")
-            token, raw = fields
-            if number in repairs:
-                token, raw = _apply_repair(repairs[number], token, raw, where)
-            if not token.strip():
-                raise CorpusFormatError(f"{where}: empty token")
-            tags.append(_parse_tag(raw, previous, tag_types, ignored_types, where))
+            token, raw = fields[0], fields[-1]
+            try:
+                if len(fields) < 2:
+                    raise CorpusFormatError(f"{where}: expected 2 or more tab-separated columns (token ... tag), got 1")
+                if number in repairs:
+                    token, raw = _apply_repair(repairs[number], token, raw, where)
+                if not token.strip():
+                    raise CorpusFormatError(f"{where}: empty token")
+                tag = _parse_tag(raw, previous, strict, where, repaired)
+                if known_types is not None and tag[1] and tag[1] not in known_types:
+                    raise CorpusFormatError(
+                        f"{where}: unexpected entity type in tag {raw!r}; expected one of {sorted(known_types)}"
+                    )
+            except CorpusFormatError as error:
+                problems.append(str(error))
+                if len(problems) == MAX_REPORTED_PROBLEMS:
+                    break
+                tag, raw = (O, ""), "O"
             tokens.append(token)
+            tags.append(tag)
             previous = raw
+    if problems:
+        more = f" (the first {MAX_REPORTED_PROBLEMS} problems; there may be more)" if len(problems) == MAX_REPORTED_PROBLEMS else ""
+        raise CorpusFormatError("; ".join(problems) + more)
+    if repaired:
+        warnings.warn(
+            f"{path}: {len(repaired)} I- tag(s) not continuing an entity read as entity starts "
+            f"(at {', '.join(location.rsplit(':', 1)[1] for location in repaired[:10])}"
+            f"{', ...' if len(repaired) > 10 else ''}; strict reading makes them errors)",
+            stacklevel=3,
+        )
     if tokens:
         yield tokens, tags, document
+
+
+def _labels(tags: list[Tag], counts) -> list[int]:
+    """O/B/I labels of the tags whose type `counts` (a predicate); all others O."""
+    return [label if label != O and counts(tag_type) else O for label, tag_type in tags]
 
 
 def _read_jsonl(path: Path, repairs: Mapping[int, Repair]) -> Iterator[Sentence]:
@@ -464,26 +535,81 @@ def read_corpus(
     if spec.source.format == "jsonl":
         sentences = _read_jsonl(path, repairs)
     else:
-        sentences = _read_tsv(path, corpus.tag_types, corpus.ignored_tag_types, repairs)
+        counted = corpus.tag_types
+        sentences = (
+            (tokens, _labels(tags, lambda tag_type: not tag_type or tag_type in counted), document)
+            for tokens, tags, document in _read_tsv(path, repairs, counted | corpus.ignored_tag_types)
+        )
     if spec.minus:
         sentences = _subtract(sentences, (read_corpus(name, other, root, download=download) for other in spec.minus))
     return _records(sentences, f"{name}-{split}", corpus.entity_type, name)
 
 
 def read_tagged_file(
-    path: str | os.PathLike, entity_type: str, corpus: str | None = None, tag_types=None
+    path: str | os.PathLike,
+    entity_type: str | None = None,
+    corpus: str | None = None,
+    tag_types=None,
+    type_map: Mapping[str, str] | None = None,
+    strict: bool = False,
 ) -> list[dict]:
-    """The records of any token<TAB>tag IOB2 file (blank line between sentences, optional `-DOCSTART-`).
+    """The records of a user's tagged column file (see `_read_tsv` for the format): one record per sentence and
+    entity type.
 
-    Tags of every type count as `entity_type`, unless `tag_types` names the ones that do (others are O).
+    Args:
+        path (`str` or `os.PathLike`): The file.
+        entity_type (`str`, *optional*): Read only this type: tags whose (mapped) type equals it, case aside, and
+            untyped B/I tags count, other types are O. None: every type in the file, one record per sentence each.
+        corpus (`str`, *optional*): The records' corpus name (default: the file's stem).
+        tag_types (`Iterable[str]`, *optional*): With `entity_type`, the tag types (as written) that all count as
+            it, e.g. {"protein", "DNA"} for Gene.
+        type_map (`Mapping[str, str]`, *optional*): The file's type names to instruction types, e.g.
+            {"Organism": "Species"}; a type it does not map is an error.
+        strict (`bool`): An I- tag that does not continue an entity is an error (default: read as its start, with a
+            warning).
+
+    Returns:
+        `list[dict]`: records with `id`, `document_id`, `tokens`, `ner_tags` (0=O, 1=B, 2=I), `entity_type`, `corpus`.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        CorpusFormatError: malformed lines (each named `file:line`), an unmapped type, untyped tags without
+            `entity_type`, or no tag of `entity_type` in a file of other types.
+        ValueError: `entity_type` is empty.
     """
     path = Path(path)
-    if not isinstance(entity_type, str) or not entity_type.strip():
+    if entity_type is not None and (not isinstance(entity_type, str) or not entity_type.strip()):
         raise ValueError(f"entity_type must be a non-empty string, got {entity_type!r}")
     if not path.is_file():
         raise FileNotFoundError(f"tagged file {path} does not exist")
     corpus = corpus or path.stem
-    tag_types = None if tag_types is None else frozenset(tag_types)
-    sentences = _read_tsv(path, tag_types, None, {})
-    return _records(sentences, corpus, entity_type.strip(), corpus)
-
+    sentences = list(_read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
+    mapped = {tag_type: (type_map or {}).get(tag_type, tag_type) for _, tags, _ in sentences for _, tag_type in tags}
+    file_types = list(dict.fromkeys(name for tag_type, name in mapped.items() if tag_type))
+    if tag_types is not None:
+        if entity_type is None:
+            raise ValueError("tag_types needs the entity_type they count as")
+        counted = frozenset(tag_types)
+        selection = {entity_type.strip(): lambda tag_type: not tag_type or tag_type in counted}
+    elif entity_type is not None:
+        wanted = entity_type.strip()
+        if file_types and not any(name.casefold() == wanted.casefold() for name in file_types):
+            raise CorpusFormatError(
+                f"{path}: no entity of type {wanted!r}; the file's types are {', '.join(file_types)} "
+                f"(map them to instruction types with a type map, e.g. {file_types[0]}={wanted})"
+            )
+        selection = {wanted: lambda tag_type: not tag_type or mapped[tag_type].casefold() == wanted.casefold()}
+    else:
+        if "" in mapped and any(label != O for _, tags, _ in sentences for label, tag_type in tags if not tag_type):
+            raise CorpusFormatError(f"{path}: tags without a type (B, I) need the entity type they mark (--type)")
+        selection = {name: (lambda tag_type, name=name: bool(tag_type) and mapped[tag_type] == name) for name in file_types}
+    return [
+        record
+        for name, counts in selection.items()
+        for record in _records(
+            ((tokens, _labels(tags, counts), document) for tokens, tags, document in sentences),
+            corpus if len(selection) == 1 else f"{corpus}-{name}",
+            name,
+            corpus,
+        )
+    ]

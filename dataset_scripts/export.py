@@ -55,7 +55,8 @@ def export(out_dir, corpora_dir=None, names=tuple(CORPORA), repo_id: str = REPO_
             results.append(corpus_stats(name, dataset))
             exported.append(name)
     if not exported:
-        raise CorpusUnavailableError("no corpus could be read:\n" + "\n".join(unavailable.values()))
+        first = next(iter(unavailable.values()), "no corpus named")
+        raise CorpusUnavailableError(f"no corpus could be read ({len(unavailable)} unavailable), e.g. {first}")
     (out_dir / "README.md").write_text(dataset_card(exported, unavailable, results, root, repo_id), encoding="utf-8")
     return {"exported": exported, "unavailable": unavailable, "stats": results}
 

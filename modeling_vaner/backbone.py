@@ -43,7 +43,7 @@ def convert_embedded_backbone(force: bool = False) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .pipeline_vaner import prepare_tokenizer
+    from .processing_vaner import prepare_tokenizer
 
     source = gguf_path()
     print(f"Converting {source.name} to {target} (once; about 30 s) ...", file=sys.stderr)
@@ -90,7 +90,7 @@ def build_vaner_model(
 
     from .configuration_vaner import VanerConfig
     from .modeling_vaner import VanerForTokenClassification
-    from .pipeline_vaner import prepare_tokenizer
+    from .processing_vaner import prepare_tokenizer
 
     path = resolve_backbone(backbone)
     base = AutoConfig.from_pretrained(path)

@@ -27,12 +27,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_error(error: BaseException) -> BaseException | None:
+    """The user's mistake behind `error`, if any: a missing file or a bad value, also when a library (e.g. a
+    `datasets` builder, which wraps what its generator raised) reports it as its own error."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, (FileNotFoundError, ValueError)):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (FileNotFoundError, ValueError) as error:
-        print(f"vaner {args.command}: error: {error}", file=sys.stderr)
+    except Exception as error:
+        cause = user_error(error)
+        if cause is None:
+            raise
+        print(f"vaner {args.command}: error: {cause}", file=sys.stderr)
         return 2
 
 

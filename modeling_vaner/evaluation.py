@@ -41,9 +41,9 @@ def iob2_tags(labels: list[int], entity_type: str) -> list[str]:
 
 
 def count_entities(label_lists: list[list[int]]) -> int:
-    from .pipeline_vaner import decode_bio
+    from .processing_vaner import entity_spans
 
-    return sum(len(decode_bio(labels, [1.0] * len(labels))) for labels in label_lists)
+    return sum(len(entity_spans(labels)) for labels in label_lists)
 
 
 def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
@@ -108,27 +108,40 @@ def evaluate_corpora(
     limit: int | None = None,
     seed: int = 0,
     batch_size=None,
+    on_corpus=None,
 ) -> dict:
-    """Scores of `pipeline` on one split of each corpus (subsampled to `limit` sentences per corpus if given):
-    {"split", "instruction", "corpora": {name: scores}, "overall", "mean_f1"}."""
+    """Scores of `pipeline` on one split of each corpus (subsampled to `limit` sentences per corpus if given).
+
+    Returns:
+        `dict`: {"split", "instruction", "limit_per_corpus", "corpora": {name: scores}, "overall", "mean_f1"}.
+        `on_corpus`, if given, is called with that report after each corpus (the corpora done so far), so that a
+        caller can keep what is finished if a later corpus fails.
+
+    Raises:
+        CorpusUnavailableError: a corpus file is missing; CorpusFormatError: one is malformed.
+    """
     from tqdm.auto import tqdm
 
     from dataset_scripts.corpora import read_corpus
 
     metric = load_metric()
     per_corpus = {}
+    report = {}
     for name in tqdm(corpora, desc=f"evaluate {split}", unit="corpus"):
         records = subsample(read_corpus(name, split, corpora_dir), limit, seed)
         per_corpus[name] = score_records(
             pipeline, records, name if dataset_in_instruction else None, batch_size, metric
         )
-    return {
-        "split": split,
-        "instruction": "dataset" if dataset_in_instruction else "type-only",
-        "limit_per_corpus": limit,
-        "corpora": per_corpus,
-        **summarize(per_corpus),
-    }
+        report = {
+            "split": split,
+            "instruction": "dataset" if dataset_in_instruction else "type-only",
+            "limit_per_corpus": limit,
+            "corpora": per_corpus,
+            **summarize(per_corpus),
+        }
+        if on_corpus is not None:
+            on_corpus(report)
+    return report
 
 
 def format_table(report: dict) -> str:
@@ -170,8 +183,21 @@ def register(subparsers) -> None:
     parser.add_argument("--model", help="adapter folder, model folder or hub id (default: the embedded vaner-smol)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--corpus", nargs="+", metavar="NAME", help="corpus names (e.g. ncbi s800), or 'all'")
-    source.add_argument("--file", type=Path, help="a token<TAB>tag IOB2 file (blank line between sentences)")
-    parser.add_argument("--type", dest="entity_type", help="entity type of --file (e.g. Disease)")
+    source.add_argument(
+        "--file", type=Path, help="a tagged column file: token first, IOB2 tag last, blank line between sentences"
+    )
+    parser.add_argument(
+        "--type", dest="entity_type", help="score only this entity type of --file (default: every type in it)"
+    )
+    parser.add_argument(
+        "--type-map",
+        type=parse_type_map,
+        help="the --file's type names to instruction types, e.g. Organism=Species,Simple_chemical=Chemical "
+        "(a type it does not map is an error)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="an I- tag that does not continue an entity is an error, not a start"
+    )
     parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
     parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
     parser.add_argument(
@@ -180,7 +206,9 @@ def register(subparsers) -> None:
         help="instruction with the corpus name or type-only (VANER_adapt); default: dataset for --corpus, "
         "type-only for --file",
     )
-    parser.add_argument("--limit", type=int, help="score a random subsample of this many sentences per corpus")
+    parser.add_argument(
+        "--limit", type=int, help="score a random subsample of this many sentences per corpus (per type for --file)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subsample")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument(
@@ -197,7 +225,22 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run_evaluate)
 
 
+def parse_type_map(text: str) -> dict[str, str]:
+    """`A=B,C=D` as {"A": "B", "C": "D"}; raises `argparse.ArgumentTypeError` on anything else."""
+    import argparse
+
+    pairs = [item.partition("=") for item in text.split(",")]
+    if not all(source.strip() and sep and target.strip() for source, sep, target in pairs):
+        raise argparse.ArgumentTypeError(f"expected FILE_TYPE=TYPE[,FILE_TYPE=TYPE...], got {text!r}")
+    return {source.strip(): target.strip() for source, _, target in pairs}
+
+
 def check_corpora(names: list[str]) -> list[str]:
+    """`names` checked against the corpus table (["all"]: every corpus in it).
+
+    Raises:
+        ValueError: an unknown name.
+    """
     from .configuration_vaner import VANER_CORPUS_TYPES
 
     if names == ["all"]:
@@ -208,45 +251,87 @@ def check_corpora(names: list[str]) -> list[str]:
     return names
 
 
+def available_corpora(split: str, corpora_dir) -> list[str]:
+    """Every corpus whose `split` can be read (from `corpora_dir`, or downloaded when it is None); the skipped ones,
+    and why, are printed before anything runs.
+
+    Raises:
+        ValueError: no corpus is available.
+    """
+    from dataset_scripts.corpora import unavailable_reason
+
+    available = []
+    for name in check_corpora(["all"]):
+        reason = unavailable_reason(name, split, corpora_dir)
+        if reason:
+            print(f"vaner evaluate: skipping {name}: {reason}", file=sys.stderr)
+        else:
+            available.append(name)
+    if not available:
+        raise ValueError(f"no corpus has its {split} split available; set --corpora-dir or VANER_CORPORA_DIR")
+    return available
+
+
 def run_evaluate(args) -> int:
     from .loading import load_pipeline
 
-    if args.file is not None and not args.entity_type:
-        raise ValueError("--file needs --type (the entity type its tags mark, e.g. Disease)")
-    corpora = check_corpora(args.corpus) if args.corpus else None
+    from dataset_scripts.corpora import read_tagged_file, resolve_corpora_dir
+
+    corpora_dir = resolve_corpora_dir(args.corpora_dir)
+    corpora = None
+    if args.corpus:
+        if args.corpus == ["all"]:
+            corpora = available_corpora(args.split, corpora_dir)
+        else:  # every named corpus readable, before the model loads
+            from dataset_scripts.corpora import CorpusUnavailableError, unavailable_reason
+
+            corpora = check_corpora(args.corpus)
+            reasons = [reason for name in corpora if (reason := unavailable_reason(name, args.split, corpora_dir))]
+            if reasons:
+                raise CorpusUnavailableError(reasons[0])
+    records = None
+    if args.file is not None:  # read (and reject a bad file) before loading the model
+        records = read_tagged_file(args.file, args.entity_type, type_map=args.type_map, strict=args.strict)
     pipeline = load_pipeline(
         args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile, decoding=args.decoding
     )
+    facts = {
+        "model": args.model or "vaner-smol (embedded)",
+        "inference": {
+            "weights": str(pipeline.model.dtype).removeprefix("torch."),
+            "compiled": args.compile,
+            "decoding": args.decoding,
+        },
+    }
     if corpora:
         report = evaluate_corpora(
             pipeline,
             corpora,
             args.split,
-            args.corpora_dir,
+            corpora_dir,
             dataset_in_instruction=(args.instruction or "dataset") == "dataset",
             limit=args.limit,
             seed=args.seed,
+            on_corpus=lambda partial: write_report({**partial, **facts, "complete": False}, args.output),
         )
     else:
-        from dataset_scripts.corpora import read_tagged_file
-
-        records = subsample(read_tagged_file(args.file, args.entity_type), args.limit, args.seed)
+        by_type: dict[str, list[dict]] = {}
+        for record in records:
+            by_type.setdefault(record["entity_type"], []).append(record)
         dataset = args.file.stem if args.instruction == "dataset" else None
-        per_file = {args.file.stem: score_records(pipeline, records, dataset)}
+        per_type = {
+            f"{args.file.stem} {entity_type}": score_records(pipeline, subsample(group, args.limit, args.seed), dataset)
+            for entity_type, group in by_type.items()
+        }
         report = {
             "file": str(args.file),
-            "entity_type": args.entity_type,
+            "entity_types": list(by_type),
             "instruction": args.instruction or "type-only",
             "limit_per_corpus": args.limit,
-            "corpora": per_file,
-            **summarize(per_file),
+            "corpora": per_type,
+            **summarize(per_type),
         }
-    report["model"] = args.model or "vaner-smol (embedded)"
-    report["inference"] = {
-        "weights": str(pipeline.model.dtype).removeprefix("torch."),
-        "compiled": args.compile,
-        "decoding": args.decoding,
-    }
+    report = {**report, **facts, "complete": True}
     print(format_table(report))
     print(f"wrote {write_report(report, args.output)}", file=sys.stderr)
     return 0

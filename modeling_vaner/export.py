@@ -1,11 +1,11 @@
 """Write a self-contained, Hub-ready model folder: weights, config with `auto_map` and `custom_pipelines`, the
-three code files, and the tokenizer. The folder loads with `trust_remote_code=True` where this package is not
+four code files, and the tokenizer. The folder loads with `trust_remote_code=True` where this package is not
 installed."""
 
 import shutil
 from pathlib import Path
 
-CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py")
+CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py", "pipeline_vaner.py")
 CUSTOM_PIPELINES = {
     "token-classification": {
         "impl": "pipeline_vaner.VanerTokenClassificationPipeline",

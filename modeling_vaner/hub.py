@@ -173,7 +173,12 @@ def stage(
     dbr_limit: int | None = None,
     parts=("model", "corpora", "dbr", "space"),
 ) -> dict:
-    """Stage the repositories of `parts` under OUT; returns the manifest."""
+    """Stage the repositories of `parts` under OUT; returns the manifest.
+
+    Raises:
+        CorpusUnavailableError: the corpora or DBR part is asked for and no corpus can be read.
+        ValueError: every part was skipped.
+    """
     from .configuration_vaner import VANER_CORPUS_TYPES
     from .hub_card import hub_settings
 
@@ -182,6 +187,12 @@ def stage(
     settings = hub_settings()["model"]
     ids = repo_ids(namespace, name or (settings["name"] if model is None else settings["custom_name"]))
     corpora = list(corpora or VANER_CORPUS_TYPES)
+    if {"corpora", "dbr"} & set(parts):  # fail before minutes of model staging, not after
+        from dataset_scripts.corpora import CorpusUnavailableError, unavailable_reason
+
+        reasons = [unavailable_reason(corpus, "train", corpora_dir) for corpus in corpora]
+        if all(reasons):
+            raise CorpusUnavailableError(f"no corpus can be read: {reasons[0]}")
     manifest = None
     for kind in [kind for kind in REPO_TYPES if kind in parts]:  # each is recorded as soon as it is staged
         if kind == "model":

@@ -61,7 +61,7 @@ def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
     from transformers import PreTrainedTokenizerFast
 
     from .backbone import build_vaner_model
-    from .pipeline_vaner import prepare_tokenizer
+    from .processing_vaner import prepare_tokenizer
 
     if model is None:
         path = default_model_dir()
@@ -90,17 +90,6 @@ def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
     return loaded, prepare_tokenizer(PreTrainedTokenizerFast.from_pretrained(model)), True
 
 
-def resolve_precision(precision: str, device=None) -> str:
-    """"auto" becomes "bf16" where the hardware computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs)."""
-    import torch
-
-    from .pipeline_vaner import bf16_supported, check_precision
-
-    if check_precision(precision) != "auto":
-        return precision
-    return "bf16" if bf16_supported(torch.device("cpu" if device is None else device)) else "fp32"
-
-
 def load_pipeline(
     model: str | None = None,
     *,
@@ -112,15 +101,16 @@ def load_pipeline(
 ):
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
 
-    `precision`: "auto" (bf16 where the hardware computes it natively, else fp32), "bf16" or "fp32". The weights
+    `precision`: "auto" (bf16 where the hardware computes it natively, else fp32; `$VANER_PRECISION` forces
+    either), "bf16" or "fp32". The weights
     are loaded in that dtype: casting once beats autocasting fp32 weights on every batch. `compile`: compile the
     forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging). `decoding`: "viterbi"
     (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label)."""
     import torch
 
-    from .pipeline_vaner import VanerTokenClassificationPipeline
+    from .pipeline_vaner import VanerTokenClassificationPipeline, resolve_precision
 
-    precision = resolve_precision(precision, device)
+    precision = resolve_precision(precision, torch.device("cpu" if device is None else device))
     loaded, tokenizer, _ = load_vaner(model, dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
     return VanerTokenClassificationPipeline(
         model=loaded.eval(),

@@ -1,180 +1,34 @@
 """VANER token-classification pipeline: biomedical entities with character offsets, types and scores.
 
-Self-contained (transformers and torch only) so that it can be copied to a Hub repository as it is. The text
-helpers here (word splitting, word encoding, windows, BIO decoding) are the single implementation that training
-and evaluation use too, so that the model sees the same inputs at training and at inference.
+Self-contained (transformers and torch, plus its sibling `processing_vaner.py` for words, sentences, windows and
+IOB2 spans) so that it can be copied to a Hub repository as it is.
 """
 
 import math
-import re
+import os
+import warnings
 from dataclasses import dataclass
 
 import torch
 from transformers import Pipeline
 
-LABEL_O, LABEL_B, LABEL_I = 0, 1, 2
-NUM_LABELS = 3
-IGNORE_INDEX = -100
-# Words as the corpora tokenize them: runs of letters/digits, and every other non-space character on its own.
-WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
-SENTENCE_END_WORDS = {".", "!", "?"}
-PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Tokenizer
-# ---------------------------------------------------------------------------------------------------------------
-def prepare_tokenizer(tokenizer):
-    """Make every pre-split word tokenize as it does inside running text (with its leading space), and make
-    sure a padding token exists. Returns the same tokenizer, changed in place.
-
-    Byte-level tokenizers (SmolLM2, GPT-2 style) default to `add_prefix_space=False`, which turns " in" into "in"
-    for every word of `is_split_into_words=True` input; SentencePiece-style (Metaspace) ones prepend "▁" to the
-    first word only.
-    """
-    from tokenizers import pre_tokenizers
-
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise ValueError(f"VANER needs a fast tokenizer (with offsets); got {type(tokenizer).__name__}")
-    pre_tokenizer = backend.pre_tokenizer
-    if isinstance(pre_tokenizer, pre_tokenizers.ByteLevel) and not pre_tokenizer.add_prefix_space:
-        backend.pre_tokenizer = pre_tokenizers.ByteLevel(
-            add_prefix_space=True, trim_offsets=pre_tokenizer.trim_offsets, use_regex=pre_tokenizer.use_regex
-        )
-    elif isinstance(pre_tokenizer, pre_tokenizers.Metaspace) and pre_tokenizer.prepend_scheme != "always":
-        backend.pre_tokenizer = pre_tokenizers.Metaspace(
-            replacement=pre_tokenizer.replacement, prepend_scheme="always", split=pre_tokenizer.split
-        )
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    return tokenizer
-
-
-def special_prefix_ids(tokenizer) -> list[int]:
-    """The special tokens the tokenizer puts before any text (BOS for Llama-2, none for SmolLM2)."""
-    return tokenizer("", add_special_tokens=True)["input_ids"]
-
-
-def encode_words(tokenizer, words: list[str]) -> list[list[int]]:
-    """Token ids of each word, as it is tokenized inside the sentence (with its leading space)."""
-    if not words:
-        return []
-    encoding = tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
-    pieces = [[] for _ in words]
-    for token_id, word_index in zip(encoding["input_ids"], encoding.word_ids()):
-        if word_index is not None:
-            pieces[word_index].append(token_id)
-    for index, ids in enumerate(pieces):
-        if not ids:  # e.g. a control character the vocabulary drops: keep the word, with the unknown token.
-            ids.append(tokenizer.unk_token_id if tokenizer.unk_token_id is not None else tokenizer.pad_token_id)
-    return pieces
-
-
-def encode_instruction(tokenizer, instruction: str) -> list[int]:
-    """Special prefix plus the instruction's tokens; the instruction is the first "word" of every input."""
-    return special_prefix_ids(tokenizer) + encode_words(tokenizer, [instruction.strip()])[0]
-
-
-def build_input(
-    instruction_ids: list[int], word_pieces: list[list[int]], word_labels: list[int] | None = None
-) -> dict:
-    """One model input: `input_ids`, `first_token_positions` (one per word) and, with `word_labels`, `labels`
-    (the word's label on its first sub-token, -100 elsewhere)."""
-    input_ids = list(instruction_ids)
-    first_positions = []
-    for ids in word_pieces:
-        first_positions.append(len(input_ids))
-        input_ids.extend(ids)
-    row = {"input_ids": input_ids, "first_token_positions": first_positions}
-    if word_labels is not None:
-        if len(word_labels) != len(word_pieces):
-            raise ValueError(f"{len(word_labels)} labels for {len(word_pieces)} words")
-        labels = [IGNORE_INDEX] * len(input_ids)
-        for position, label in zip(first_positions, word_labels):
-            labels[position] = label
-        row["labels"] = labels
-    return row
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Text: words, sentences, windows
-# ---------------------------------------------------------------------------------------------------------------
-def split_words(text: str) -> list[tuple[int, int]]:
-    """Character spans (start, end) of the words of `text`."""
-    return [match.span() for match in WORD_PATTERN.finditer(text)]
-
-
-def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sentences as word-index ranges [first, last): a sentence ends after '.', '!' or '?' followed by white
-    space and a capital letter or digit, or at a paragraph break (blank line)."""
-    breaks = {match.start() for match in PARAGRAPH_BREAK.finditer(text)}
-    sentences, first = [], 0
-    for index in range(1, len(spans)):
-        previous_end, (start, _) = spans[index - 1][1], spans[index]
-        gap = text[previous_end:start]
-        ends_sentence = (
-            text[spans[index - 1][0] : previous_end] in SENTENCE_END_WORDS
-            and gap.strip() == ""
-            and gap != ""
-            and (text[start].isupper() or text[start].isdigit())
-        )
-        if ends_sentence or any(previous_end <= position < start for position in breaks):
-            sentences.append((first, index))
-            first = index
-    if spans:
-        sentences.append((first, len(spans)))
-    return sentences
-
-
-def split_into_windows(token_counts: list[int], budget: int) -> list[tuple[int, int]]:
-    """Cover words [0, n) with windows [first, last) of at most `budget` tokens each. One window when all fits;
-    otherwise consecutive windows overlap by about half, so that every word is also seen with context on both
-    sides (see `assign_words_to_windows`). A single word longer than the budget gets a window of its own (its
-    first sub-token, which carries its label, is always kept)."""
-    if budget < 1:
-        raise ValueError(f"window budget must be positive, got {budget}")
-    total = len(token_counts)
-    if sum(token_counts) <= budget:
-        return [(0, total)]
-    windows, first = [], 0
-    while first < total:
-        last, used = first, 0
-        while last < total and (last == first or used + token_counts[last] <= budget):
-            used += token_counts[last]
-            last += 1
-        windows.append((first, last))
-        if last == total:
-            break
-        first = max(first + 1, (first + last) // 2)
-    return windows
-
-
-def assign_words_to_windows(windows: list[tuple[int, int]], total: int) -> list[int]:
-    """For each word, the window in which it is farthest from an edge (its best context)."""
-    owner = []
-    for word in range(total):
-        best, best_margin = 0, -1
-        for index, (first, last) in enumerate(windows):
-            if first <= word < last:
-                margin = min(word - first, last - 1 - word)
-                if margin > best_margin:
-                    best, best_margin = index, margin
-        owner.append(best)
-    return owner
-
-
-def decode_bio(labels: list[int], scores: list[float]) -> list[tuple[int, int, float]]:
-    """Entities (first_word, last_word_exclusive, mean score) from word labels; an I without a B starts one."""
-    entities, start = [], None
-    for index, label in enumerate(list(labels) + [LABEL_O]):
-        if start is not None and label != LABEL_I:
-            entities.append((start, index, sum(scores[start:index]) / (index - start)))
-            start = None
-        if label == LABEL_B or (label == LABEL_I and start is None):
-            start = index
-    return entities
-
+from .processing_vaner import (
+    LABEL_B,
+    LABEL_I,
+    LABEL_O,
+    NUM_LABELS,
+    assign_words_to_windows,
+    build_input,
+    encode_instruction,
+    encode_words,
+    entity_spans,
+    prepare_tokenizer,
+    spans_to_labels,
+    split_into_windows,
+    split_sentences,
+    split_words,
+    tidy_spans,
+)
 
 # In IOB2 an I continues an entity: it never follows an O nor starts a sentence.
 VALID_PREVIOUS_LABELS = {
@@ -222,30 +76,58 @@ def decode_labels(probabilities: torch.Tensor, decoding: str) -> tuple[list[int]
 # ---------------------------------------------------------------------------------------------------------------
 # Pipeline
 # ---------------------------------------------------------------------------------------------------------------
-def bf16_supported(device: torch.device) -> bool:
-    """Whether `device` computes bf16 natively. On CPU that takes AVX512_BF16 or AMX: oneDNN also runs bf16 on plain
-    AVX-512 (`_is_mkldnn_bf16_supported` is true there), but emulated, several times slower than fp32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
-        return False
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-
-
 PRECISIONS = ("auto", "bf16", "fp32")
+# Forces what precision "auto" means, whatever the hardware: "bf16" or "fp32" (e.g. to run a test suite in bf16 on a
+# CPU that only emulates it).
+PRECISION_ENV = "VANER_PRECISION"
+# torch's CPU feature probes are private: a torch that renames them must not break every Hub user at construction.
+CPU_BF16_PROBES = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
 
 
 def check_precision(precision: str) -> str:
+    """`precision` itself if it is one of `PRECISIONS`; raises `ValueError` otherwise."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     return precision
 
 
+def bf16_supported(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively. On CPU that takes AVX512_BF16 or AMX: oneDNN also runs bf16 on plain
+    AVX-512 (`_is_mkldnn_bf16_supported` is true there), but emulated, several times slower than fp32. Where this
+    torch lacks the probes, False (fp32) with a warning."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    probes = [getattr(torch.cpu, name, None) for name in CPU_BF16_PROBES]
+    if None in probes:
+        warnings.warn(f"this torch has no {' / '.join(CPU_BF16_PROBES)}: precision 'auto' runs fp32", stacklevel=2)
+        return False
+    return any(probe() for probe in probes)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"bf16" or "fp32": `precision` itself, or for "auto" the value of `$VANER_PRECISION` when set, else "bf16"
+    where `device` computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs).
+
+    Raises:
+        ValueError: `precision` or `$VANER_PRECISION` is not a known precision.
+    """
+    if check_precision(precision) != "auto":
+        return precision
+    forced = os.environ.get(PRECISION_ENV)
+    if forced:
+        if forced not in ("bf16", "fp32"):
+            raise ValueError(f"${PRECISION_ENV} must be bf16 or fp32, got {forced!r}")
+        return forced
+    return "bf16" if bf16_supported(device) else "fp32"
+
+
 def use_bf16_autocast(precision: str, device: torch.device, model_dtype: torch.dtype) -> bool:
-    """"auto": bf16 autocast for an fp32 model where the hardware computes bf16 natively (AMX/AVX512-BF16 CPUs,
-    recent GPUs); "bf16": always; "fp32": never (the model runs in the dtype it was loaded in)."""
+    """Whether to run the forward under bf16 autocast: "bf16" always; "auto" for fp32 weights where it resolves to
+    bf16 (see `resolve_precision`); "fp32" never (the model runs in the dtype it was loaded in)."""
     if check_precision(precision) == "auto":
-        return model_dtype == torch.float32 and bf16_supported(device)
+        return model_dtype == torch.float32 and resolve_precision(precision, device) == "bf16"
     return precision == "bf16"
 
 
@@ -408,15 +290,26 @@ class VanerTokenClassificationPipeline(Pipeline):
             probabilities[owned] = predictions[(type_index, window_index)][owned - window.first_word]
         return probabilities
 
+    def decode_entities(self, probabilities: torch.Tensor, words: list[str]) -> list[tuple[int, int, float]]:
+        """Entities of one sentence and type from its word probabilities (words x [O, B, I]): word labels by
+        `self.decoding`, spans tidied by `tidy_spans` (no broken brackets, no edge comma or hyphen: the rule chosen on
+        dev data), each with the mean of its words' label probabilities. Returns `(first, last, score)` per entity."""
+        labels, scores = decode_labels(probabilities, self.decoding)
+        return [
+            (first, last, sum(scores[first:last]) / (last - first))
+            for first, last in tidy_spans(words, entity_spans(labels))
+        ]
+
     def postprocess(self, model_outputs: dict) -> list[dict]:
         """Entities of one text from its preprocessed form plus per-row word predictions."""
         text, spans, windows = model_outputs["text"], model_outputs["spans"], model_outputs["windows"]
+        words = [text[start:end] for start, end in spans]
         entities = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
             probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
             for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
-                labels, scores = decode_labels(probabilities[sentence_first:sentence_last], self.decoding)
-                for first, last, score in decode_bio(labels, scores):
+                sentence = probabilities[sentence_first:sentence_last]
+                for first, last, score in self.decode_entities(sentence, words[sentence_first:sentence_last]):
                     start, end = spans[sentence_first + first][0], spans[sentence_first + last - 1][1]
                     entities.append(
                         {"entity_group": entity_type, "score": score, "word": text[start:end], "start": start, "end": end}
@@ -480,9 +373,13 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def tag_words(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None) -> list[list[int]]:
         """Word labels (0=O, 1=B, 2=I) for pre-tokenized sentences, one list per sentence with one label per
-        word, decoded from `word_probabilities`. This is what evaluation scores."""
+        word, decoded from `word_probabilities` exactly as `__call__` decodes entities. This is what evaluation
+        scores."""
         probabilities = self.word_probabilities(sentences, entity_type, dataset, batch_size)
-        return [decode_labels(sentence, self.decoding)[0] for sentence in probabilities]
+        return [
+            spans_to_labels([(first, last) for first, last, _ in self.decode_entities(sentence, words)], len(words))
+            for sentence, words in zip(probabilities, sentences)
+        ]
 
 
 __all__ = ["VanerTokenClassificationPipeline"]

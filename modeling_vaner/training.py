@@ -240,7 +240,7 @@ def encode_records(records: list[dict], tokenizer, config, max_length: int, data
     (`max_length` minus the instruction) becomes several rows, each word labelled in the window that owns it."""
     from tqdm.auto import tqdm
 
-    from .pipeline_vaner import (
+    from .processing_vaner import (
         IGNORE_INDEX,
         assign_words_to_windows,
         build_input,
@@ -278,7 +278,7 @@ class PaddingCollator:
     def __call__(self, rows: list[dict]) -> dict:
         import torch
 
-        from .pipeline_vaner import IGNORE_INDEX
+        from .processing_vaner import IGNORE_INDEX
 
         width = max(len(row["input_ids"]) for row in rows)
         input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
@@ -421,8 +421,12 @@ def make_trainer(model, tokenizer, training_args, data_args: DataArguments, trai
 
             dev_sets = eval_dataset or self.eval_dataset
             if self.tagger is None:
+                # the run's own precision, not the CPU's: checkpoints are chosen alike on every machine
                 self.tagger = VanerTokenClassificationPipeline(
-                    model=self.model, tokenizer=tokenizer, task="token-classification"
+                    model=self.model,
+                    tokenizer=tokenizer,
+                    task="token-classification",
+                    precision="bf16" if self.args.bf16 else "fp32",
                 )
             was_training = self.model.training
             self.model.eval()
@@ -556,7 +560,9 @@ def final_evaluation(trainer, tokenizer, data_args: DataArguments, seed: int, ou
     from .pipeline_vaner import VanerTokenClassificationPipeline
 
     model = trainer.model.eval()
-    tagger = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    tagger = VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", precision="bf16" if trainer.args.bf16 else "fp32"
+    )
     with trainer.autocast_smart_context_manager():
         report = evaluate_corpora(
             tagger,

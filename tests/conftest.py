@@ -98,7 +98,10 @@ def tiny_pipeline(tiny_vaner):
     from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
 
     model, tokenizer = tiny_vaner
-    return VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    # fp32 stated: the tests compare numbers exactly, and "auto" would mean bf16 on AMX/AVX512_BF16 CPUs
+    return VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", precision="fp32"
+    )
 
 
 @pytest.fixture(scope="session")

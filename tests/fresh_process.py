@@ -14,7 +14,8 @@ folder, input_ids_json, output_path, text = sys.argv[1:5]
 model = AutoModelForTokenClassification.from_pretrained(folder, trust_remote_code=True).eval()
 with torch.no_grad():
     logits = model(torch.tensor(json.loads(input_ids_json))).logits
-tagger = pipeline("token-classification", model=folder, trust_remote_code=True)
+# fp32 stated: the parent compares these entities with its own fp32 pipeline's
+tagger = pipeline("token-classification", model=folder, trust_remote_code=True, precision="fp32")
 result = {
     "model_class": type(model).__name__,
     "pipeline_class": type(tagger).__name__,

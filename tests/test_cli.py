@@ -59,3 +59,30 @@ def test_extract_errors_are_clear(tiny_folder, tmp_path):
     assert bad_type.returncode == 2 and "entity type must be a non-empty string" in bad_type.stderr
     not_a_model = vaner("extract", "Mice.", "--model", str(tmp_path))
     assert not_a_model.returncode == 2 and "has no config.json" in not_a_model.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stage", "--namespace", "org", "--out", "{tmp}/stage"],
+        ["evaluate", "--corpus", "all"],
+        ["evaluate", "--corpus", "ncbi", "s800"],
+        ["data", "stats"],
+        ["data", "export", "--out", "{tmp}/export"],
+        ["dbr", "check"],
+        ["dbr", "build", "--corpus", "ncbi", "--out", "{tmp}/dbr"],
+        ["train", "--config", "configs/smol.yaml", "--set", "output_dir={tmp}/run"],
+    ],
+)
+def test_every_command_offline_without_corpora_says_what_is_missing(args, tmp_path, monkeypatch, capsys):
+    from modeling_vaner.cli import main
+
+    monkeypatch.chdir(__import__("conftest").REPO_ROOT)
+    monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
+    monkeypatch.delenv("VANER_KB_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main([arg.format(tmp=tmp_path) for arg in args]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith(f"vaner {args[0]}") and "error: " in line]
+    assert len(errors) == 1 and "Traceback" not in err, err[-2000:]
+    assert "--corpora-dir" in errors[0] or "corpora directory" in errors[0], errors[0]

@@ -92,7 +92,7 @@ def test_s800_train_is_the_corpus_minus_vaner_dev_and_test(corpora_dir):
     def sentences(records):
         return Counter(tuple(record["tokens"]) for record in records)
 
-    whole = sentences(read_tagged_file(corpora_dir / "s800/BaderLab_S800_BIO/train.tsv", "Species"))
+    whole = sentences(read_tagged_file(corpora_dir / "s800/BaderLab_S800_BIO/train.tsv", "Species", tag_types={"LIVB"}))
     splits = {split: sentences(read_corpus("s800", split, corpora_dir)) for split in SPLITS}
     assert not splits["test"] - whole
     unmatched_dev = splits["validation"] - whole
@@ -131,8 +131,8 @@ def stats_row_count(results):
 @pytest.mark.parametrize(
     "text, line, message",
     [
-        ("a\tO\nb\tO\textra\n", 2, "2 tab-separated columns"),
-        ("a\tO\n\nb\n", 3, "2 tab-separated columns"),
+        ("a\tO\nb\tO\textra\n", 2, "invalid tag 'extra'"),  # the tag is the last column
+        ("a\tO\n\nb\n", 3, "2 or more tab-separated columns"),
         ("a\tO\nb\tX-Disease\n", 2, "invalid tag"),
         ("a\tO\nb\tB-\n", 2, "invalid tag"),
         ("a\tO\nb\tI-Disease\n", 2, "invalid IOB2"),
@@ -145,7 +145,7 @@ def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
     path = tmp_path / "bad.tsv"
     path.write_text(text)
     with pytest.raises(CorpusFormatError, match=rf"{path}:{line}: .*{message}"):
-        read_tagged_file(path, "Disease")
+        read_tagged_file(path, "Disease", strict=True)
 
 
 def test_unexpected_type_in_a_corpus_file_is_an_error(tmp_path):
@@ -196,7 +196,66 @@ def test_plain_tagged_file(tmp_path):
     assert [record["ner_tags"] for record in records] == [[1, 0], [0], [1]]
     assert [record["document_id"] for record in records] == ["craft_sample-doc0"] * 2 + ["craft_sample-doc1"]
     assert {record["corpus"] for record in records} == {"craft_sample"}
-    assert [record["ner_tags"] for record in read_tagged_file(path, "Any", corpus="x")] == [[1, 0], [1], [1]]
+    with pytest.raises(CorpusFormatError, match="no entity of type 'Any'; the file's types are Taxon, GGP"):
+        read_tagged_file(path, "Any", corpus="x")
+    by_type = read_tagged_file(path, type_map={"Taxon": "Species", "GGP": "Gene"})
+    assert [(r["entity_type"], r["ner_tags"]) for r in by_type] == [
+        ("Species", [1, 0]), ("Species", [0]), ("Species", [1]), ("Gene", [0, 0]), ("Gene", [1]), ("Gene", [0])
+    ]
+
+
+BOM_CRLF = (
+    "\ufeff-DOCSTART-\tO\r\n\r\nAspirin\tB-Chemical\r\nreduced\tO\r\nfever\tO\r\nin\tO\r\nmice\tB-Species\r\n.\tO\r\n\r\n"
+    "BRCA1\tB-Gene\r\nmutations\tO\r\ncause\tO\r\nbreast\tB-Disease\r\ncancer\tI-Disease\r\n.\tO\r\n\r\n\r\n\r\n"
+)
+
+
+def test_bom_crlf_and_several_types_read_like_a_clean_file(tmp_path):
+    path = tmp_path / "mixed.tsv"
+    path.write_bytes(BOM_CRLF.encode("utf-8"))
+    clean = tmp_path / "clean.tsv"
+    clean.write_text(BOM_CRLF.removeprefix("\ufeff").replace("\r\n", "\n"))
+    disease = read_tagged_file(path, "Disease")
+    assert [r["tokens"] for r in disease] == [["Aspirin", "reduced", "fever", "in", "mice", "."],
+                                               ["BRCA1", "mutations", "cause", "breast", "cancer", "."]]
+    assert [r["ner_tags"] for r in disease] == [[0] * 6, [0, 0, 0, 1, 2, 0]]  # 1 Disease entity, not 4
+    every = read_tagged_file(path)
+    assert [(r["entity_type"], r["ner_tags"]) for r in every] == [
+        (r["entity_type"], r["ner_tags"]) for r in read_tagged_file(clean)
+    ]
+    assert [r["entity_type"] for r in every] == ["Chemical"] * 2 + ["Species"] * 2 + ["Gene"] * 2 + ["Disease"] * 2
+    with pytest.raises(CorpusFormatError, match=r"mixed.tsv:3: unexpected entity type in tag 'B-Chemical'"):
+        read_tagged_file(path, type_map={"Species": "Species", "Gene": "Gene", "Disease": "Disease"})
+
+
+CONLL_COLUMNS = (
+    "The\tDT\tO\nalpha-synuclein\tNN\tI-Gene\naggregates\tNNS\tO\nin\tIN\tO\nParkinson\tNNP\tB-Disease\n"
+    "disease\tNN\tI-Disease\nwere\tVBD\tO\nreduced\tVBN\tO\nby\tIN\tO\nrapamycin\tNN\tChemical\n.\t.\tO\n"
+)
+
+
+def test_columns_token_first_tag_last_lenient_iob2_and_every_problem_named(tmp_path):
+    path = tmp_path / "pos.tsv"
+    path.write_text(CONLL_COLUMNS)
+    with pytest.raises(CorpusFormatError, match=r"pos.tsv:10: invalid tag 'Chemical'"):
+        read_tagged_file(path)
+    path.write_text(CONLL_COLUMNS.replace("\tChemical\n", "\tB-Chemical\n"))
+    with pytest.warns(UserWarning, match=r"pos.tsv: 1 I- tag\(s\) not continuing an entity read as entity starts \(at 2"):
+        records = read_tagged_file(path)
+    assert [(r["entity_type"], r["ner_tags"]) for r in records] == [
+        ("Gene", [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ("Disease", [0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0]),
+        ("Chemical", [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+    ]
+    with pytest.raises(CorpusFormatError, match=r"pos.tsv:2: 'I-Gene' follows 'O' \(invalid IOB2\)"):
+        read_tagged_file(path, strict=True)
+    path.write_text("EGFR\tB-DISO\nbinds\nx\tB-Gene\n")
+    with pytest.raises(CorpusFormatError) as error:
+        read_tagged_file(path, type_map={"Gene": "Gene"})
+    assert str(error.value) == (
+        f"{path}:1: unexpected entity type in tag 'B-DISO'; expected one of ['Gene']; "
+        f"{path}:2: expected 2 or more tab-separated columns (token ... tag), got 1"
+    )
 
 
 def test_resolve_corpora_dir(monkeypatch, tmp_path):

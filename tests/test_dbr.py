@@ -11,7 +11,8 @@ from modeling_vaner.dbr.assembly import DBRConfig, dense_sentence, select_entiti
 from modeling_vaner.dbr.kb import DEFAULT_SOURCES, KBPaths, build_kb, canonical_type, load_kb, type_matches
 from modeling_vaner.dbr.mining import PhraseMiner
 from modeling_vaner.dbr.mixture import RECORD_KEYS, build_training_mixture, export_dataset, load_builder
-from modeling_vaner.dbr.text import entity_spans, name_key, split_words
+from modeling_vaner.dbr.text import name_key
+from modeling_vaner.processing_vaner import entity_spans, word_strings
 
 # A small knowledge base (TRAIN entity names of the corpora) keeps the index fast to build in tests.
 TEST_SOURCES = ("corpus_train",)
@@ -139,7 +140,7 @@ def test_assembly_caps_and_labels_on_hand_made_candidates(builder):
     assert len(positives) == 10 and len(negatives) == 5
     sentence = dense_sentence(kb, positives, negatives, random.Random(0))
     assert [e["positive"] for e in sentence["dbr_entities"]].count(True) == 10
-    assert sentence["tokens"] == [w for e in sentence["dbr_entities"] for w in split_words(e["name"])]
+    assert sentence["tokens"] == [w for e in sentence["dbr_entities"] for w in word_strings(e["name"])]
 
 
 def _check_dense_record(record, kb_pairs):
@@ -151,7 +152,7 @@ def _check_dense_record(record, kb_pairs):
     for entity in entities:
         assert (entity["name"], entity["type"]) in kb_pairs
         assert type_matches(entity["type"], record["entity_type"]) == entity["positive"]
-        size = len(split_words(entity["name"]))
+        size = len(word_strings(entity["name"]))
         tags += [1] + [2] * (size - 1) if entity["positive"] else [0] * size
     assert record["ner_tags"] == tags and len(record["tokens"]) == len(tags)
 

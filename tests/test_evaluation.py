@@ -8,6 +8,7 @@ import torch
 
 from modeling_vaner.evaluation import (
     PAPER_F1,
+    evaluate_corpora,
     format_table,
     load_metric,
     register,
@@ -61,7 +62,7 @@ def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, caps
     ) == 0
     # Every word is predicted as a one-word entity: 6 predicted, 3 gold, 2 right (asthma, Diabetes).
     report = json.loads(output.read_text())
-    scores = report["corpora"]["gold"]
+    scores = report["corpora"]["gold Disease"]  # one entry per type of the file
     assert (scores["true_positives"], scores["predicted_entities"], scores["gold_entities"]) == (2, 6, 3)
     assert scores["precision"] == pytest.approx(1 / 3) and scores["recall"] == pytest.approx(2 / 3)
     assert scores["f1"] == pytest.approx(4 / 9)
@@ -73,7 +74,9 @@ def test_long_sentences_are_windowed_not_truncated(tiny_backbone):
     from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
 
     model, tokenizer = always_b_model(tiny_backbone, max_window_tokens=80)  # about 3x less than the sentence
-    tagger = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    tagger = VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", precision="fp32"
+    )
     words = [f"word{i}" for i in range(80)]
     record = {"tokens": words, "ner_tags": [1] * 80, "entity_type": "Disease"}
     scores = score_records(tagger, [record], "ncbi")
@@ -112,7 +115,35 @@ def test_subsample_is_seeded_and_ordered():
 
 
 def test_cli_errors(tmp_path):
-    with pytest.raises(ValueError, match="--type"):
+    with pytest.raises(FileNotFoundError, match="x.tsv does not exist"):
         evaluate_cli(["--file", str(tmp_path / "x.tsv")])
+    (tmp_path / "untyped.tsv").write_text("Aspirin\tB\n")
+    with pytest.raises(ValueError, match="untyped.tsv: tags without a type .* need the entity type"):
+        evaluate_cli(["--file", str(tmp_path / "untyped.tsv")])
     with pytest.raises(ValueError, match="unknown corpus ncbi-disease"):
         evaluate_cli(["--corpus", "ncbi-disease"])
+
+
+def test_all_means_the_available_corpora_and_says_which_are_skipped(tmp_path, corpora_dir, capsys):
+    import shutil
+
+    from modeling_vaner.evaluation import available_corpora
+
+    (tmp_path / "NCBI-disease").mkdir()
+    shutil.copytree(corpora_dir / "vaner_dbr" / "ncbi", tmp_path / "vaner_dbr" / "ncbi")
+    assert available_corpora("test", tmp_path) == ["ncbi"]
+    skipped = [line for line in capsys.readouterr().err.splitlines() if line.startswith("vaner evaluate: skipping")]
+    assert len(skipped) == 7 and "skipping s800: s800 test: expected file" in "\n".join(skipped)
+
+
+def test_evaluation_keeps_each_finished_corpus(tiny_backbone, corpora_dir):
+    from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
+
+    model, tokenizer = always_b_model(tiny_backbone, max_window_tokens=80)
+    tagger = VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", precision="fp32"
+    )
+    partial_reports = []
+    with pytest.raises(ValueError, match="unknown corpus 'nope'"):
+        evaluate_corpora(tagger, ["ncbi", "nope"], "test", corpora_dir, limit=3, on_corpus=partial_reports.append)
+    assert [list(report["corpora"]) for report in partial_reports] == [["ncbi"]]

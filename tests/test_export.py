@@ -41,7 +41,9 @@ def check_folder_round_trip(model, tokenizer, folder: Path, tmp_path: Path) -> d
     assert torch.allclose(torch.tensor(fresh["logits"]), expected.float(), atol=1e-5)
     assert fresh["model_class"] == "VanerForTokenClassification"
     assert fresh["pipeline_class"] == "VanerTokenClassificationPipeline"
-    local = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    local = VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", precision="fp32"
+    )
     expected_entities = local(TEXT, entity_types=["Disease", "Gene"])
     assert [(e["start"], e["end"], e["entity_group"]) for e in fresh["entities"]] == [
         (e["start"], e["end"], e["entity_group"]) for e in expected_entities

@@ -3,18 +3,18 @@
 import pytest
 import torch
 
-from modeling_vaner.pipeline_vaner import (
+from modeling_vaner.pipeline_vaner import decode_labels, viterbi_labels
+from modeling_vaner.processing_vaner import (
     LABEL_B,
     LABEL_I,
     LABEL_O,
     assign_words_to_windows,
     build_input,
-    decode_bio,
-    decode_labels,
+    entity_spans,
+    spans_to_labels,
     split_into_windows,
     split_sentences,
     split_words,
-    viterbi_labels,
 )
 
 TRICKY_TEXTS = [
@@ -58,10 +58,10 @@ def test_windows_cover_every_word_within_budget():
     assert split_into_windows([9, 1], budget=4) == [(0, 1), (1, 2)]  # an over-long word gets its own window
 
 
-def test_decode_bio_and_build_input():
+def test_entity_spans_and_build_input():
     labels = [LABEL_B, LABEL_I, LABEL_O, LABEL_I, LABEL_B, LABEL_B]
-    entities = decode_bio(labels, [0.5, 1.0, 1.0, 0.2, 0.4, 0.6])
-    assert entities == [(0, 2, 0.75), (3, 4, 0.2), (4, 5, 0.4), (5, 6, 0.6)]
+    assert entity_spans(labels) == [(0, 2), (3, 4), (4, 5), (5, 6)]
+    assert spans_to_labels(entity_spans(labels), 6) == [LABEL_B, LABEL_I, LABEL_O, LABEL_B, LABEL_B, LABEL_B]
     row = build_input([7, 8], [[10, 11], [12]], word_labels=[LABEL_B, LABEL_O])
     assert row["input_ids"] == [7, 8, 10, 11, 12]
     assert row["first_token_positions"] == [2, 4]
@@ -100,7 +100,8 @@ def test_offsets_point_into_the_original_text(tiny_pipeline, text):
     assert all(text[e["start"] : e["end"]] == e["word"] for e in entities)
     assert [e["start"] for e in entities] == sorted(e["start"] for e in entities)
     assert {e["entity_group"] for e in entities} == {"Gene", "Disease"}  # overlapping types are all reported
-    assert len(entities) == 2 * len(split_words(text))
+    # one entity per word and type, except punctuation alone: a span needs a word character (`tidy_spans`)
+    assert len(entities) == 2 * sum(any(c.isalnum() for c in text[a:b]) for a, b in split_words(text))
 
 
 def test_multi_word_entities_and_scores(tiny_pipeline):
@@ -184,9 +185,20 @@ def test_other_bad_arguments(tiny_pipeline):
         tiny_pipeline("Mice.", aggregation_strategy="simple")
 
 
-def test_free_text_types_and_dataset_instruction(tiny_pipeline):
-    assert isinstance(tiny_pipeline("Mice eat cheese.", entity_types=["Cell line"]), list)
-    assert isinstance(tiny_pipeline("Mice eat cheese.", entity_types=["Species"], dataset="s800"), list)
+def test_free_text_types_and_dataset_reach_the_instruction(tiny_pipeline):
+    from modeling_vaner.processing_vaner import encode_instruction
+
+    def instructions(**kwargs) -> list[list[int]]:
+        rows = tiny_pipeline.preprocess("Mice eat cheese.", **kwargs)["rows"]
+        return [row.input_ids[: row.first_token_positions[0]] for row in rows]
+
+    def encoded(entity_type, dataset=None) -> list[int]:
+        return encode_instruction(tiny_pipeline.tokenizer, tiny_pipeline.model.config.instruction(entity_type, dataset))
+
+    assert instructions(entity_types=["Cell line"]) == [encoded("Cell line")]
+    assert instructions(entity_types=["Species", "Gene"], dataset="s800") == [encoded("Species", "s800"), encoded("Gene", "s800")]
+    assert "s800" in tiny_pipeline.model.config.instruction("Species", "s800")
+    assert instructions() == [encoded(t) for t in tiny_pipeline.model.config.entity_types]  # all types, type-only
 
 
 def test_compiled_forward_tags_like_eager(tiny_vaner):
@@ -194,9 +206,11 @@ def test_compiled_forward_tags_like_eager(tiny_vaner):
 
     model, tokenizer = tiny_vaner
     texts = ["Mutations in BRCA1 cause breast cancer.", "Aspirin", "x " * 150]
-    eager = VanerTokenClassificationPipeline(model=model, tokenizer=tokenizer, task="token-classification")
+    eager = VanerTokenClassificationPipeline(
+        model=model, tokenizer=tokenizer, task="token-classification", precision="fp32"
+    )
     compiled = VanerTokenClassificationPipeline(
-        model=model, tokenizer=tokenizer, task="token-classification", compile=True
+        model=model, tokenizer=tokenizer, task="token-classification", precision="fp32", compile=True
     )
     assert compiled.forward_model is not model
     for batch_size in (1, 3):  # a batch of one and wider batches, of several widths: one dynamic graph serves all
@@ -206,21 +220,165 @@ def test_compiled_forward_tags_like_eager(tiny_vaner):
             [(e["start"], e["end"], e["entity_group"]) for e in text] for text in expected
         ]
         scores = [(a["score"], e["score"]) for text_a, text_e in zip(actual, expected) for a, e in zip(text_a, text_e)]
-        assert max(abs(a - e) for a, e in scores) < 2e-3  # bf16 autocast on a bf16 CPU: fused vs unfused rounding
+        assert max(abs(a - e) for a, e in scores) < 1e-4  # fp32: fused vs unfused rounding only
 
 
-def test_bf16_counts_as_supported_only_where_the_cpu_computes_it_natively():
+def test_bf16_counts_as_supported_only_where_the_cpu_computes_it_natively(monkeypatch):
     """oneDNN runs bf16 on any AVX-512 CPU, emulated and slower than fp32 without AVX512_BF16 or AMX: "auto"
     precision must pick bf16 only with those instruction sets (the processor's own flags decide here)."""
     from pathlib import Path
 
-    from modeling_vaner.loading import resolve_precision
-    from modeling_vaner.pipeline_vaner import bf16_supported
+    from modeling_vaner.pipeline_vaner import bf16_supported, resolve_precision
 
+    monkeypatch.delenv("VANER_PRECISION", raising=False)
+    cpu = torch.device("cpu")
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():
         pytest.skip("no /proc/cpuinfo to read the processor's flags from")
     flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
     native = bool(flags & {"avx512_bf16", "amx_bf16"})
-    assert bf16_supported(torch.device("cpu")) == native
-    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+    assert bf16_supported(cpu) == native
+    assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+
+
+def test_precision_auto_can_be_forced_and_missing_cpu_probes_mean_fp32(monkeypatch):
+    from modeling_vaner.pipeline_vaner import bf16_supported, resolve_precision
+
+    cpu = torch.device("cpu")
+    for forced in ("bf16", "fp32"):
+        monkeypatch.setenv("VANER_PRECISION", forced)
+        assert resolve_precision("auto", cpu) == forced
+        assert resolve_precision("fp32", cpu) == "fp32"  # an explicit precision wins
+    monkeypatch.setenv("VANER_PRECISION", "fp16")
+    with pytest.raises(ValueError, match=r"\$VANER_PRECISION must be bf16 or fp32, got 'fp16'"):
+        resolve_precision("auto", cpu)
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")  # a torch that renamed its private probe
+    with pytest.warns(UserWarning, match="precision 'auto' runs fp32"):
+        assert bf16_supported(cpu) is False
+
+
+def test_combining_marks_and_joiners_stay_inside_their_word():
+    text = "Me\u0301nie\u0300re fell\u200c; \u2665\ufe0f\u2665\ufe0f TNF-\u03b1"
+    assert [text[a:b] for a, b in split_words(text)] == [
+        "Me\u0301nie\u0300re", "fell\u200c", ";", "\u2665\ufe0f", "\u2665\ufe0f", "TNF", "-", "\u03b1"
+    ]
+
+
+PDF_TEXT = (
+    "In the \u2018control\u2019 arm, serum TNF-\u03b1 fell\u200c after infliximab \u2665\ufe0f\u2665\ufe0f; "
+    "Me\u0301nie\u0300re\u2019s disease did not change."
+)
+
+
+def test_no_entity_starts_or_ends_inside_a_word_with_combining_marks(tiny_pipeline):
+    force_label(tiny_pipeline.model, LABEL_B)  # every word an entity: every word boundary is checked
+    entities = tiny_pipeline(PDF_TEXT, entity_types=["Disease"])
+    words = [PDF_TEXT[a:b] for a, b in split_words(PDF_TEXT)]
+    assert [e["word"] for e in entities] == [word for word in words if any(c.isalnum() for c in word)]
+    assert "Me\u0301nie\u0300re" in words and "Me" not in words
+    assert all(PDF_TEXT[e["start"] : e["end"]] == e["word"] for e in entities)
+
+
+def test_embedded_model_finds_menieres_disease_in_pdf_text():
+    """vaner-smol in fp32 (stated: a model-quality check that must not move with the CPU)."""
+    from modeling_vaner.loading import load_pipeline
+
+    entities = load_pipeline(precision="fp32")(PDF_TEXT)
+    found = [(e["word"], e["entity_group"]) for e in entities]
+    assert ("Me\u0301nie\u0300re\u2019s disease", "Disease") in found
+    assert not any(word.startswith("Me") and word != "Me\u0301nie\u0300re\u2019s disease" for word, _ in found)
+    assert all(PDF_TEXT[e["start"] : e["end"]] == e["word"] for e in entities)
+
+
+def sentence_texts(text: str) -> list[str]:
+    spans = split_words(text)
+    return [text[spans[first][0] : spans[last - 1][1]] for first, last in split_sentences(text, spans)]
+
+
+def test_sentences_do_not_end_at_abbreviations_nor_inside_brackets():
+    text = (
+        "Mice were infected with S. Typhimurium and treated (Fig. 2) with ciprofloxacin, as reported by Lee et al. "
+        "Cells were lysed."
+    )
+    assert sentence_texts(text) == [text[: text.index(" Cells")], "Cells were lysed."]
+    text = "Strains (e.g. E. coli, cf. Table 1. Values vs. controls) grew. NF-kappa B. Then approx. 5 died, i.e. all."
+    assert sentence_texts(text) == [
+        "Strains (e.g. E. coli, cf. Table 1. Values vs. controls) grew.", "NF-kappa B.", "Then approx. 5 died, i.e. all."
+    ]
+    text = "A stray ( bracket. Does not hide this end. Xanthomonas campestris pv. Campestris sp. Nov. grew."
+    assert sentence_texts(text) == [
+        "A stray ( bracket.", "Does not hide this end.", "Xanthomonas campestris pv. Campestris sp. Nov. grew."
+    ]
+
+
+def test_bf16_pipeline_is_batch_invariant():
+    """The real vaner-smol pipeline in bf16 (native on AMX/AVX512_BF16 CPUs, emulated elsewhere): a text alone and
+    inside a batch of texts of other lengths (other padding) gives the same spans and types wherever every word's
+    label margin (best minus second-best probability) is above 0.05, and scores within 0.01."""
+    from modeling_vaner.loading import load_pipeline
+
+    tagger = load_pipeline(precision="bf16")
+    assert tagger.model.dtype == torch.bfloat16
+    text = "Mutations in BRCA1 and BRCA2 raise the risk of breast and ovarian cancer; tamoxifen lowers it in mice."
+    others = [
+        "Aspirin.",
+        "Cisplatin caused nephrotoxicity in rats. " * 6,
+        "Escherichia coli and Saccharomyces cerevisiae expressed the TP53 gene in patients with Huntington disease.",
+    ]
+    alone = tagger(text, batch_size=1)
+    batched = tagger([others[0], text, others[1], others[2]], batch_size=4)[1]
+    spans = split_words(text)
+    words = [text[a:b] for a, b in spans]
+    compared = 0
+    for entity_type in tagger.model.config.entity_types:
+        probabilities = tagger.word_probabilities([words], entity_type, batch_size=1)[0]
+        top = probabilities.topk(2, dim=-1).values
+        uncertain = {index for index, margin in enumerate((top[:, 0] - top[:, 1]).tolist()) if margin <= 0.05}
+
+        def confident(entities):
+            kept = {}
+            for e in entities:
+                if e["entity_group"] != entity_type:
+                    continue
+                first = next(i for i, (a, _) in enumerate(spans) if a == e["start"])
+                last = next(i for i, (_, b) in enumerate(spans) if b == e["end"])
+                if not uncertain & set(range(first - 1, last + 2)):  # its words and the words that bound it
+                    kept[(e["start"], e["end"])] = e["score"]
+            return kept
+
+        expected, actual = confident(alone), confident(batched)
+        assert expected.keys() == actual.keys(), entity_type
+        assert all(abs(expected[key] - actual[key]) < 0.01 for key in expected)
+        compared += len(expected)
+    assert compared >= 4  # the gene, disease, chemical and species mentions are all confident
+
+
+def test_spans_keep_brackets_whole_and_no_edge_comma_or_hyphen():
+    from modeling_vaner.processing_vaner import tidy_spans, word_strings
+
+    words = word_strings("the chloramphenicol acetyltransferase (CAT) gene of the IL-2 promoter (-206 to -195).")
+    broken = [(1, 4), (4, 7), (12, 14)]  # "chloramphenicol acetyltransferase (", "CAT ) gene", "promoter ("
+    assert tidy_spans(words, broken) == []  # the rule chosen on dev: a span with a broken bracket is dropped
+    assert tidy_spans(words, broken, brackets="split") == [(1, 3), (4, 5), (6, 7), (12, 13)]
+    assert tidy_spans(words, broken, brackets="extend") == [(1, 7), (12, 20)]
+    assert tidy_spans(words, [(1, 7)]) == [(1, 7)]  # balanced brackets stay
+    words = word_strings("Per-Arnt-Sim (PAS) domain , and -KR-")
+    assert [" ".join(words[a:b]) for a, b in tidy_spans(words, [(0, 4), (4, 6), (9, 11), (11, 14)])] == [
+        "Per - Arnt", "and", "KR"  # "Sim (" dropped, edge hyphens and comma trimmed
+    ]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_embedded_model_returns_no_broken_bracket_spans(precision):
+    from modeling_vaner.loading import load_pipeline
+
+    tagger = load_pipeline(precision=precision)
+    for text in [
+        "The reporter carried the chloramphenicol acetyltransferase (CAT) gene under the control of the IL-2 "
+        "promoter (-206 to -195).",
+        "Mutations in the Per-Arnt-Sim (PAS) domain and the ketoreductase (KR) domain abolished activity.",
+    ]:
+        for entity in tagger(text):
+            word = entity["word"]
+            assert word.count("(") == word.count(")"), entity
+            assert not word.startswith((")", ",", "-")) and not word.endswith(("(", ",", "-")), entity

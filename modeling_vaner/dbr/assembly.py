@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..processing_vaner import word_strings
 from .kb import KnowledgeBase, type_matches
 from .mining import PhraseMiner
-from .text import default_cache_dir, fingerprint, name_key, split_words, stable_seed
+from .text import default_cache_dir, fingerprint, name_key, stable_seed
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def dense_sentence(kb: KnowledgeBase, positives: list[int], negatives: list[int]
     rng.shuffle(entities)
     tokens, tags, used = [], [], []
     for row, positive in entities:
-        words = split_words(kb.names[row])
+        words = word_strings(kb.names[row])
         tokens.extend(words)
         tags.extend([1] + [2] * (len(words) - 1) if positive else [0] * len(words))
         used.append({"name": kb.names[row], "type": kb.types[row], "positive": positive})

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..configuration_vaner import VANER_CORPUS_TYPES, VANER_ENTITY_TYPES
-from .text import default_cache_dir, entity_spans, fingerprint, name_key, normalize_name
+from ..processing_vaner import entity_spans
+from .text import default_cache_dir, fingerprint, name_key, normalize_name
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Small text helpers shared by the DBR modules: name normalization, word splitting, B/I/O spans, seeds, paths."""
+"""Small text helpers shared by the DBR modules: name normalization, seeds, paths. Words and B/I/O spans come from
+`processing_vaner`, the one implementation that the pipeline uses too."""
 
 import hashlib
 import os
@@ -7,8 +8,6 @@ import unicodedata
 from pathlib import Path
 
 _SPACES = re.compile(r"\s+")
-# Words as the corpora split them (BioBERT-style): runs of letters/digits, every other symbol on its own.
-_WORD = re.compile(r"\w+|[^\w\s]")
 
 
 def normalize_name(name: str) -> str:
@@ -19,23 +18,6 @@ def normalize_name(name: str) -> str:
 def name_key(name: str) -> str:
     """Case- and space-insensitive key of a name: used to deduplicate and to compare names across sources."""
     return _SPACES.sub("", normalize_name(name).casefold())
-
-
-def split_words(name: str) -> list[str]:
-    """Split a name into words the way the corpora are tokenized ("IL-2 receptor" -> ["IL", "-", "2", "receptor"])."""
-    return _WORD.findall(name)
-
-
-def entity_spans(ner_tags: list[int]) -> list[tuple[int, int]]:
-    """(start, end) word spans of the entities in an O=0/B=1/I=2 tag sequence; a stray I starts an entity."""
-    spans, start = [], None
-    for index, tag in enumerate(list(ner_tags) + [0]):
-        if start is not None and tag != 2:
-            spans.append((start, index))
-            start = None
-        if tag == 1 or (tag == 2 and start is None):
-            start = index
-    return spans
 
 
 def stable_seed(*parts) -> int:

@@ -1,0 +1,423 @@
+"""VANER text processing: words, sentences, word encoding, windows and IOB2 spans, without torch.
+
+Self-contained (transformers' own dependencies only: `regex`, `tokenizers`) so that it can be copied to a Hub
+repository beside the pipeline, which imports it. It is the single implementation that inference, training,
+evaluation and DBR use, so that the model sees the same inputs at training and at inference.
+"""
+
+import unicodedata
+
+import regex
+
+LABEL_O, LABEL_B, LABEL_I = 0, 1, 2
+NUM_LABELS = 3
+IGNORE_INDEX = -100
+
+# Words as the corpora tokenize them: runs of word characters, and every other non-space character on its own.
+# `regex`'s \w is Unicode's (UTS #18: letters, combining marks, decimal digits, connector punctuation, joiners),
+# so an accent written as a combining character ("Me\u0301nie\u0300re", common in text copied from PDFs) or a
+# zero-width joiner stays inside its word; a symbol keeps its own marks ("\u2665\ufe0f").
+WORD_PATTERN = regex.compile(r"\w+|[^\w\s]\p{M}*")
+
+SENTENCE_END_WORDS = frozenset({".", "!", "?"})
+OPENING_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+CLOSING_BRACKETS = {closing: opening for opening, closing in OPENING_BRACKETS.items()}
+PARAGRAPH_BREAK = regex.compile(r"\n\s*\n")
+# Words that a period after them abbreviates rather than ends a sentence (case-insensitive), as they occur in
+# biomedical abstracts: figures and references, Latin, approximations, and taxonomic ranks ("sp. nov.", "pv.").
+# "et al." is left out on purpose: followed by a capitalised word it ends a sentence as often as not.
+ABBREVIATIONS = frozenset(
+    "fig figs eq eqs ref refs no nos vol approx ca cf vs viz e.g i.e sp spp subsp ssp var pv cv str nov gen comb".split()
+)
+# Dotted initials ("e.g", "i.e", "U.S") abbreviate too.
+DOTTED_INITIALS = regex.compile(r"(?:\p{L}\.)+\p{L}")
+# A single capital letter is a genus initial ("with S. Typhimurium") only after one of these words (or a bracket or
+# comma): after a name ("NF-kappa B.", "protein kinase C.", "cytochalasin D.") it ends the name and the sentence.
+INITIAL_CONTEXT_WORDS = frozenset(
+    "with of in and or by from to the a an for on against between than as both including e.g i.e ( [ ,".split()
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Words and sentences
+# ---------------------------------------------------------------------------------------------------------------
+def split_words(text: str) -> list[tuple[int, int]]:
+    """Character spans of the words of `text` (see `WORD_PATTERN`).
+
+    Args:
+        text (`str`): Any text.
+
+    Returns:
+        `list[tuple[int, int]]`: one `(start, end)` per word, in characters, with `text[start:end]` the word.
+    """
+    return [match.span() for match in WORD_PATTERN.finditer(text)]
+
+
+def word_strings(text: str) -> list[str]:
+    """The words of `text` as strings ("IL-2 receptor" -> ["IL", "-", "2", "receptor"])."""
+    return WORD_PATTERN.findall(text)
+
+
+def _matched_brackets(words: list[str]) -> list[int]:
+    """Bracket depth before each word, counting only brackets that are closed by their own kind (a stray bracket,
+    common in abstracts, must not hide every later sentence end)."""
+    depth_change = [0] * (len(words) + 1)
+    stack = []
+    for index, word in enumerate(words):
+        if word in OPENING_BRACKETS:
+            stack.append(index)
+        elif word in CLOSING_BRACKETS:
+            while stack and words[stack[-1]] != CLOSING_BRACKETS[word]:
+                stack.pop()  # an unclosed bracket inside this pair
+            if stack:
+                depth_change[stack.pop() + 1] += 1
+                depth_change[index] -= 1
+    depths, depth = [], 0
+    for change in depth_change[:-1]:
+        depth += change
+        depths.append(depth)
+    return depths
+
+
+def _abbreviation_before(text: str, spans: list[tuple[int, int]], words: list[str], period: int) -> bool:
+    """Whether the period that is word `period` follows an abbreviation: a known one ("Fig.", "e.g."), dotted
+    initials, or a genus initial ("S.") after a word of `INITIAL_CONTEXT_WORDS`."""
+    start = spans[period][0]
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    stem = text[start : spans[period][0]].lstrip("([{\"'\u2018\u201c")
+    if stem.casefold() in ABBREVIATIONS or DOTTED_INITIALS.fullmatch(stem):
+        return True
+    if len(stem) != 1 or not stem.isupper():
+        return False
+    return period < 2 or words[period - 2].casefold() in INITIAL_CONTEXT_WORDS
+
+
+def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentences of `text` as word-index ranges.
+
+    A sentence ends at a paragraph break (blank line), or after ".", "!" or "?" followed by white space and a word
+    that starts with a capital letter or a digit, unless the period follows an abbreviation (`ABBREVIATIONS`, dotted
+    initials as in "e.g.", a genus initial as in "with S. Typhimurium") or sits inside a pair of brackets.
+    Measured against real sentence ends in `benchmarks/sentence_splitting.py`.
+
+    Args:
+        text (`str`): The text.
+        spans (`list[tuple[int, int]]`): Its words, as given by `split_words(text)`.
+
+    Returns:
+        `list[tuple[int, int]]`: `(first, last)` word indices of each sentence, `last` exclusive, covering every
+        word in order.
+    """
+    breaks = [match.start() for match in PARAGRAPH_BREAK.finditer(text)]
+    words = [text[start:end] for start, end in spans]
+    depths = _matched_brackets(words)
+    sentences, first, next_break = [], 0, 0
+    for index in range(1, len(spans)):
+        previous_end, start = spans[index - 1][1], spans[index][0]
+        while next_break < len(breaks) and breaks[next_break] < previous_end:
+            next_break += 1
+        paragraph = next_break < len(breaks) and breaks[next_break] < start
+        ends_sentence = (
+            words[index - 1] in SENTENCE_END_WORDS
+            and text[previous_end:start].isspace()
+            and (text[start].isupper() or text[start].isdigit())
+            and depths[index - 1] == 0
+            and not (words[index - 1] == "." and _abbreviation_before(text, spans, words, index - 1))
+        )
+        if ends_sentence or paragraph:
+            sentences.append((first, index))
+            first = index
+    if spans:
+        sentences.append((first, len(spans)))
+    return sentences
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Word encoding
+# ---------------------------------------------------------------------------------------------------------------
+def prepare_tokenizer(tokenizer):
+    """Make every pre-split word tokenize as it does inside running text (with its leading space), and make sure a
+    padding token exists.
+
+    Byte-level tokenizers (SmolLM2, GPT-2 style) default to `add_prefix_space=False`, which turns " in" into "in"
+    for every word of `is_split_into_words=True` input; SentencePiece-style (Metaspace) ones prepend "▁" to the
+    first word only.
+
+    Args:
+        tokenizer (`PreTrainedTokenizerFast`): The model's tokenizer.
+
+    Returns:
+        The same tokenizer, changed in place.
+
+    Raises:
+        ValueError: the tokenizer is not a fast one (VANER needs offsets and word ids).
+    """
+    from tokenizers import pre_tokenizers
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ValueError(f"VANER needs a fast tokenizer (with offsets); got {type(tokenizer).__name__}")
+    pre_tokenizer = backend.pre_tokenizer
+    if isinstance(pre_tokenizer, pre_tokenizers.ByteLevel) and not pre_tokenizer.add_prefix_space:
+        backend.pre_tokenizer = pre_tokenizers.ByteLevel(
+            add_prefix_space=True, trim_offsets=pre_tokenizer.trim_offsets, use_regex=pre_tokenizer.use_regex
+        )
+    elif isinstance(pre_tokenizer, pre_tokenizers.Metaspace) and pre_tokenizer.prepend_scheme != "always":
+        backend.pre_tokenizer = pre_tokenizers.Metaspace(
+            replacement=pre_tokenizer.replacement, prepend_scheme="always", split=pre_tokenizer.split
+        )
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return tokenizer
+
+
+def special_prefix_ids(tokenizer) -> list[int]:
+    """The special tokens the tokenizer puts before any text (BOS for Llama-2, none for SmolLM2)."""
+    return tokenizer("", add_special_tokens=True)["input_ids"]
+
+
+def encode_words(tokenizer, words: list[str]) -> list[list[int]]:
+    """Token ids of each word, as it is tokenized inside the sentence (with its leading space). Each word is
+    tokenized in its NFKC form: text copied from PDFs writes accents as combining marks ("Me\u0301nie\u0300re") and
+    ligatures as one character ("\ufb01"), forms the model rarely saw in training. Offsets are the caller's and stay
+    on the original text.
+
+    Args:
+        tokenizer (`PreTrainedTokenizerFast`): A tokenizer passed through `prepare_tokenizer`.
+        words (`list[str]`): The words of one sentence.
+
+    Returns:
+        `list[list[int]]`: one non-empty list of token ids per word (a word the vocabulary drops entirely, e.g. a
+        control character, gets the unknown or padding token, so that no word is lost).
+    """
+    if not words:
+        return []
+    normalized = [unicodedata.normalize("NFKC", word) for word in words]
+    encoding = tokenizer(normalized, is_split_into_words=True, add_special_tokens=False)
+    pieces = [[] for _ in words]
+    for token_id, word_index in zip(encoding["input_ids"], encoding.word_ids()):
+        if word_index is not None:
+            pieces[word_index].append(token_id)
+    for ids in pieces:
+        if not ids:
+            ids.append(tokenizer.unk_token_id if tokenizer.unk_token_id is not None else tokenizer.pad_token_id)
+    return pieces
+
+
+def encode_instruction(tokenizer, instruction: str) -> list[int]:
+    """Special prefix plus the instruction's tokens; the instruction is the first "word" of every input."""
+    return special_prefix_ids(tokenizer) + encode_words(tokenizer, [instruction.strip()])[0]
+
+
+def build_input(instruction_ids: list[int], word_pieces: list[list[int]], word_labels: list[int] | None = None) -> dict:
+    """One model input: the instruction's ids followed by the words' ids.
+
+    Args:
+        instruction_ids (`list[int]`): From `encode_instruction`.
+        word_pieces (`list[list[int]]`): From `encode_words`, one list per word.
+        word_labels (`list[int]`, *optional*): One label per word (O/B/I, or `IGNORE_INDEX`).
+
+    Returns:
+        `dict`: `input_ids` (`list[int]`), `first_token_positions` (`list[int]`, one index into `input_ids` per
+        word) and, with `word_labels`, `labels` (`list[int]` as long as `input_ids`: the word's label on its first
+        sub-token, `IGNORE_INDEX` elsewhere).
+
+    Raises:
+        ValueError: `word_labels` and `word_pieces` differ in length.
+    """
+    input_ids = list(instruction_ids)
+    first_positions = []
+    for ids in word_pieces:
+        first_positions.append(len(input_ids))
+        input_ids.extend(ids)
+    row = {"input_ids": input_ids, "first_token_positions": first_positions}
+    if word_labels is not None:
+        if len(word_labels) != len(word_pieces):
+            raise ValueError(f"{len(word_labels)} labels for {len(word_pieces)} words")
+        labels = [IGNORE_INDEX] * len(input_ids)
+        for position, label in zip(first_positions, word_labels):
+            labels[position] = label
+        row["labels"] = labels
+    return row
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Windows
+# ---------------------------------------------------------------------------------------------------------------
+def split_into_windows(token_counts: list[int], budget: int) -> list[tuple[int, int]]:
+    """Cover words `[0, n)` with windows of at most `budget` tokens each.
+
+    One window when all fits; otherwise consecutive windows overlap by about half, so that every word is also seen
+    with context on both sides (see `assign_words_to_windows`). A single word longer than the budget gets a window
+    of its own (its first sub-token, which carries its label, is always kept).
+
+    Args:
+        token_counts (`list[int]`): Tokens per word.
+        budget (`int`): Tokens per window.
+
+    Returns:
+        `list[tuple[int, int]]`: `(first, last)` word indices of each window, `last` exclusive.
+
+    Raises:
+        ValueError: `budget` is not positive.
+    """
+    if budget < 1:
+        raise ValueError(f"window budget must be positive, got {budget}")
+    total = len(token_counts)
+    if sum(token_counts) <= budget:
+        return [(0, total)]
+    windows, first = [], 0
+    while first < total:
+        last, used = first, 0
+        while last < total and (last == first or used + token_counts[last] <= budget):
+            used += token_counts[last]
+            last += 1
+        windows.append((first, last))
+        if last == total:
+            break
+        first = max(first + 1, (first + last) // 2)
+    return windows
+
+
+def assign_words_to_windows(windows: list[tuple[int, int]], total: int) -> list[int]:
+    """For each of `total` words, the index of the window in which it is farthest from an edge (its best context)."""
+    owner = []
+    for word in range(total):
+        best, best_margin = 0, -1
+        for index, (first, last) in enumerate(windows):
+            if first <= word < last:
+                margin = min(word - first, last - 1 - word)
+                if margin > best_margin:
+                    best, best_margin = index, margin
+        owner.append(best)
+    return owner
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IOB2 spans
+# ---------------------------------------------------------------------------------------------------------------
+def entity_spans(labels: list[int]) -> list[tuple[int, int]]:
+    """Entity word spans of an O/B/I label sequence; an I without a B before it starts an entity.
+
+    Args:
+        labels (`list[int]`): `LABEL_O`, `LABEL_B` or `LABEL_I` per word.
+
+    Returns:
+        `list[tuple[int, int]]`: `(first, last)` word indices of each entity, `last` exclusive.
+    """
+    spans, start = [], None
+    for index, label in enumerate(list(labels) + [LABEL_O]):
+        if start is not None and label != LABEL_I:
+            spans.append((start, index))
+            start = None
+        if label == LABEL_B or (label == LABEL_I and start is None):
+            start = index
+    return spans
+
+
+def spans_to_labels(spans: list[tuple[int, int]], length: int) -> list[int]:
+    """The O/B/I labels of `length` words with the given non-overlapping entity spans (inverse of `entity_spans`)."""
+    labels = [LABEL_O] * length
+    for first, last in spans:
+        labels[first] = LABEL_B
+        labels[first + 1 : last] = [LABEL_I] * (last - first - 1)
+    return labels
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Span hygiene
+# ---------------------------------------------------------------------------------------------------------------
+BRACKET_RULES = ("keep", "split", "extend", "drop")
+# The rule chosen on the dev splits of NCBI-disease, BC5CDR-chem, BC2GM, JNLPBA and s800
+# (`benchmarks/span_hygiene.py`, benchmarks/results/span_hygiene.json).
+DEFAULT_BRACKET_RULE = "drop"
+DEFAULT_EDGE_WORDS = frozenset({",", "-"})
+LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
+
+
+def _unbalanced_brackets(words: list[str], first: int, last: int) -> list[int]:
+    """Indices of the brackets in `words[first:last]` that are not closed (or opened) by their own kind inside it."""
+    stack, unbalanced = [], []
+    for index in range(first, last):
+        word = words[index]
+        if word in OPENING_BRACKETS:
+            stack.append(index)
+        elif word in CLOSING_BRACKETS:
+            if stack and words[stack[-1]] == CLOSING_BRACKETS[word]:
+                stack.pop()
+            else:
+                unbalanced.append(index)
+    return sorted(unbalanced + stack)
+
+
+def _partner(words: list[str], index: int) -> int | None:
+    """The index of the bracket that closes (or opens) the bracket at `index`, within `words`, if any."""
+    word = words[index]
+    step, other = (1, OPENING_BRACKETS[word]) if word in OPENING_BRACKETS else (-1, CLOSING_BRACKETS[word])
+    depth = 0
+    for position in range(index, len(words) if step == 1 else -1, step):
+        if words[position] == word:
+            depth += 1
+        elif words[position] == other:
+            depth -= 1
+            if depth == 0:
+                return position
+    return None
+
+
+def tidy_spans(
+    words: list[str],
+    spans: list[tuple[int, int]],
+    brackets: str = DEFAULT_BRACKET_RULE,
+    edge_words: frozenset = DEFAULT_EDGE_WORDS,
+) -> list[tuple[int, int]]:
+    """Entity spans of one sentence without broken brackets or stray edge punctuation.
+
+    A word-level tagger can cut an entity inside a bracket pair ("chloramphenicol acetyltransferase (", "CAT) gene").
+    `brackets` says what becomes of a span holding a bracket without its partner: "keep" it as it is; "split" it at
+    each such bracket (the bracket itself dropped); "extend" it to the partner when the sentence holds it (else
+    split); "drop" the span. Then words in `edge_words` are trimmed from both ends, and spans left with no letter
+    or digit are dropped. Overlapping results are merged. The defaults are the rule chosen on dev data.
+
+    Args:
+        words (`list[str]`): The words of the sentence.
+        spans (`list[tuple[int, int]]`): Entity spans `(first, last)` over `words`, `last` exclusive, not
+            overlapping.
+        brackets (`str`): One of `BRACKET_RULES`.
+        edge_words (`frozenset[str]`): Words that may not begin or end an entity.
+
+    Returns:
+        `list[tuple[int, int]]`: the tidied spans, sorted and not overlapping.
+
+    Raises:
+        ValueError: `brackets` is not one of `BRACKET_RULES`.
+    """
+    if brackets not in BRACKET_RULES:
+        raise ValueError(f"brackets must be one of {BRACKET_RULES}, got {brackets!r}")
+    pieces = []
+    for first, last in spans:
+        unbalanced = _unbalanced_brackets(words, first, last) if brackets != "keep" else []
+        if brackets == "drop" and unbalanced:
+            continue
+        if brackets == "extend":
+            partners = [_partner(words, index) for index in unbalanced]
+            for partner in partners:
+                if partner is not None:
+                    first, last = min(first, partner), max(last, partner + 1)
+            unbalanced = [index for index, partner in zip(unbalanced, partners) if partner is None]
+        cuts = [first - 1, *unbalanced, last]
+        pieces += [(start + 1, stop) for start, stop in zip(cuts, cuts[1:]) if stop > start + 1]
+    tidied = []
+    for first, last in sorted(pieces):
+        while first < last and words[first] in edge_words:
+            first += 1
+        while first < last and words[last - 1] in edge_words:
+            last -= 1
+        if not any(LETTER_OR_DIGIT.search(word) for word in words[first:last]):
+            continue
+        if tidied and first < tidied[-1][1]:  # overlaps the previous one (after "extend"): merge
+            tidied[-1] = (tidied[-1][0], max(last, tidied[-1][1]))
+        else:
+            tidied.append((first, last))
+    return tidied
