@@ -58,6 +58,10 @@ def is_suspect(words: list[str], span: tuple[int, int]) -> bool:
     return inside[0] in SUSPECT_EDGES or inside[-1] in SUSPECT_EDGES or any(balance)
 
 
+def rule_name(rule: tuple[str, frozenset]) -> str:
+    return f"{rule[0]}, edges {''.join(sorted(rule[1])) or '-'}"
+
+
 def score(predicted: list[list], gold: list[list]) -> dict:
     true_positives = sum(len(set(p) & set(g)) for p, g in zip(predicted, gold))
     return prf(true_positives, sum(map(len, predicted)), sum(map(len, gold)))
@@ -94,24 +98,22 @@ def main() -> None:
     dev = {}
     for rule in rules:
         per_corpus = {c: score(apply(rule, c, "validation"), gold[c, "validation"])["f1"] for c in CORPORA}
-        name = f"{rule[0]}, edges {''.join(sorted(rule[1])) or '-'}"
-        dev[name] = {"mean_f1": sum(per_corpus.values()) / len(CORPORA), "f1": per_corpus}
-        print(f"dev {name:24} mean F1 {100 * dev[name]['mean_f1']:.2f}", flush=True)
-    chosen = max(rules, key=lambda rule: dev[f"{rule[0]}, edges {''.join(sorted(rule[1])) or '-'}"]["mean_f1"])
+        dev[rule_name(rule)] = {"mean_f1": sum(per_corpus.values()) / len(CORPORA), "f1": per_corpus}
+        print(f"dev {rule_name(rule):24} mean F1 {100 * dev[rule_name(rule)]['mean_f1']:.2f}", flush=True)
+    chosen = max(rules, key=lambda rule: dev[rule_name(rule)]["mean_f1"])
     test = {}
     for corpus in CORPORA:
+        sentences = words[corpus, "test"]
         spans = {"none": raw[corpus, "test"], "chosen": apply(chosen, corpus, "test")}
-        test[corpus] = {
-            **{f"{name}_{key}": value for name in spans for key, value in score(spans[name], gold[corpus, "test"]).items()},
-            **{
-                f"suspect_{name}": sum(is_suspect(w, s) for w, sentence in zip(words[corpus, "test"], found) for s in sentence)
-                for name, found in {**spans, "gold": gold[corpus, "test"]}.items()
-            },
-            "sentences": len(words[corpus, "test"]),
-        }
-        print(f"test {corpus:12} F1 none {100 * test[corpus]['none_f1']:.2f} -> chosen {100 * test[corpus]['chosen_f1']:.2f}"
-              f"  suspect spans {test[corpus]['suspect_none']} -> {test[corpus]['suspect_chosen']}"
-              f" (gold {test[corpus]['suspect_gold']})", flush=True)
+        result = {"sentences": len(sentences)}
+        for name, found in spans.items():
+            result.update({f"{name}_{key}": value for key, value in score(found, gold[corpus, "test"]).items()})
+        for name, found in {**spans, "gold": gold[corpus, "test"]}.items():
+            result[f"suspect_{name}"] = sum(is_suspect(w, span) for w, of in zip(sentences, found) for span in of)
+        test[corpus] = result
+        print(f"test {corpus:12} F1 none {100 * result['none_f1']:.2f} -> chosen {100 * result['chosen_f1']:.2f}  "
+              f"suspect spans {result['suspect_none']} -> {result['suspect_chosen']} (gold {result['suspect_gold']})",
+              flush=True)
     report = {
         "model": args.model or "vaner-smol (embedded)",
         "precision": precision,

@@ -303,18 +303,26 @@ def resolve_corpora_dir(path: str | os.PathLike | None = None) -> Path | None:
     return None if value is None else Path(value).expanduser()
 
 
-def unavailable_reason(name: str, split: str, corpora_dir: str | os.PathLike | None = None) -> str | None:
-    """Why one split of a corpus cannot be read from `corpora_dir` (or $VANER_CORPORA_DIR), or None when it can.
-    With neither set the public URLs are used: only being offline is checked then, not the network."""
+def readable_corpora(
+    names: list[str], split: str, corpora_dir: str | os.PathLike | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Which corpora of `names` can have their `split` read, from `corpora_dir` (or $VANER_CORPORA_DIR); with neither
+    set the public URLs are used, and only being offline is checked, not the network.
+
+    Returns:
+        `tuple[list[str], dict[str, str]]`: the readable names, in order, and for each other name why it is not.
+    """
     root = resolve_corpora_dir(corpora_dir)
-    corpus = get_corpus(name)
-    if root is None and not hub_offline():
-        return None
-    try:
-        _locate(corpus, split, corpus.splits[split].source, root, None)
-    except CorpusUnavailableError as error:
-        return str(error)
-    return None
+    readable, missing = [], {}
+    for name in names:
+        corpus = get_corpus(name)
+        try:
+            if root is not None or hub_offline():
+                _locate(corpus, split, corpus.splits[split].source, root, None)
+            readable.append(name)
+        except CorpusUnavailableError as error:
+            missing[name] = str(error)
+    return readable, missing
 
 
 def hub_offline() -> bool:
@@ -432,8 +440,8 @@ def _read_tsv(
             tags.append(tag)
             previous = raw
     if problems:
-        more = f" (the first {MAX_REPORTED_PROBLEMS} problems; there may be more)" if len(problems) == MAX_REPORTED_PROBLEMS else ""
-        raise CorpusFormatError("; ".join(problems) + more)
+        more = f" (the first {MAX_REPORTED_PROBLEMS} problems; there may be more)"
+        raise CorpusFormatError("; ".join(problems) + (more if len(problems) == MAX_REPORTED_PROBLEMS else ""))
     if repaired:
         warnings.warn(
             f"{path}: {len(repaired)} I- tag(s) not continuing an entity read as entity starts "
@@ -582,33 +590,38 @@ def read_tagged_file(
         raise ValueError(f"entity_type must be a non-empty string, got {entity_type!r}")
     if not path.is_file():
         raise FileNotFoundError(f"tagged file {path} does not exist")
+    if tag_types is not None and entity_type is None:
+        raise ValueError("tag_types needs the entity_type they count as")
     corpus = corpus or path.stem
+    wanted = entity_type.strip() if entity_type is not None else None
     sentences = list(_read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
-    mapped = {tag_type: (type_map or {}).get(tag_type, tag_type) for _, tags, _ in sentences for _, tag_type in tags}
-    file_types = list(dict.fromkeys(name for tag_type, name in mapped.items() if tag_type))
-    if tag_types is not None:
-        if entity_type is None:
-            raise ValueError("tag_types needs the entity_type they count as")
-        counted = frozenset(tag_types)
-        selection = {entity_type.strip(): lambda tag_type: not tag_type or tag_type in counted}
-    elif entity_type is not None:
-        wanted = entity_type.strip()
-        if file_types and not any(name.casefold() == wanted.casefold() for name in file_types):
-            raise CorpusFormatError(
-                f"{path}: no entity of type {wanted!r}; the file's types are {', '.join(file_types)} "
-                f"(map them to instruction types with a type map, e.g. {file_types[0]}={wanted})"
-            )
-        selection = {wanted: lambda tag_type: not tag_type or mapped[tag_type].casefold() == wanted.casefold()}
-    else:
-        if "" in mapped and any(label != O for _, tags, _ in sentences for label, tag_type in tags if not tag_type):
-            raise CorpusFormatError(f"{path}: tags without a type (B, I) need the entity type they mark (--type)")
-        selection = {name: (lambda tag_type, name=name: bool(tag_type) and mapped[tag_type] == name) for name in file_types}
+
+    def target(tag_type: str) -> str | None:
+        """The instruction type that a tag of `tag_type` marks (None: read as O)."""
+        if not tag_type:
+            return wanted
+        if tag_types is not None:
+            return wanted if tag_type in tag_types else None
+        name = (type_map or {}).get(tag_type, tag_type)
+        return wanted if wanted is not None and name.casefold() == wanted.casefold() else name
+
+    targets = {tag_type: target(tag_type) for _, tags, _ in sentences for _, tag_type in tags}
+    file_types = list(dict.fromkeys(name for tag_type, name in targets.items() if tag_type and name))
+    if wanted is not None and file_types and wanted not in file_types:
+        raise CorpusFormatError(
+            f"{path}: no entity of type {wanted!r}; the file's types are {', '.join(file_types)} "
+            f"(map them to instruction types with a type map, e.g. {file_types[0]}={wanted})"
+        )
+    if wanted is None and any(label != O and not tag_type for _, tags, _ in sentences for label, tag_type in tags):
+        raise CorpusFormatError(f"{path}: tags without a type (B, I) need the entity type they mark (--type)")
+    names = [wanted] if wanted is not None else file_types
     return [
         record
-        for name, counts in selection.items()
+        for name in names
         for record in _records(
-            ((tokens, _labels(tags, counts), document) for tokens, tags, document in sentences),
-            corpus if len(selection) == 1 else f"{corpus}-{name}",
+            [(tokens, _labels(tags, lambda tag_type: targets[tag_type] == name), document)
+             for tokens, tags, document in sentences],
+            corpus if len(names) == 1 else f"{corpus}-{name}",
             name,
             corpus,
         )

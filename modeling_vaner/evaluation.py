@@ -126,22 +126,24 @@ def evaluate_corpora(
 
     metric = load_metric()
     per_corpus = {}
-    report = {}
-    for name in tqdm(corpora, desc=f"evaluate {split}", unit="corpus"):
-        records = subsample(read_corpus(name, split, corpora_dir), limit, seed)
-        per_corpus[name] = score_records(
-            pipeline, records, name if dataset_in_instruction else None, batch_size, metric
-        )
-        report = {
+
+    def report() -> dict:
+        return {
             "split": split,
             "instruction": "dataset" if dataset_in_instruction else "type-only",
             "limit_per_corpus": limit,
             "corpora": per_corpus,
             **summarize(per_corpus),
         }
+
+    for name in tqdm(corpora, desc=f"evaluate {split}", unit="corpus"):
+        records = subsample(read_corpus(name, split, corpora_dir), limit, seed)
+        per_corpus[name] = score_records(
+            pipeline, records, name if dataset_in_instruction else None, batch_size, metric
+        )
         if on_corpus is not None:
-            on_corpus(report)
-    return report
+            on_corpus(report())
+    return report()
 
 
 def format_table(report: dict) -> str:
@@ -251,25 +253,23 @@ def check_corpora(names: list[str]) -> list[str]:
     return names
 
 
-def available_corpora(split: str, corpora_dir) -> list[str]:
-    """Every corpus whose `split` can be read (from `corpora_dir`, or downloaded when it is None); the skipped ones,
-    and why, are printed before anything runs.
+def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
+    """The corpora `vaner evaluate --corpus NAMES` scores, all checked before the model loads: "all" means every
+    corpus whose `split` can be read (the others, and why, are printed first); named corpora must all be readable.
 
     Raises:
-        ValueError: no corpus is available.
+        ValueError: an unknown name, or no corpus readable. CorpusUnavailableError: a named corpus is not readable.
     """
-    from dataset_scripts.corpora import unavailable_reason
+    from dataset_scripts.corpora import CorpusUnavailableError, readable_corpora
 
-    available = []
-    for name in check_corpora(["all"]):
-        reason = unavailable_reason(name, split, corpora_dir)
-        if reason:
-            print(f"vaner evaluate: skipping {name}: {reason}", file=sys.stderr)
-        else:
-            available.append(name)
-    if not available:
+    readable, missing = readable_corpora(check_corpora(names), split, corpora_dir)
+    if names != ["all"] and missing:
+        raise CorpusUnavailableError(next(iter(missing.values())))
+    for name, reason in missing.items():
+        print(f"vaner evaluate: skipping {name}: {reason}", file=sys.stderr)
+    if not readable:
         raise ValueError(f"no corpus has its {split} split available; set --corpora-dir or VANER_CORPORA_DIR")
-    return available
+    return readable
 
 
 def run_evaluate(args) -> int:
@@ -278,17 +278,7 @@ def run_evaluate(args) -> int:
     from dataset_scripts.corpora import read_tagged_file, resolve_corpora_dir
 
     corpora_dir = resolve_corpora_dir(args.corpora_dir)
-    corpora = None
-    if args.corpus:
-        if args.corpus == ["all"]:
-            corpora = available_corpora(args.split, corpora_dir)
-        else:  # every named corpus readable, before the model loads
-            from dataset_scripts.corpora import CorpusUnavailableError, unavailable_reason
-
-            corpora = check_corpora(args.corpus)
-            reasons = [reason for name in corpora if (reason := unavailable_reason(name, args.split, corpora_dir))]
-            if reasons:
-                raise CorpusUnavailableError(reasons[0])
+    corpora = corpora_to_score(args.corpus, args.split, corpora_dir) if args.corpus else None
     records = None
     if args.file is not None:  # read (and reject a bad file) before loading the model
         records = read_tagged_file(args.file, args.entity_type, type_map=args.type_map, strict=args.strict)

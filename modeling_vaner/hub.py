@@ -188,11 +188,11 @@ def stage(
     ids = repo_ids(namespace, name or (settings["name"] if model is None else settings["custom_name"]))
     corpora = list(corpora or VANER_CORPUS_TYPES)
     if {"corpora", "dbr"} & set(parts):  # fail before minutes of model staging, not after
-        from dataset_scripts.corpora import CorpusUnavailableError, unavailable_reason
+        from dataset_scripts.corpora import CorpusUnavailableError, readable_corpora
 
-        reasons = [unavailable_reason(corpus, "train", corpora_dir) for corpus in corpora]
-        if all(reasons):
-            raise CorpusUnavailableError(f"no corpus can be read: {reasons[0]}")
+        readable, missing = readable_corpora(corpora, "train", corpora_dir)
+        if not readable:
+            raise CorpusUnavailableError(f"no corpus can be read: {next(iter(missing.values()))}")
     manifest = None
     for kind in [kind for kind in REPO_TYPES if kind in parts]:  # each is recorded as soon as it is staged
         if kind == "model":

@@ -159,7 +159,9 @@ class VanerTokenClassificationPipeline(Pipeline):
     CPU), then the forward runs about 1.3x faster there (`benchmarks/speed.py`).
     Call with a string or a list of strings, and optionally `entity_types` (default: all the model's types;
     any non-empty string is allowed, the instruction is free text), `dataset` (a known corpus name, for the
-    instruction with the dataset name; default None: the type-only instruction) and `batch_size`.
+    instruction with the dataset name; default None: the type-only instruction), `batch_size`, and
+    `sentence_split=False` when each input is already one sentence (entities never cross a sentence: by default
+    the pipeline finds sentence ends itself).
 
     Returns, per text, a list of `{"entity_group", "score", "word", "start", "end"}` sorted by start, with
     `text[start:end] == word`; entities of different types may overlap. A string input gives one list, a list
@@ -184,7 +186,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
 
     # --- the steps, each usable on its own ------------------------------------------------------------------
-    def _sanitize_parameters(self, entity_types=None, dataset=None, batch_size=None, **kwargs):
+    def _sanitize_parameters(self, entity_types=None, dataset=None, batch_size=None, sentence_split=None, **kwargs):
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         preprocess = {}
@@ -192,6 +194,8 @@ class VanerTokenClassificationPipeline(Pipeline):
             preprocess["entity_types"] = entity_types
         if dataset is not None:
             preprocess["dataset"] = dataset
+        if sentence_split is not None:
+            preprocess["sentence_split"] = sentence_split
         return preprocess, {}, {}
 
     def check_entity_types(self, entity_types) -> list[str]:
@@ -252,15 +256,16 @@ class VanerTokenClassificationPipeline(Pipeline):
             )
         return window - longest_instruction
 
-    def preprocess(self, text: str, entity_types=None, dataset=None) -> dict:
-        """Words, sentences, windows and model rows of one text."""
+    def preprocess(self, text: str, entity_types=None, dataset=None, sentence_split: bool = True) -> dict:
+        """Words, sentences, windows and model rows of one text; `sentence_split=False` reads the text as one
+        sentence (for text already split into sentences by the caller)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         entity_types = self.check_entity_types(entity_types)
         dataset = self.check_dataset(dataset)
         spans = split_words(text)
         pieces = encode_words(self.tokenizer, [text[start:end] for start, end in spans])
-        sentences = split_sentences(text, spans)
+        sentences = split_sentences(text, spans) if sentence_split else [(0, len(spans))] if spans else []
         windows = self.word_windows(pieces, sentences, self.window_budget(entity_types, dataset))
         rows = self.rows_for(pieces, windows, entity_types, dataset)
         return {
@@ -344,12 +349,12 @@ class VanerTokenClassificationPipeline(Pipeline):
                     row.first_token_positions
                 ]
 
-    def __call__(self, inputs, entity_types=None, dataset=None, batch_size=None, **kwargs):
+    def __call__(self, inputs, entity_types=None, dataset=None, batch_size=None, sentence_split=True, **kwargs):
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         single = isinstance(inputs, str)
         texts = [inputs] if single else list(inputs)
-        items = [self.preprocess(text, entity_types, dataset) for text in texts]
+        items = [self.preprocess(text, entity_types, dataset, sentence_split) for text in texts]
         self.predict_rows(items, batch_size or self._batch_size or 8)
         results = [self.postprocess(item) for item in items]
         return results[0] if single else results

@@ -5,6 +5,7 @@ repository beside the pipeline, which imports it. It is the single implementatio
 evaluation and DBR use, so that the model sees the same inputs at training and at inference.
 """
 
+import itertools
 import unicodedata
 
 import regex
@@ -22,12 +23,14 @@ WORD_PATTERN = regex.compile(r"\w+|[^\w\s]\p{M}*")
 SENTENCE_END_WORDS = frozenset({".", "!", "?"})
 OPENING_BRACKETS = {"(": ")", "[": "]", "{": "}"}
 CLOSING_BRACKETS = {closing: opening for opening, closing in OPENING_BRACKETS.items()}
+BRACKETS = frozenset(OPENING_BRACKETS) | frozenset(CLOSING_BRACKETS)
 PARAGRAPH_BREAK = regex.compile(r"\n\s*\n")
 # Words that a period after them abbreviates rather than ends a sentence (case-insensitive), as they occur in
 # biomedical abstracts: figures and references, Latin, approximations, and taxonomic ranks ("sp. nov.", "pv.").
 # "et al." is left out on purpose: followed by a capitalised word it ends a sentence as often as not.
 ABBREVIATIONS = frozenset(
-    "fig figs eq eqs ref refs no nos vol approx ca cf vs viz e.g i.e sp spp subsp ssp var pv cv str nov gen comb".split()
+    "fig figs eq eqs ref refs no nos vol approx ca cf vs viz e.g i.e sp spp subsp ssp var pv cv str nov gen"
+    " comb".split()
 )
 # Dotted initials ("e.g", "i.e", "U.S") abbreviate too.
 DOTTED_INITIALS = regex.compile(r"(?:\p{L}\.)+\p{L}")
@@ -58,11 +61,10 @@ def word_strings(text: str) -> list[str]:
     return WORD_PATTERN.findall(text)
 
 
-def _matched_brackets(words: list[str]) -> list[int]:
-    """Bracket depth before each word, counting only brackets that are closed by their own kind (a stray bracket,
-    common in abstracts, must not hide every later sentence end)."""
-    depth_change = [0] * (len(words) + 1)
-    stack = []
+def bracket_partners(words: list[str]) -> dict[int, int]:
+    """Each bracket word closed by its own kind, mapped to its partner (both ways). A stray bracket, common in
+    abstracts, has none: it must neither hide every later sentence end nor pair with the wrong bracket."""
+    partners, stack = {}, []
     for index, word in enumerate(words):
         if word in OPENING_BRACKETS:
             stack.append(index)
@@ -70,13 +72,19 @@ def _matched_brackets(words: list[str]) -> list[int]:
             while stack and words[stack[-1]] != CLOSING_BRACKETS[word]:
                 stack.pop()  # an unclosed bracket inside this pair
             if stack:
-                depth_change[stack.pop() + 1] += 1
-                depth_change[index] -= 1
-    depths, depth = [], 0
-    for change in depth_change[:-1]:
-        depth += change
-        depths.append(depth)
-    return depths
+                opening = stack.pop()
+                partners[opening], partners[index] = index, opening
+    return partners
+
+
+def _inside_brackets(words: list[str]) -> list[bool]:
+    """For each word, whether it lies inside a pair of brackets."""
+    change = [0] * (len(words) + 1)
+    for opening, closing in bracket_partners(words).items():
+        if opening < closing:
+            change[opening + 1] += 1
+            change[closing] -= 1
+    return [depth > 0 for depth in itertools.accumulate(change[:-1])]
 
 
 def _abbreviation_before(text: str, spans: list[tuple[int, int]], words: list[str], period: int) -> bool:
@@ -111,7 +119,7 @@ def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     """
     breaks = [match.start() for match in PARAGRAPH_BREAK.finditer(text)]
     words = [text[start:end] for start, end in spans]
-    depths = _matched_brackets(words)
+    inside = _inside_brackets(words)
     sentences, first, next_break = [], 0, 0
     for index in range(1, len(spans)):
         previous_end, start = spans[index - 1][1], spans[index][0]
@@ -122,7 +130,7 @@ def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
             words[index - 1] in SENTENCE_END_WORDS
             and text[previous_end:start].isspace()
             and (text[start].isupper() or text[start].isdigit())
-            and depths[index - 1] == 0
+            and not inside[index - 1]
             and not (words[index - 1] == "." and _abbreviation_before(text, spans, words, index - 1))
         )
         if ends_sentence or paragraph:
@@ -336,36 +344,6 @@ DEFAULT_EDGE_WORDS = frozenset({",", "-"})
 LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 
 
-def _unbalanced_brackets(words: list[str], first: int, last: int) -> list[int]:
-    """Indices of the brackets in `words[first:last]` that are not closed (or opened) by their own kind inside it."""
-    stack, unbalanced = [], []
-    for index in range(first, last):
-        word = words[index]
-        if word in OPENING_BRACKETS:
-            stack.append(index)
-        elif word in CLOSING_BRACKETS:
-            if stack and words[stack[-1]] == CLOSING_BRACKETS[word]:
-                stack.pop()
-            else:
-                unbalanced.append(index)
-    return sorted(unbalanced + stack)
-
-
-def _partner(words: list[str], index: int) -> int | None:
-    """The index of the bracket that closes (or opens) the bracket at `index`, within `words`, if any."""
-    word = words[index]
-    step, other = (1, OPENING_BRACKETS[word]) if word in OPENING_BRACKETS else (-1, CLOSING_BRACKETS[word])
-    depth = 0
-    for position in range(index, len(words) if step == 1 else -1, step):
-        if words[position] == word:
-            depth += 1
-        elif words[position] == other:
-            depth -= 1
-            if depth == 0:
-                return position
-    return None
-
-
 def tidy_spans(
     words: list[str],
     spans: list[tuple[int, int]],
@@ -395,17 +373,21 @@ def tidy_spans(
     """
     if brackets not in BRACKET_RULES:
         raise ValueError(f"brackets must be one of {BRACKET_RULES}, got {brackets!r}")
+    partners = bracket_partners(words) if spans else {}
     pieces = []
     for first, last in spans:
-        unbalanced = _unbalanced_brackets(words, first, last) if brackets != "keep" else []
-        if brackets == "drop" and unbalanced:
+        inside = range(first, last)
+        # the brackets whose partner is missing or outside the span
+        unbalanced = [i for i in inside if words[i] in BRACKETS and partners.get(i) not in inside]
+        if brackets == "keep":
+            unbalanced = []
+        elif brackets == "drop" and unbalanced:
             continue
         if brackets == "extend":
-            partners = [_partner(words, index) for index in unbalanced]
-            for partner in partners:
-                if partner is not None:
-                    first, last = min(first, partner), max(last, partner + 1)
-            unbalanced = [index for index, partner in zip(unbalanced, partners) if partner is None]
+            for index in unbalanced:
+                if index in partners:
+                    first, last = min(first, partners[index]), max(last, partners[index] + 1)
+            unbalanced = [index for index in unbalanced if index not in partners]
         cuts = [first - 1, *unbalanced, last]
         pieces += [(start + 1, stop) for start, stop in zip(cuts, cuts[1:]) if stop > start + 1]
     tidied = []

@@ -15,7 +15,8 @@ TEXT = "Mutations in BRCA1 cause breast cancer.\tTamoxifen – twice."
 @pytest.fixture
 def tiny_folder(tiny_vaner, tmp_path):
     model, tokenizer = tiny_vaner
-    with torch.no_grad():  # predict B everywhere, so that every word is an entity
+    # predict B everywhere (a logit margin of 10: the same labels in fp32 and bf16), so that every word is an entity
+    with torch.no_grad():
         model.score.weight.zero_()
         model.score.bias.copy_(torch.tensor([0.0, 10.0, 0.0]))
     return save_vaner_folder(model, tokenizer, tmp_path / "model")

@@ -205,7 +205,8 @@ def test_plain_tagged_file(tmp_path):
 
 
 BOM_CRLF = (
-    "\ufeff-DOCSTART-\tO\r\n\r\nAspirin\tB-Chemical\r\nreduced\tO\r\nfever\tO\r\nin\tO\r\nmice\tB-Species\r\n.\tO\r\n\r\n"
+    "\ufeff-DOCSTART-\tO\r\n\r\nAspirin\tB-Chemical\r\nreduced\tO\r\nfever\tO\r\nin\tO\r\n"
+    "mice\tB-Species\r\n.\tO\r\n\r\n"
     "BRCA1\tB-Gene\r\nmutations\tO\r\ncause\tO\r\nbreast\tB-Disease\r\ncancer\tI-Disease\r\n.\tO\r\n\r\n\r\n\r\n"
 )
 
@@ -240,7 +241,8 @@ def test_columns_token_first_tag_last_lenient_iob2_and_every_problem_named(tmp_p
     with pytest.raises(CorpusFormatError, match=r"pos.tsv:10: invalid tag 'Chemical'"):
         read_tagged_file(path)
     path.write_text(CONLL_COLUMNS.replace("\tChemical\n", "\tB-Chemical\n"))
-    with pytest.warns(UserWarning, match=r"pos.tsv: 1 I- tag\(s\) not continuing an entity read as entity starts \(at 2"):
+    warning = r"pos.tsv: 1 I- tag\(s\) not continuing an entity read as entity starts \(at 2"
+    with pytest.warns(UserWarning, match=warning):
         records = read_tagged_file(path)
     assert [(r["entity_type"], r["ner_tags"]) for r in records] == [
         ("Gene", [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]),

@@ -58,7 +58,7 @@ def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, caps
     output = tmp_path / "report.json"
     assert evaluate_cli(
         ["--model", str(tmp_path / "model"), "--file", str(tmp_path / "gold.tsv"), "--type", "Disease",
-         "--output", str(output)]
+         "--precision", "fp32", "--output", str(output)]
     ) == 0
     # Every word but "." (no letter or digit) is predicted as a one-word entity: 5 predicted, 3 gold, 2 right
     # (asthma, Diabetes).
@@ -128,11 +128,14 @@ def test_cli_errors(tmp_path):
 def test_all_means_the_available_corpora_and_says_which_are_skipped(tmp_path, corpora_dir, capsys):
     import shutil
 
-    from modeling_vaner.evaluation import available_corpora
+    from dataset_scripts.corpora import CorpusUnavailableError
+    from modeling_vaner.evaluation import corpora_to_score
 
     (tmp_path / "NCBI-disease").mkdir()
     shutil.copytree(corpora_dir / "vaner_dbr" / "ncbi", tmp_path / "vaner_dbr" / "ncbi")
-    assert available_corpora("test", tmp_path) == ["ncbi"]
+    with pytest.raises(CorpusUnavailableError, match="s800 test: expected file"):
+        corpora_to_score(["ncbi", "s800"], "test", tmp_path)  # named corpora must all be readable
+    assert corpora_to_score(["all"], "test", tmp_path) == ["ncbi"]
     skipped = [line for line in capsys.readouterr().err.splitlines() if line.startswith("vaner evaluate: skipping")]
     assert len(skipped) == 7 and "skipping s800: s800 test: expected file" in "\n".join(skipped)
 

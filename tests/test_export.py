@@ -38,7 +38,7 @@ def check_folder_round_trip(model, tokenizer, folder: Path, tmp_path: Path) -> d
     fresh = load_in_fresh_process(folder, input_ids, tmp_path)
     with torch.no_grad():
         expected = model(torch.tensor(input_ids)).logits
-    assert torch.allclose(torch.tensor(fresh["logits"]), expected.float(), atol=1e-5)
+    assert torch.allclose(torch.tensor(fresh["logits"]), expected.float(), atol=1e-5)  # fp32 weights, no autocast
     assert fresh["model_class"] == "VanerForTokenClassification"
     assert fresh["pipeline_class"] == "VanerTokenClassificationPipeline"
     local = VanerTokenClassificationPipeline(

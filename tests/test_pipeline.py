@@ -118,6 +118,8 @@ def test_multi_word_entities_and_scores(tiny_pipeline):
         tiny_pipeline.decoding = "viterbi"
     assert [e["word"] for e in entities] == ["breast cancer.", "Tumour cells"]
     assert all(0.99 < e["score"] <= 1.0 for e in entities)
+    # text the caller already split into sentences is read whole: here, one entity across the period
+    assert [e["word"] for e in tiny_pipeline(text, entity_types="Disease", sentence_split=False)] == [text]
 
 
 def test_text_ten_times_the_window_is_covered_end_to_end(tiny_pipeline):
@@ -196,7 +198,9 @@ def test_free_text_types_and_dataset_reach_the_instruction(tiny_pipeline):
         return encode_instruction(tiny_pipeline.tokenizer, tiny_pipeline.model.config.instruction(entity_type, dataset))
 
     assert instructions(entity_types=["Cell line"]) == [encoded("Cell line")]
-    assert instructions(entity_types=["Species", "Gene"], dataset="s800") == [encoded("Species", "s800"), encoded("Gene", "s800")]
+    assert instructions(entity_types=["Species", "Gene"], dataset="s800") == [
+        encoded("Species", "s800"), encoded("Gene", "s800")
+    ]
     assert "s800" in tiny_pipeline.model.config.instruction("Species", "s800")
     assert instructions() == [encoded(t) for t in tiny_pipeline.model.config.entity_types]  # all types, type-only
 
@@ -303,7 +307,9 @@ def test_sentences_do_not_end_at_abbreviations_nor_inside_brackets():
     assert sentence_texts(text) == [text[: text.index(" Cells")], "Cells were lysed."]
     text = "Strains (e.g. E. coli, cf. Table 1. Values vs. controls) grew. NF-kappa B. Then approx. 5 died, i.e. all."
     assert sentence_texts(text) == [
-        "Strains (e.g. E. coli, cf. Table 1. Values vs. controls) grew.", "NF-kappa B.", "Then approx. 5 died, i.e. all."
+        "Strains (e.g. E. coli, cf. Table 1. Values vs. controls) grew.",
+        "NF-kappa B.",
+        "Then approx. 5 died, i.e. all.",
     ]
     text = "A stray ( bracket. Does not hide this end. Xanthomonas campestris pv. Campestris sp. Nov. grew."
     assert sentence_texts(text) == [

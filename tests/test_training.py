@@ -1,4 +1,7 @@
-"""`vaner train`: config parsing, a tiny model that learns, resume, the adapter round-trip, presets, torchrun."""
+"""`vaner train`: config parsing, a tiny model that learns, resume, the adapter round-trip, presets, torchrun.
+
+Precision: fp32 unless a test sets bf16 (TrainingArguments' default is off), so losses and logits compare at fp32
+tolerances on every CPU."""
 
 import json
 import os
