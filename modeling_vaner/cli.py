@@ -13,7 +13,9 @@ COMMAND_MODULES = (
     "modeling_vaner.extract",  # vaner extract
     "dataset_scripts.cli",  # vaner data stats | export
     "modeling_vaner.dbr.cli",  # vaner dbr build | kb | export | check
-    "modeling_vaner.training",  # vaner train | plot-log | install-adapter | average-adapters
+    "modeling_vaner.training",  # vaner train
+    "modeling_vaner.run_log",  # vaner plot-log
+    "modeling_vaner.adapter",  # vaner install-adapter | average-adapters
     "modeling_vaner.evaluation",  # vaner evaluate
     "modeling_vaner.hub",  # vaner stage | push
 )

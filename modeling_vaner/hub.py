@@ -52,18 +52,6 @@ def fresh_folder(out_dir: Path, repo_id: str) -> Path:
     return folder
 
 
-def beside_model(model: str | None, file_name: str) -> Path | None:
-    """`file_name` in the model's folder or its parent (a `vaner train` run folder holds the adapter folder and
-    the run's evaluation.json / train_config.json); None if not found or the model is a hub id."""
-    from .loading import default_model_dir
-
-    folder = default_model_dir() if model is None else Path(model)
-    for candidate in (folder / file_name, folder.parent / file_name):
-        if folder.is_dir() and candidate.is_file():
-            return candidate
-    return None
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Stage
 # ---------------------------------------------------------------------------------------------------------------
@@ -81,8 +69,8 @@ def stage_model(
 
     from .export import save_vaner_folder
     from .hub_card import f1_chart, hub_settings, read_evaluation, render_model_card
+    from .adapter import EVALUATION_FILE, TRAIN_CONFIG_FILE, default_model_dir, run_record_file
     from .loading import load_vaner
-    from .training import CONFIG_COPY, EVALUATION_FILE
 
     settings = hub_settings()["model"]
     if model is not None and base_model is None:
@@ -93,17 +81,19 @@ def stage_model(
                          "--allow-untrained to stage a folder that `vaner push` will refuse")
     folder = fresh_folder(out_dir, ids["model"])
     save_vaner_folder(loaded.to(getattr(torch, settings["dtype"])).eval(), tokenizer, folder)
-    evaluation_path = Path(evaluation) if evaluation else beside_model(model, EVALUATION_FILE)
+    # the run record travels inside the adapter folder; a hub id has none
+    folder_in = default_model_dir() if model is None else Path(model)
+    evaluation_path = Path(evaluation) if evaluation else run_record_file(folder_in, EVALUATION_FILE)
     report = None
     if evaluation_path is not None:
         report = read_evaluation(evaluation_path)
         shutil.copyfile(evaluation_path, folder / EVALUATION_FILE)
         f1_chart(report, folder / settings["chart"], ids["model"])
-    config_path = Path(train_config) if train_config else beside_model(model, CONFIG_COPY)
+    config_path = Path(train_config) if train_config else run_record_file(folder_in, TRAIN_CONFIG_FILE)
     recipe = None
     if config_path is not None:
         recipe = json.loads(config_path.read_text(encoding="utf-8"))
-        shutil.copyfile(config_path, folder / CONFIG_COPY)
+        shutil.copyfile(config_path, folder / TRAIN_CONFIG_FILE)
     card = render_model_card(ids, base_model or settings["base_model"], report, recipe, trained)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"folder": folder.name, "trained": trained}
@@ -304,8 +294,8 @@ def register(subparsers) -> None:
     stage_parser.add_argument("--model", help="model or adapter folder, or hub id (default: the embedded vaner-smol)")
     stage_parser.add_argument("--name", help="model repository name (default from hub_card/hub.yaml)")
     stage_parser.add_argument("--base-model", help="hub id of the model's backbone, for the card (needed with --model)")
-    stage_parser.add_argument("--evaluation", help="evaluation JSON (default: evaluation.json beside the model)")
-    stage_parser.add_argument("--train-config", help="train_config.json (default: the one beside the model)")
+    stage_parser.add_argument("--evaluation", help="evaluation JSON (default: the evaluation.json inside the model folder)")
+    stage_parser.add_argument("--train-config", help="train_config.json (default: the one inside the model folder)")
     stage_parser.add_argument(
         "--allow-untrained", action="store_true", help="stage a model with an untrained head (push refuses it)"
     )

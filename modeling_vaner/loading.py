@@ -5,54 +5,10 @@ embedded SmolLM2-135M backbone), a folder written by `save_vaner_folder` or a hu
 folder written by `vaner train` (adapter_config.json + config.json).
 """
 
-import json
 import sys
-import warnings
 from pathlib import Path
 
-VANER_CONFIG_FIELDS = (
-    "is_causal",
-    "entity_types",
-    "corpus_types",
-    "dataset_instruction",
-    "type_only_instruction",
-    "max_window_tokens",
-    "classifier_dropout",
-)
-
-
-def default_model_dir() -> Path:
-    return Path(__file__).parent / "weights" / "vaner-smol"
-
-
-def is_adapter_dir(path: Path) -> bool:
-    return (path / "adapter_config.json").is_file() and (path / "config.json").is_file()
-
-
-def load_adapter(path: Path, dtype=None, merge: bool = True):
-    """Backbone + LoRA adapter (+ head, saved as a module to save), merged into a plain model; `merge=False` keeps
-    the LoRA factors beside the frozen weights (in bf16, a merged weight rounds away part of the small LoRA delta:
-    the backbone's weights already sit on the bf16 grid)."""
-    from peft import PeftModel
-    from transformers.utils import logging as transformers_logging
-
-    from .backbone import build_vaner_model
-    from .configuration_vaner import VanerConfig
-
-    config = VanerConfig.from_pretrained(path)
-    backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
-    overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
-    verbosity = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()  # the backbone's "score MISSING" report: the adapter brings the head
-    try:
-        model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
-    finally:
-        transformers_logging.set_verbosity(verbosity)
-    with warnings.catch_warnings():  # peft reads transformers 5's deprecated alias; not the user's concern
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-        adapted = PeftModel.from_pretrained(model, path)
-    model = adapted.merge_and_unload() if merge else adapted.get_base_model()
-    return (model if dtype is None else model.to(dtype)), tokenizer
+from .adapter import default_model_dir, is_adapter_dir, load_adapter
 
 
 def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):

@@ -7,11 +7,10 @@ inference see identical inputs; a sentence longer than `max_length` becomes over
 labelled in the one window that owns it (as at inference) and -100 elsewhere: no word is dropped.
 
 Evaluation during training is entity-level F1 per corpus on a (subsampled) dev split, through the pipeline's
-`tag_words`, sharded over processes; `mean_f1` (macro over corpora) selects the best checkpoint. At the end the
-best adapter is written to `OUTPUT_DIR/adapter` in the format `load_vaner` reads (config.json +
-adapter_config.json + adapter_model.safetensors holding LoRA weights and the `score` head), evaluated on
-`final_eval_split` (`OUTPUT_DIR/evaluation.json`), and the loss/F1 curves are plotted
-(`OUTPUT_DIR/training_curves.png`) from the log `OUTPUT_DIR/log.jsonl`.
+`tag_words`, sharded over processes; `mean_f1` (macro over corpora) selects the best checkpoint. Every checkpoint
+and, at the end, the best model in `OUTPUT_DIR/adapter` are adapter folders (`adapter.py`) holding the run's
+settings (train_config.json); the final adapter also gets the evaluation on `final_eval_split` (evaluation.json)
+and the loss/F1 curves (training_curves.png) plotted from the run log `OUTPUT_DIR/log.jsonl` (`run_log.py`).
 
 Runs unchanged under `torchrun` / `accelerate launch`.
 """
@@ -21,21 +20,21 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .adapter import (
+    ADAPTER_DTYPES,
+    EVALUATION_FILE,
+    PLOT_FILE,
+    adapter_recipe,
+    load_adapter_weights,
+    save_adapter,
+    write_model_config,
+)
 from .configuration_vaner import VANER_CORPUS_TYPES
+from .run_log import LOG_FILE, jsonl_log_callback, plot_log
 
 DBR_VARIANTS = ("dbr", "random", "none")
 FINAL_EVAL_SPLITS = ("validation", "test", "none")
 ADAPTER_DIR = "adapter"
-LOG_FILE = "log.jsonl"
-EVALUATION_FILE = "evaluation.json"
-PLOT_FILE = "training_curves.png"
-CONFIG_COPY = "train_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-# load_vaner reads config.json with this package's VanerConfig: the configuration_vaner.py copy that
-# config.save_pretrained writes beside it (auto_map) is not needed and not shipped.
-ADAPTER_FILES = ("config.json", "adapter_config.json", ADAPTER_WEIGHTS)
-MAX_SHIPPED_BYTES = 20_000_000
-ADAPTER_DTYPES = ("float32", "bfloat16")
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
 
 
@@ -340,52 +339,12 @@ def build_model(model_args: ModelArguments, max_length: int):
     return peft_model, tokenizer
 
 
-def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
-    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same r and target layers)."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    weights = adapter_dir / ADAPTER_WEIGHTS
-    if not weights.is_file():
-        raise FileNotFoundError(f"init_adapter: {weights} does not exist")
-    state = {name: tensor.float() for name, tensor in load_file(weights).items()}
-    try:
-        result = set_peft_model_state_dict(peft_model, state)
-    except RuntimeError as error:  # shape mismatch: another rank or backbone
-        raise ValueError(f"init_adapter {adapter_dir} does not fit this model: {str(error).splitlines()[1].strip()}")
-    unexpected = list(result.unexpected_keys)
-    missing = [name for name in result.missing_keys if "lora_" in name or "modules_to_save" in name]
-    if unexpected or missing:
-        raise ValueError(
-            f"init_adapter {adapter_dir} does not fit this model (other layers): "
-            f"{len(missing)} weights missing, {len(unexpected)} unexpected, e.g. {(missing + unexpected)[:3]}"
-        )
-
-
-def save_adapter(peft_model, out_dir, dtype: str = "float32") -> Path:
-    """Write the adapter folder `load_vaner` reads: config.json (VanerConfig), adapter_config.json,
-    adapter_model.safetensors (LoRA weights and the score head, in `dtype`)."""
-    out_dir = Path(out_dir)
-    peft_model.save_pretrained(out_dir)
-    config = peft_model.get_base_model().config
-    config.save_pretrained(out_dir)
-    if dtype != "float32":
-        cast_adapter_weights(out_dir / ADAPTER_WEIGHTS, dtype)
-    return out_dir
-
-
-def cast_adapter_weights(path: Path, dtype: str) -> None:
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    tensors = {name: tensor.to(getattr(torch, dtype)) for name, tensor in load_file(path).items()}
-    save_file(tensors, path, metadata={"format": "pt"})
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Trainer
 # ---------------------------------------------------------------------------------------------------------------
-def make_trainer(model, tokenizer, training_args, data_args: DataArguments, train_rows, dev: dict[str, list[dict]]):
+def make_trainer(
+    model, tokenizer, training_args, data_args: DataArguments, train_rows, dev: dict[str, list[dict]], train_config: dict
+):
     """A Trainer whose evaluation is per-corpus dev F1 (eval_<corpus>_f1, eval_mean_f1, eval_overall_f1) and
     whose training logs carry `padding_share` (padded tokens / all tokens, so far in the current epoch)."""
     from transformers import Trainer
@@ -455,13 +414,16 @@ def make_trainer(model, tokenizer, training_args, data_args: DataArguments, trai
         train_dataset=train_rows,
         eval_dataset=dev,
         data_collator=PaddingCollator(tokenizer.pad_token_id),
-        callbacks=[jsonl_log_callback(Path(training_args.output_dir) / LOG_FILE), adapter_checkpoint_callback(model)],
+        callbacks=[
+            jsonl_log_callback(Path(training_args.output_dir) / LOG_FILE),
+            adapter_checkpoint_callback(model, train_config),
+        ],
     )
 
 
-def adapter_checkpoint_callback(peft_model):
-    """A callback that adds the model's config.json to every checkpoint, so that a checkpoint is an adapter folder
-    (`vaner evaluate --model`, `vaner average-adapters`, `vaner install-adapter` take it as it is)."""
+def adapter_checkpoint_callback(peft_model, train_config: dict):
+    """A callback that adds the model's config.json and the run's train_config.json to every checkpoint, so that a
+    checkpoint is an adapter folder (`vaner evaluate --model`, `vaner install-adapter` take it as it is)."""
     from transformers import TrainerCallback
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -469,23 +431,9 @@ def adapter_checkpoint_callback(peft_model):
         def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
                 checkpoint = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
-                peft_model.get_base_model().config.save_pretrained(checkpoint)
+                write_model_config(peft_model, checkpoint, train_config)
 
     return AdapterCheckpoint()
-
-
-def jsonl_log_callback(path: Path):
-    """A callback that appends every log (step, epoch and values) to `path` on the main process."""
-    from transformers import TrainerCallback
-
-    class JsonlLog(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if state.is_world_process_zero and logs:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(path, "a", encoding="utf-8") as log:
-                    log.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
-
-    return JsonlLog()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -526,17 +474,15 @@ def run_training(
     rows = encode_records(
         records, tokenizer, model.get_base_model().config, data_args.max_length, data_args.dataset_in_instruction
     )
-    trainer = make_trainer(model, tokenizer, training_args, data_args, rows, dev)
+    train_config = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
+    if model_args.init_adapter:  # a later stage: keep the earlier stages' recipe with this one
+        train_config["init_adapter_recipe"] = adapter_recipe(Path(model_args.init_adapter))
+    trainer = make_trainer(model, tokenizer, training_args, data_args, rows, dev, train_config)
     for callback in callbacks:
         trainer.add_callback(callback)
     if trainer.is_world_process_zero():
         model.print_trainable_parameters()
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        record = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
-        if model_args.init_adapter:  # a later stage: keep the earlier stages' recipe with this one
-            record["init_adapter_recipe"] = adapter_recipe(Path(model_args.init_adapter))
-        (output_dir / CONFIG_COPY).write_text(json.dumps(record, indent=2, default=str) + "\n")
     trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
         "adapter": str(output_dir / ADAPTER_DIR),
@@ -546,16 +492,17 @@ def run_training(
         "best_metric": trainer.state.best_metric,
     }
     if trainer.is_world_process_zero():
-        save_adapter(trainer.model, output_dir / ADAPTER_DIR, model_args.adapter_dtype)
+        adapter_dir = save_adapter(trainer.model, output_dir / ADAPTER_DIR, model_args.adapter_dtype, train_config)
         if data_args.final_eval_split != "none":
-            summary["evaluation"] = final_evaluation(trainer, tokenizer, data_args, seed, output_dir)
-        plot_log(output_dir)
+            summary["evaluation"] = final_evaluation(trainer, tokenizer, data_args, seed, adapter_dir)
+        plot_log(output_dir, adapter_dir / PLOT_FILE)
     trainer.accelerator.wait_for_everyone()
     return summary
 
 
-def final_evaluation(trainer, tokenizer, data_args: DataArguments, seed: int, output_dir: Path) -> dict:
-    """Score the trained model on `final_eval_split`; writes evaluation.json and prints the table."""
+def final_evaluation(trainer, tokenizer, data_args: DataArguments, seed: int, adapter_dir: Path) -> dict:
+    """Score the trained model on `final_eval_split`; writes evaluation.json into the adapter folder and prints the
+    table."""
     from .evaluation import evaluate_corpora, format_table, write_report
     from .pipeline_vaner import VanerTokenClassificationPipeline
 
@@ -574,147 +521,10 @@ def final_evaluation(trainer, tokenizer, data_args: DataArguments, seed: int, ou
             seed=seed,
             batch_size=data_args.eval_batch_size,
         )
-    report["model"] = str(output_dir / ADAPTER_DIR)
+    report["model"] = str(adapter_dir)
     print(format_table(report))
-    write_report(report, output_dir / EVALUATION_FILE)
+    write_report(report, adapter_dir / EVALUATION_FILE)
     return report
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Plot and install
-# ---------------------------------------------------------------------------------------------------------------
-def read_log(run_dir) -> list[dict]:
-    """The log of a run; after a resume, the entries written after the checkpoint are superseded (last wins)."""
-    path = Path(run_dir) / LOG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: not a `vaner train` output directory")
-    entries = {}
-    for line in path.read_text().splitlines():
-        entry = json.loads(line)
-        kind = "eval" if any(key.startswith("eval_") for key in entry) else "train"
-        entries[(entry["step"], kind, tuple(sorted(entry)))] = entry
-    return sorted(entries.values(), key=lambda entry: entry["step"])
-
-
-def plot_log(run_dir, out_path=None) -> Path:
-    """Training loss and dev F1 (mean and per corpus) against the step, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    entries = read_log(run_dir)
-    out_path = Path(out_path or Path(run_dir) / PLOT_FILE)
-    losses = [(entry["step"], entry["loss"]) for entry in entries if "loss" in entry]
-    evals = [entry for entry in entries if "eval_mean_f1" in entry]
-    figure, (loss_axis, f1_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    if losses:
-        loss_axis.plot(*zip(*losses), color="tab:blue")
-    loss_axis.set(xlabel="step", ylabel="training loss", title="loss")
-    f1_keys = sorted({key for entry in evals for key in entry if key.startswith("eval_") and key.endswith("_f1")})
-    for key in f1_keys:
-        points = [(entry["step"], 100 * entry[key]) for entry in evals if key in entry]
-        bold = key == "eval_mean_f1"
-        f1_axis.plot(*zip(*points), marker="o", linewidth=2.5 if bold else 1, label=key[5:-3], alpha=1 if bold else 0.6)
-    f1_axis.set(xlabel="step", ylabel="dev F1 (%)", title="dev F1")
-    if f1_keys:
-        f1_axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(out_path, dpi=110)
-    plt.close(figure)
-    return out_path
-
-
-def adapter_recipe(adapter_dir: Path) -> dict | None:
-    """The run record of an adapter: beside it in a run folder (`OUTPUT_DIR/adapter`), or inside it where
-    `install_adapter` copied it; None if neither exists."""
-    for candidate in (adapter_dir / CONFIG_COPY, adapter_dir.parent / CONFIG_COPY):
-        if candidate.is_file():
-            return json.loads(candidate.read_text())
-    return None
-
-
-def average_adapters(adapter_dirs, out_dir) -> dict:
-    """Average trained adapters of one recipe (e.g. runs with different seeds from the same start) into one
-    adapter of the same rank: each LoRA update B @ A is averaged exactly, then cut back to rank r by SVD (the best
-    rank-r approximation); other tensors (the head) are averaged as they are. The folder gets the first adapter's
-    configs and `averaged_from.json`. Returns {"sources": [...], "kept_energy": min over modules of the share of
-    the averaged update's squared Frobenius norm kept at rank r}."""
-    import shutil
-
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    from .loading import is_adapter_dir
-
-    adapter_dirs, out_dir = [Path(path) for path in adapter_dirs], Path(out_dir)
-    if len(adapter_dirs) < 2:
-        raise ValueError("average_adapters needs at least two adapter folders")
-    for adapter_dir in adapter_dirs:
-        if not is_adapter_dir(adapter_dir):
-            raise FileNotFoundError(f"{adapter_dir} is not an adapter folder (config.json + adapter_config.json)")
-    lora_configs = [json.loads((path / "adapter_config.json").read_text()) for path in adapter_dirs]
-    shapes = [(config["r"], config["lora_alpha"], sorted(config["target_modules"])) for config in lora_configs]
-    if any(shape != shapes[0] for shape in shapes):
-        raise ValueError(f"adapters differ in rank, alpha or target modules: {shapes}; only one recipe can be averaged")
-    rank = lora_configs[0]["r"]
-    states = [load_file(path / ADAPTER_WEIGHTS) for path in adapter_dirs]
-    if any(state.keys() != states[0].keys() for state in states):
-        raise ValueError("adapters hold different tensors; only one recipe can be averaged")
-
-    averaged, kept_energy = {}, 1.0
-    for name in states[0]:
-        if ".lora_B." in name:
-            continue
-        if ".lora_A." not in name:
-            averaged[name] = torch.stack([state[name].float() for state in states]).mean(0)
-            continue
-        # mean of B_i @ A_i = [B_1 .. B_k] @ [A_1; ..; A_k] / k; QR of both factors leaves a small core to SVD
-        b_name = name.replace(".lora_A.", ".lora_B.")
-        b_basis, b_core = torch.linalg.qr(torch.cat([state[b_name].double() for state in states], dim=1))
-        a_basis, a_core = torch.linalg.qr(torch.cat([state[name].double() for state in states], dim=0).T)
-        left, singular, right = torch.linalg.svd(b_core @ a_core.T / len(states))
-        kept_energy = min(kept_energy, float(singular[:rank].square().sum() / singular.square().sum()))
-        root = singular[:rank].sqrt()
-        averaged[b_name] = (b_basis @ left[:, :rank] * root).float().contiguous()
-        averaged[name] = (root[:, None] * right[:rank] @ a_basis.T).float().contiguous()
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "adapter_config.json"):
-        shutil.copyfile(adapter_dirs[0] / name, out_dir / name)
-    save_file(averaged, out_dir / ADAPTER_WEIGHTS, metadata={"format": "pt"})
-    record = {"sources": [str(path) for path in adapter_dirs], "kept_energy": kept_energy}
-    (out_dir / "averaged_from.json").write_text(json.dumps(record, indent=2) + "\n")
-    return record
-
-
-def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:
-    """Copy a trained adapter (and its run's evaluation.json, train_config.json and training curves) into the package's default model folder
-    (modeling_vaner/weights/vaner-smol). The weights are cast to `dtype`; by default to bfloat16 only if the
-    safetensors file would exceed 20 MB."""
-    import shutil
-
-    from .loading import default_model_dir, is_adapter_dir
-
-    adapter_dir, dest = Path(adapter_dir), Path(dest or default_model_dir())
-    if not is_adapter_dir(adapter_dir):
-        raise FileNotFoundError(f"{adapter_dir} is not an adapter folder (config.json + adapter_config.json)")
-    if dtype is not None and dtype not in ADAPTER_DTYPES:
-        raise ValueError(f"dtype must be one of {ADAPTER_DTYPES}, got {dtype!r}")
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ADAPTER_FILES:
-        shutil.copyfile(adapter_dir / name, dest / name)
-    for name in (EVALUATION_FILE, CONFIG_COPY, PLOT_FILE):  # the run's record, read by the model card
-        if (adapter_dir.parent / name).is_file():
-            shutil.copyfile(adapter_dir.parent / name, dest / name)
-    weights = dest / ADAPTER_WEIGHTS
-    if dtype is None and weights.stat().st_size > MAX_SHIPPED_BYTES:
-        dtype = "bfloat16"
-    if dtype is not None:
-        cast_adapter_weights(weights, dtype)
-    if weights.stat().st_size > MAX_SHIPPED_BYTES:
-        raise ValueError(f"{weights} is {weights.stat().st_size / 1e6:.1f} MB, over the 20 MB limit")
-    return dest
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -730,26 +540,6 @@ def register(subparsers) -> None:
     )
     parser.set_defaults(func=run_train)
 
-    plot = subparsers.add_parser("plot-log", help="plot loss and dev F1 curves of a `vaner train` run (PNG)")
-    plot.add_argument("run_dir", type=Path)
-    plot.add_argument("--output", type=Path, help=f"PNG path (default: RUN_DIR/{PLOT_FILE})")
-    plot.set_defaults(func=run_plot)
-
-    install = subparsers.add_parser(
-        "install-adapter", help="copy a trained adapter into modeling_vaner/weights/vaner-smol (the default model)"
-    )
-    install.add_argument("adapter_dir", type=Path, help=f"e.g. runs/vaner-smol/{ADAPTER_DIR}")
-    install.add_argument("--dest", type=Path, help="target folder (default: the package's vaner-smol folder)")
-    install.add_argument("--dtype", choices=ADAPTER_DTYPES, help="cast weights (default: bfloat16 only if > 20 MB)")
-    install.set_defaults(func=run_install)
-
-    average = subparsers.add_parser(
-        "average-adapters", help="average adapters of one recipe (e.g. several seeds) into one adapter of the same rank"
-    )
-    average.add_argument("output_dir", type=Path, help="folder for the averaged adapter")
-    average.add_argument("adapter_dirs", type=Path, nargs="+", metavar="ADAPTER_DIR", help="two or more adapter folders")
-    average.set_defaults(func=run_average)
-
 
 def run_train(args) -> int:
     model_args, data_args, training_args = parse_config(args.config, parse_overrides(args.overrides))
@@ -758,19 +548,3 @@ def run_train(args) -> int:
     return 0
 
 
-def run_plot(args) -> int:
-    print(plot_log(args.run_dir, args.output))
-    return 0
-
-
-def run_average(args) -> int:
-    record = average_adapters(args.adapter_dirs, args.output_dir)
-    print(f"{args.output_dir}\tkept energy at rank r: {record['kept_energy']:.4f} (worst module)")
-    return 0
-
-
-def run_install(args) -> int:
-    dest = install_adapter(args.adapter_dir, args.dest, args.dtype)
-    size = (dest / ADAPTER_WEIGHTS).stat().st_size
-    print(f"{dest}\t{size / 1e6:.1f} MB")
-    return 0

@@ -46,14 +46,14 @@ def front_matter(readme) -> dict:
 
 @pytest.fixture
 def tiny_model_folder(tiny_vaner, tmp_path):
-    """A tiny VANER folder (head biased so that entities appear) with a run's evaluation.json and train_config.json
-    beside it, as `vaner train` leaves them."""
+    """A tiny VANER folder (head biased so that entities appear) holding a run's evaluation.json and
+    train_config.json, as `vaner train` leaves them in its adapter folder."""
     model, tokenizer = tiny_vaner
     with torch.no_grad():
         model.score.bias.copy_(torch.tensor([0.0, 0.5, 0.0]))
     folder = save_vaner_folder(model, tokenizer, tmp_path / "run" / "model")
-    (folder.parent / "evaluation.json").write_text(json.dumps(EVALUATION))
-    (folder.parent / "train_config.json").write_text(json.dumps(TRAIN_CONFIG))
+    (folder / "evaluation.json").write_text(json.dumps(EVALUATION))
+    (folder / "train_config.json").write_text(json.dumps(TRAIN_CONFIG))
     return folder
 
 

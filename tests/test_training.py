@@ -14,21 +14,26 @@ import torch
 import yaml
 from transformers import TrainerCallback
 
+from modeling_vaner.adapter import (
+    ADAPTER_WEIGHTS,
+    EVALUATION_FILE,
+    PLOT_FILE,
+    TRAIN_CONFIG_FILE,
+    adapter_recipe,
+    average_adapters,
+    install_adapter,
+    save_adapter,
+)
 from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES
+from modeling_vaner.run_log import read_log
 from modeling_vaner.training import (
     ADAPTER_DIR,
-    ADAPTER_WEIGHTS,
-    LOG_FILE,
-    PLOT_FILE,
     DataArguments,
     ModelArguments,
     build_model,
     dev_records,
-    install_adapter,
     parse_config,
-    read_log,
     run_training,
-    save_adapter,
     training_records,
 )
 
@@ -98,9 +103,11 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
     assert sum(losses[-3:]) / 3 < 0.75 * sum(losses[:3]) / 3, losses
     assert all(0 <= entry["padding_share"] < 0.5 for entry in log if "loss" in entry)
     assert [entry["step"] for entry in log if "eval_mean_f1" in entry] == [6, 12]
-    assert (tmp_path / "run" / PLOT_FILE).stat().st_size > 1000
-
     adapter = tmp_path / "run" / ADAPTER_DIR
+    # the run record travels inside the adapter folder, and inside every checkpoint
+    assert (adapter / PLOT_FILE).stat().st_size > 1000
+    assert adapter_recipe(adapter)["training"]["max_steps"] == 12
+    assert adapter_recipe(Path(summary["best_checkpoint"])) == adapter_recipe(adapter)
     assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_backbone)
     loaded, tokenizer, trained = load_vaner(str(adapter))
     assert trained and loaded.config.max_window_tokens == 64 and loaded.config.is_causal is False
@@ -114,9 +121,13 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
     with torch.no_grad():
         assert torch.allclose(unmerged(**batch).logits, actual, atol=1e-5)
 
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / EVALUATION_FILE).write_text("{}")  # the previous model's, stale after the install
     shipped = install_adapter(adapter, tmp_path / "shipped", dtype="bfloat16")
     assert (shipped / "adapter_model.safetensors").stat().st_size < (adapter / "adapter_model.safetensors").stat().st_size
     assert load_vaner(str(shipped))[2]
+    assert (shipped / TRAIN_CONFIG_FILE).is_file() and (shipped / PLOT_FILE).is_file()
+    assert not (shipped / EVALUATION_FILE).exists()
 
 
 def test_evaluation_needs_a_held_out_dev_split(tmp_path, tiny_backbone):
@@ -199,16 +210,13 @@ def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone):
                      train_records=records(4), dev={"ncbi": records(4)})
 
 
-def test_adapter_recipe_found_in_a_run_folder_or_an_installed_folder(tmp_path):
-    from modeling_vaner.training import CONFIG_COPY, adapter_recipe
-
-    run_adapter, installed = tmp_path / "run" / "adapter", tmp_path / "installed"
-    run_adapter.mkdir(parents=True)
-    installed.mkdir()
-    assert adapter_recipe(run_adapter) is None
-    (run_adapter.parent / CONFIG_COPY).write_text('{"stage": 1}')
-    (installed / CONFIG_COPY).write_text('{"stage": 2}')
-    assert adapter_recipe(run_adapter) == {"stage": 1} and adapter_recipe(installed) == {"stage": 2}
+def test_adapter_recipe_is_read_inside_the_adapter_folder_only(tmp_path):
+    adapter = tmp_path / "run" / "adapter"
+    adapter.mkdir(parents=True)
+    (adapter.parent / TRAIN_CONFIG_FILE).write_text('{"stage": 1}')  # a run folder's file is not the adapter's
+    assert adapter_recipe(adapter) is None
+    (adapter / TRAIN_CONFIG_FILE).write_text('{"stage": 2}')
+    assert adapter_recipe(adapter) == {"stage": 2}
 
 
 def write_fake_adapter(folder: Path, lora_b, lora_a, head, rank: int = 2) -> Path:
@@ -224,8 +232,6 @@ def write_fake_adapter(folder: Path, lora_b, lora_a, head, rank: int = 2) -> Pat
 
 def test_average_adapters_averages_updates_and_head(tmp_path):
     from safetensors.torch import load_file
-
-    from modeling_vaner.training import average_adapters
 
     generator = torch.Generator().manual_seed(0)
     shared_b, a_one, a_two = (torch.randn(shape, generator=generator) for shape in [(6, 2), (2, 5), (2, 5)])
@@ -304,7 +310,7 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
     summary = run_training(*parse_config(ROOT / "configs" / "paper.yaml", overrides))
     assert summary["global_step"] == 2
     assert summary["evaluation"]["corpora"]["ncbi"]["sentences"] == 4
-    assert json.loads((tmp_path / "paper" / "evaluation.json").read_text())["split"] == "test"
+    assert json.loads((tmp_path / "paper" / ADAPTER_DIR / EVALUATION_FILE).read_text())["split"] == "test"
 
 
 @pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml", "smol-stage3.yaml", "smol-stage4.yaml"])

@@ -1,0 +1,301 @@
+"""The adapter folder: what `vaner train` writes, `load_vaner` reads and `vaner install-adapter` ships.
+
+An adapter folder holds
+- the model: `config.json` (VanerConfig), `adapter_config.json` (peft's LoRA config, whose
+  `base_model_name_or_path` names the backbone) and `adapter_model.safetensors` (LoRA factors and the `score`
+  head, float32 or bfloat16);
+- the run record, when a run wrote it: `train_config.json` (the run's settings, and `init_adapter_recipe` for a
+  later stage), `evaluation.json` (the final evaluation) and `training_curves.png`.
+
+A run's `OUTPUT_DIR/adapter` and every `OUTPUT_DIR/checkpoint-N` are adapter folders, and so is the package's
+default model, `modeling_vaner/weights/vaner-smol`: every tool takes any of them as it is.
+"""
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+# load_vaner reads config.json with this package's VanerConfig: the configuration_vaner.py copy that
+# config.save_pretrained writes beside it (auto_map) is not needed and not shipped.
+ADAPTER_FILES = ("config.json", "adapter_config.json", ADAPTER_WEIGHTS)
+TRAIN_CONFIG_FILE = "train_config.json"
+EVALUATION_FILE = "evaluation.json"
+PLOT_FILE = "training_curves.png"
+RUN_RECORD_FILES = (TRAIN_CONFIG_FILE, EVALUATION_FILE, PLOT_FILE)
+ADAPTER_DTYPES = ("float32", "bfloat16")
+MAX_SHIPPED_BYTES = 20_000_000
+VANER_CONFIG_FIELDS = (
+    "is_causal",
+    "entity_types",
+    "corpus_types",
+    "dataset_instruction",
+    "type_only_instruction",
+    "max_window_tokens",
+    "classifier_dropout",
+)
+
+
+def default_model_dir() -> Path:
+    """The embedded vaner-smol adapter folder inside the package."""
+    return Path(__file__).parent / "weights" / "vaner-smol"
+
+
+def is_adapter_dir(path: Path) -> bool:
+    return (path / "adapter_config.json").is_file() and (path / "config.json").is_file()
+
+
+def require_adapter_dir(path: Path) -> None:
+    """Raises:
+        FileNotFoundError: `path` is not an adapter folder."""
+    if not is_adapter_dir(path):
+        raise FileNotFoundError(f"{path} is not an adapter folder (config.json + adapter_config.json)")
+
+
+def run_record_file(folder: Path, name: str) -> Path | None:
+    """`folder/name` (one of RUN_RECORD_FILES) if the folder holds it, else None."""
+    path = Path(folder) / name
+    return path if path.is_file() else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Write
+# ---------------------------------------------------------------------------------------------------------------
+def save_adapter(peft_model, out_dir, dtype: str = "float32", train_config: dict | None = None) -> Path:
+    """Write an adapter folder.
+
+    Args:
+        peft_model: the LoRA-wrapped VANER model (`training.build_model`).
+        out_dir: the folder, created if missing.
+        dtype: "float32" or "bfloat16", the dtype of the saved LoRA and head weights.
+        train_config: the run's settings, written as train_config.json (None: none written).
+
+    Returns:
+        `out_dir` as a Path.
+    """
+    out_dir = Path(out_dir)
+    peft_model.save_pretrained(out_dir)
+    write_model_config(peft_model, out_dir, train_config)
+    if dtype != "float32":
+        cast_adapter_weights(out_dir / ADAPTER_WEIGHTS, dtype)
+    return out_dir
+
+
+def write_model_config(peft_model, folder: Path, train_config: dict | None = None) -> None:
+    """config.json (and the run's train_config.json) into `folder`, beside the weights peft wrote there: this
+    makes a Trainer checkpoint an adapter folder too."""
+    peft_model.get_base_model().config.save_pretrained(folder)
+    if train_config is not None:
+        (Path(folder) / TRAIN_CONFIG_FILE).write_text(json.dumps(train_config, indent=2, default=str) + "\n")
+
+
+def cast_adapter_weights(path: Path, dtype: str) -> None:
+    """Rewrite a safetensors file with every tensor cast to `dtype` ("float32" or "bfloat16")."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = {name: tensor.to(getattr(torch, dtype)) for name, tensor in load_file(path).items()}
+    save_file(tensors, path, metadata={"format": "pt"})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Read
+# ---------------------------------------------------------------------------------------------------------------
+def load_adapter(path: Path, dtype=None, merge: bool = True):
+    """Build the model of an adapter folder: its backbone, the LoRA adapter and the head.
+
+    Args:
+        path: the adapter folder.
+        dtype: a torch dtype to cast the loaded model to (None: float32).
+        merge: merge the LoRA factors into the backbone's weights (a plain model); False keeps them beside the
+            frozen weights (in bf16, a merged weight rounds away part of the small LoRA delta: the backbone's
+            weights already sit on the bf16 grid).
+
+    Returns:
+        `(model, tokenizer)`: a `VanerForTokenClassification` and its prepared fast tokenizer.
+
+    Raises:
+        FileNotFoundError: the folder or its backbone is missing.
+    """
+    require_adapter_dir(path)
+    from peft import PeftModel
+    from transformers.utils import logging as transformers_logging
+
+    from .backbone import build_vaner_model
+    from .configuration_vaner import VanerConfig
+
+    config = VanerConfig.from_pretrained(path)
+    backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+    overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # the backbone's "score MISSING" report: the adapter brings the head
+    try:
+        model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    with warnings.catch_warnings():  # peft reads transformers 5's deprecated alias; not the user's concern
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        adapted = PeftModel.from_pretrained(model, path)
+    model = adapted.merge_and_unload() if merge else adapted.get_base_model()
+    return (model if dtype is None else model.to(dtype)), tokenizer
+
+
+def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
+    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same r and target layers).
+
+    Raises:
+        FileNotFoundError: the folder has no adapter_model.safetensors.
+        ValueError: the adapter does not fit the model (another rank, backbone or set of layers).
+    """
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = adapter_dir / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise FileNotFoundError(f"init_adapter: {weights} does not exist")
+    state = {name: tensor.float() for name, tensor in load_file(weights).items()}
+    try:
+        result = set_peft_model_state_dict(peft_model, state)
+    except RuntimeError as error:  # shape mismatch: another rank or backbone
+        raise ValueError(f"init_adapter {adapter_dir} does not fit this model: {str(error).splitlines()[1].strip()}")
+    unexpected = list(result.unexpected_keys)
+    missing = [name for name in result.missing_keys if "lora_" in name or "modules_to_save" in name]
+    if unexpected or missing:
+        raise ValueError(
+            f"init_adapter {adapter_dir} does not fit this model (other layers): "
+            f"{len(missing)} weights missing, {len(unexpected)} unexpected, e.g. {(missing + unexpected)[:3]}"
+        )
+
+
+def adapter_recipe(adapter_dir: Path) -> dict | None:
+    """The run record (train_config.json) of an adapter folder; None if the folder has none."""
+    path = run_record_file(adapter_dir, TRAIN_CONFIG_FILE)
+    return json.loads(path.read_text()) if path else None
+
+# ---------------------------------------------------------------------------------------------------------------
+# Average and install
+# ---------------------------------------------------------------------------------------------------------------
+def average_adapters(adapter_dirs, out_dir) -> dict:
+    """Average trained adapters of one recipe (e.g. runs with different seeds from the same start) into one
+    adapter of the same rank: each LoRA update B @ A is averaged exactly, then cut back to rank r by SVD (the best
+    rank-r approximation); other tensors (the head) are averaged as they are. The folder gets the first adapter's
+    configs and `averaged_from.json`. Returns {"sources": [...], "kept_energy": min over modules of the share of
+    the averaged update's squared Frobenius norm kept at rank r}.
+
+    Raises:
+        FileNotFoundError: a source is not an adapter folder.
+        ValueError: fewer than two sources, or sources of different recipes (rank, alpha, layers, tensors).
+    """
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    adapter_dirs, out_dir = [Path(path) for path in adapter_dirs], Path(out_dir)
+    if len(adapter_dirs) < 2:
+        raise ValueError("average_adapters needs at least two adapter folders")
+    for adapter_dir in adapter_dirs:
+        require_adapter_dir(adapter_dir)
+    lora_configs = [json.loads((path / "adapter_config.json").read_text()) for path in adapter_dirs]
+    shapes = [(config["r"], config["lora_alpha"], sorted(config["target_modules"])) for config in lora_configs]
+    if any(shape != shapes[0] for shape in shapes):
+        raise ValueError(f"adapters differ in rank, alpha or target modules: {shapes}; only one recipe can be averaged")
+    rank = lora_configs[0]["r"]
+    states = [load_file(path / ADAPTER_WEIGHTS) for path in adapter_dirs]
+    if any(state.keys() != states[0].keys() for state in states):
+        raise ValueError("adapters hold different tensors; only one recipe can be averaged")
+
+    averaged, kept_energy = {}, 1.0
+    for name in states[0]:
+        if ".lora_B." in name:
+            continue
+        if ".lora_A." not in name:
+            averaged[name] = torch.stack([state[name].float() for state in states]).mean(0)
+            continue
+        # mean of B_i @ A_i = [B_1 .. B_k] @ [A_1; ..; A_k] / k; QR of both factors leaves a small core to SVD
+        b_name = name.replace(".lora_A.", ".lora_B.")
+        b_basis, b_core = torch.linalg.qr(torch.cat([state[b_name].double() for state in states], dim=1))
+        a_basis, a_core = torch.linalg.qr(torch.cat([state[name].double() for state in states], dim=0).T)
+        left, singular, right = torch.linalg.svd(b_core @ a_core.T / len(states))
+        kept_energy = min(kept_energy, float(singular[:rank].square().sum() / singular.square().sum()))
+        root = singular[:rank].sqrt()
+        averaged[b_name] = (b_basis @ left[:, :rank] * root).float().contiguous()
+        averaged[name] = (root[:, None] * right[:rank] @ a_basis.T).float().contiguous()
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "adapter_config.json"):
+        shutil.copyfile(adapter_dirs[0] / name, out_dir / name)
+    save_file(averaged, out_dir / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+    record = {"sources": [str(path) for path in adapter_dirs], "kept_energy": kept_energy}
+    (out_dir / "averaged_from.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def install_adapter(adapter_dir, dest=None, dtype: str | None = None) -> Path:
+    """Copy an adapter folder, its run record included, into the package's default model folder.
+
+    Args:
+        adapter_dir: the adapter folder (a run's `adapter` or `checkpoint-N`).
+        dest: the target folder (default: modeling_vaner/weights/vaner-smol).
+        dtype: "float32" or "bfloat16" for the copied weights; None: bfloat16 only if float32 would exceed 20 MB.
+
+    Returns:
+        `dest` as a Path.
+
+    Raises:
+        FileNotFoundError: `adapter_dir` is not an adapter folder.
+        ValueError: an unknown dtype, or weights over 20 MB even in bfloat16.
+    """
+    adapter_dir, dest = Path(adapter_dir), Path(dest or default_model_dir())
+    require_adapter_dir(adapter_dir)
+    if dtype is not None and dtype not in ADAPTER_DTYPES:
+        raise ValueError(f"dtype must be one of {ADAPTER_DTYPES}, got {dtype!r}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ADAPTER_FILES:
+        shutil.copyfile(adapter_dir / name, dest / name)
+    for name in RUN_RECORD_FILES:  # read by the model card; a stale one from the previous model is removed
+        source, target = run_record_file(adapter_dir, name), dest / name
+        if source is not None:
+            shutil.copyfile(source, target)
+        elif target.is_file():
+            target.unlink()
+    weights = dest / ADAPTER_WEIGHTS
+    if dtype is None and weights.stat().st_size > MAX_SHIPPED_BYTES:
+        dtype = "bfloat16"
+    if dtype is not None:
+        cast_adapter_weights(weights, dtype)
+    if weights.stat().st_size > MAX_SHIPPED_BYTES:
+        raise ValueError(f"{weights} is {weights.stat().st_size / 1e6:.1f} MB, over the 20 MB limit")
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------------------------
+def register(subparsers) -> None:
+    install = subparsers.add_parser(
+        "install-adapter", help="copy a trained adapter into modeling_vaner/weights/vaner-smol (the default model)"
+    )
+    install.add_argument("adapter_dir", type=Path, help="an adapter folder, e.g. runs/vaner-smol/adapter")
+    install.add_argument("--dest", type=Path, help="target folder (default: the package's vaner-smol folder)")
+    install.add_argument("--dtype", choices=ADAPTER_DTYPES, help="cast weights (default: bfloat16 only if > 20 MB)")
+    install.set_defaults(func=run_install)
+
+    average = subparsers.add_parser(
+        "average-adapters", help="average adapters of one recipe (e.g. several seeds) into one adapter of the same rank"
+    )
+    average.add_argument("output_dir", type=Path, help="folder for the averaged adapter")
+    average.add_argument("adapter_dirs", type=Path, nargs="+", metavar="ADAPTER_DIR", help="two or more adapter folders")
+    average.set_defaults(func=run_average)
+
+
+def run_average(args) -> int:
+    record = average_adapters(args.adapter_dirs, args.output_dir)
+    print(f"{args.output_dir}\tkept energy at rank r: {record['kept_energy']:.4f} (worst module)")
+    return 0
+
+
+def run_install(args) -> int:
+    dest = install_adapter(args.adapter_dir, args.dest, args.dtype)
+    size = (dest / ADAPTER_WEIGHTS).stat().st_size
+    print(f"{dest}\t{size / 1e6:.1f} MB")
+    return 0
