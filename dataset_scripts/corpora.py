@@ -49,13 +49,15 @@ class Repository:
 MTL = Repository("cambridgeltl/MTL-Bioinformatics-2016", "df0df02fae6dbb87d88ffcf323b9096528f06f84")
 VANER = Repository("Eulring/VANER", "239b273439e38228f45075bb27f577bcbff3d3b4")
 BADERLAB = Repository("BaderLab/Biomedical-Corpora", "16a661de8ed604dc71da0fcd3d29fcf3bc2ab5ce")
+# A copy of BioBERT's NER data; its JNLPBA files were removed after this commit.
+BIOBERT = Repository("BioMedBERT/biomedbert", "93fd69d6fb59e5c04b5a1ac7668117643c4a8583")
 
 
 @dataclass(frozen=True)
 class Source:
     """One file: its path relative to a local corpora directory, and where it is published.
 
-    The helpers `mtl`, `baderlab` and `vaner_jsonl` spell the layouts of the three source repositories."""
+    The helpers `mtl`, `baderlab`, `biobert` and `vaner_jsonl` spell the layouts of the source repositories."""
 
     local: str
     repository: Repository
@@ -73,6 +75,10 @@ def mtl(local: str, path: str) -> Source:
 
 def baderlab(local: str, path: str) -> Source:
     return Source(local, BADERLAB, f"corpora/NER/CoNLL/BIO/{path}", "tsv")
+
+
+def biobert(local: str, path: str) -> Source:
+    return Source(local, BIOBERT, f"datasets/NER/{path}", "tsv")
 
 
 def vaner_jsonl(corpus_dir: str, split_file: str) -> Source:
@@ -147,7 +153,6 @@ BC5CDR_CITATION = (
     "Li J, Sun Y, Johnson RJ, et al. BioCreative V CDR task corpus: a resource for chemical disease relation "
     "extraction. Database 2016, baw068 (2016). doi:10.1093/database/baw068"
 )
-JNLPBA_REPAIR = "BaderLab's renaming protein->PRGE also hit this token text"
 BIOBERT_SPLIT_REPAIR = "BioBERT's sentence splitter cut an entity; the sentence-initial I is read as B"
 
 CORPORA: dict[str, Corpus] = {
@@ -208,8 +213,10 @@ CORPORA: dict[str, Corpus] = {
             name="jnlpba",
             display_name="JNLPBA",
             splits={
-                "train": Split(baderlab("JNLPBA/BaderLab_JNLPBA_BIO/train.tsv", "JNLPBA_BIO/train.tsv")),
-                "validation": Split(mtl("JNLPBA/devel.tsv", "JNLPBA/devel.tsv")),
+                # BioBERT's sentence-level re-split of the GENIA training data, tokenized as the test split is
+                # (hyphens split: "IL - 2"), where the GENIA files keep "IL-2" one token
+                "train": Split(biobert("JNLPBA/BioBERT/train.tsv", "JNLPBA/train.tsv")),
+                "validation": Split(biobert("JNLPBA/BioBERT/devel.tsv", "JNLPBA/devel.tsv")),
                 "test": Split(vaner_jsonl("JNLPBA", "test")),
             },
             # BioBERT/VANER count protein, DNA and RNA as the gene class; cell_line and cell_type are O.
@@ -222,23 +229,14 @@ CORPORA: dict[str, Corpus] = {
             table2_sentences=(14731, 3876, 3873),
             table2_entities=30263,
             repairs=tuple(
-                Repair("JNLPBA/BaderLab_JNLPBA_BIO/train.tsv", line, "token", old, new, JNLPBA_REPAIR)
-                for line, old, new in (
-                    (386508, "E-PRGEs", "E-proteins"),
-                    (386548, "E-PRGEs", "E-proteins"),
-                    (386580, "E-PRGE", "E-protein"),
-                    (386607, "E-PRGE", "E-protein"),
-                )
-            )
-            + tuple(
                 Repair("vaner_dbr/JNLPBA/test_df_mix2.jsonl", line, "tag", "I", "B", BIOBERT_SPLIT_REPAIR)
                 for line in (2779, 3338)
             ),
-            notes="train and validation are the GENIA Shared Task split (MTL files); BioBERT re-split the "
-            "GENIA training data into 14731/3876 sentences; a copy of that version was not found. "
-            "train+validation = 18546 sentences, Table 2 train+dev = 18607. Entities: the test split has the "
-            "6241 B tags of the VANER test (+2 repaired sentence-initial I); Table 2's total of 30263 leaves "
-            "24022 for train+dev, which the mapped GENIA train+dev (40753) does not match.",
+            notes="train and validation are BioBERT's files: the 18546 GENIA training sentences re-split at sentence "
+            "level into 14690/3856 (Table 2: 14731/3876, BioBERT's preprocessing also cuts sentences over 126 word "
+            "pieces). Entities: the test split has the 6241 B tags of the VANER test (+2 repaired sentence-initial "
+            "I); Table 2's total of 30263 leaves 24022 for train+dev, which BioBERT's train+dev (40753) does not "
+            "match.",
         ),
         Corpus(
             name="linnaeus",

@@ -35,6 +35,7 @@ from .run_log import LOG_FILE, jsonl_log_callback, plot_log
 DBR_VARIANTS = ("dbr", "random", "none")
 FINAL_EVAL_SPLITS = ("validation", "test", "none")
 ADAPTER_DIR = "adapter"
+BASE_KEY = "base"  # a config's `base:` names the config file it starts from
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
 
 
@@ -92,6 +93,11 @@ class DataArguments:
     dataset_in_instruction: bool = field(
         default=True, metadata={"help": "corpus name in the instruction; false = VANER_adapt (type-only)"}
     )
+    type_only_share: float = field(
+        default=0.0,
+        metadata={"help": "share of each corpus's training sentences given the type-only instruction (VANER_adapt's "
+                  "form, what free text gets) although dataset_in_instruction is true; chosen at random (data seed)"},
+    )
     max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
     train_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "the first N corpus sentences of each corpus (file order); DBR adds as many"}
@@ -130,6 +136,8 @@ class DataArguments:
             raise ValueError(f"dbr_variant must be one of {DBR_VARIANTS}, got {self.dbr_variant!r}")
         if self.final_eval_split not in FINAL_EVAL_SPLITS:
             raise ValueError(f"final_eval_split must be one of {FINAL_EVAL_SPLITS}, got {self.final_eval_split!r}")
+        if not 0.0 <= self.type_only_share <= 1.0:
+            raise ValueError(f"type_only_share must be between 0 and 1, got {self.type_only_share}")
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
         for name in ("train_limits", "train_repeats", "train_with_dev", "eval_limits"):
@@ -145,24 +153,46 @@ class DataArguments:
 # Configuration
 # ---------------------------------------------------------------------------------------------------------------
 def parse_config(path, overrides: dict | None = None):
-    """(ModelArguments, DataArguments, TrainingArguments) from a YAML file plus `overrides`; an unknown key is an
-    error that names it."""
-    import yaml
+    """Read a training config.
+
+    Args:
+        path: a YAML file of field names and values. Its optional `base:` key names another config file (relative
+            to this one) whose values it starts from; a key given here replaces the base's value as a whole.
+        overrides: values that replace the file's (e.g. from `--set`).
+
+    Returns:
+        `(ModelArguments, DataArguments, TrainingArguments)`.
+
+    Raises:
+        FileNotFoundError: the file or a base it names does not exist.
+        ValueError: not a mapping, a cycle of bases, an unknown key (named), or a value a field refuses.
+    """
     from transformers import HfArgumentParser, TrainingArguments
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"training config {path} does not exist")
-    values = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of field names to values, got {type(values).__name__}")
-    values.update(overrides or {})
+    values = {**read_config_values(Path(path)), **(overrides or {})}
     parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
     known = {f.name for dataclass_type in parser.dataclass_types for f in dataclass_fields(dataclass_type)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)} (not a model, data or TrainingArguments field)")
     return parser.parse_dict(values)
+
+
+def read_config_values(path: Path, seen: tuple = ()) -> dict:
+    """The values of a config file, its `base:` chain resolved (the file's own values win)."""
+    import yaml
+
+    if not path.is_file():
+        raise FileNotFoundError(f"training config {path} does not exist")
+    if path.resolve() in seen:
+        raise ValueError(f"{path}: `base:` files form a cycle")
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of field names to values, got {type(values).__name__}")
+    base = values.pop(BASE_KEY, None)
+    if base is None:
+        return values
+    return {**read_config_values(path.parent / base, (*seen, path.resolve())), **values}
 
 
 def dataclass_fields(dataclass_type):
@@ -190,7 +220,10 @@ def parse_overrides(items: list[str]) -> dict:
 def training_records(data: DataArguments, seed: int) -> list[dict]:
     """The multi-corpus training mixture: per corpus its first `train_limits[corpus]` (else
     `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
-    sentence `train_repeats[corpus]` times, plus their DBR sentences once."""
+    sentence `train_repeats[corpus]` times, plus their DBR sentences once. A random `type_only_share` of each
+    corpus's sentences get the type-only instruction (`instruction_dataset` None, as DBR sentences have)."""
+    import random
+
     from .dbr.mixture import build_training_mixture, load_builder
 
     builder = None if data.dbr_variant == "none" else load_builder(corpora_dir=data.corpora_dir, seed=seed)
@@ -210,6 +243,9 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
                 limit=limit,
                 builder=builder,
             )
+        sentences = [index for index, record in enumerate(mixture) if record["source"] == "corpus"]
+        for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(data.type_only_share * len(sentences))):
+            mixture[index] = {**mixture[index], "instruction_dataset": None}
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
     return records
@@ -535,8 +571,8 @@ def register(subparsers) -> None:
     parser.add_argument("--config", required=True, type=Path, help="YAML file (see configs/smol.yaml)")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a config field (VALUE read as YAML), e.g. --set max_steps=10",
+        "--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+        help="override config fields (VALUE read as YAML), e.g. --set max_steps=10 bf16=true",
     )
     parser.set_defaults(func=run_train)
 

@@ -179,6 +179,26 @@ def test_config_errors(tmp_path, tiny_backbone):
         parse_config(tiny_config(tmp_path, tiny_backbone, corpora=["ncbi-disease"]))
     with pytest.raises(ValueError, match="dbr_variant"):
         parse_config(tiny_config(tmp_path, tiny_backbone, dbr_variant="dense"))
+    with pytest.raises(ValueError, match="type_only_share"):
+        parse_config(tiny_config(tmp_path, tiny_backbone, type_only_share=1.5))
+
+
+def test_config_base_chain(tmp_path, tiny_backbone):
+    """A stage file holds what differs from its `base:`; its values, then --set's, replace the base's whole."""
+    base = tiny_config(tmp_path, tiny_backbone, train_limits={"ncbi": 3})
+    stage = tmp_path / "stages" / "stage.yaml"
+    stage.parent.mkdir()
+    stage.write_text("base: ../config.yaml\nlearning_rate: 0.5\ntrain_limits: {}\n")
+    model_args, data_args, training_args = parse_config(stage, {"max_steps": 3})
+    assert training_args.learning_rate == 0.5 and training_args.max_steps == 3 and data_args.train_limits == {}
+    assert model_args.backbone == str(tiny_backbone) and parse_config(base)[1].train_limits == {"ncbi": 3}
+    (tmp_path / "loop.yaml").write_text("base: stages/loop.yaml\n")
+    (tmp_path / "stages" / "loop.yaml").write_text("base: ../loop.yaml\n")
+    with pytest.raises(ValueError, match="cycle"):
+        parse_config(tmp_path / "loop.yaml")
+    stage.write_text("base: missing.yaml\n")
+    with pytest.raises(FileNotFoundError, match="missing.yaml does not exist"):
+        parse_config(stage)
 
 
 def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone):
@@ -279,6 +299,20 @@ def test_per_corpus_limits_and_repeats(corpora_dir):
         DataArguments(corpora=["ncbi"], train_repeats={"ncbi": 0})
 
 
+def test_type_only_share_of_each_corpus(corpora_dir):
+    """A seeded share of each corpus's sentences gets the type-only instruction (VANER_adapt's form)."""
+    from modeling_vaner.training import instruction_dataset
+
+    data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
+                         train_limit_per_corpus=40, type_only_share=0.25)
+    mixture = training_records(data, seed=0)
+    for corpus in ("ncbi", "s800"):
+        forms = [instruction_dataset(record, True) for record in mixture if record["corpus"] == corpus]
+        assert forms.count(None) == 10 and forms.count(corpus) == 30
+    assert mixture == training_records(data, seed=0) and mixture != training_records(data, seed=1)
+    assert all(instruction_dataset(record, False) is None for record in mixture)
+
+
 def test_cli_reports_config_errors(tmp_path, capsys):
     from modeling_vaner.cli import main
 
@@ -286,6 +320,15 @@ def test_cli_reports_config_errors(tmp_path, capsys):
     assert "nope.yaml does not exist" in capsys.readouterr().err
     assert main(["train", "--config", str(tmp_path / "nope.yaml"), "--set", "max_steps"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_set_takes_several_fields():
+    from modeling_vaner.cli import build_parser
+    from modeling_vaner.training import parse_overrides
+
+    args = build_parser().parse_args(["train", "--config", "x.yaml", "--set", "bf16=true", "frozen_dtype=bfloat16",
+                                      "--set", "max_steps=10"])
+    assert parse_overrides(args.overrides) == {"bf16": True, "frozen_dtype": "bfloat16", "max_steps": 10}
 
 
 def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
@@ -313,11 +356,11 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
     assert json.loads((tmp_path / "paper" / ADAPTER_DIR / EVALUATION_FILE).read_text())["split"] == "test"
 
 
-@pytest.mark.parametrize("preset", ["smol.yaml", "smol-stage2.yaml", "smol-stage3.yaml", "smol-stage4.yaml"])
+@pytest.mark.parametrize("preset", sorted(path.name for path in (ROOT / "configs").glob("smol*.yaml")))
 def test_smol_presets_parse(preset):
     model_args, data_args, training_args = parse_config(ROOT / "configs" / preset)
     assert model_args.backbone == "smollm2-135m" and not model_args.load_in_4bit
-    assert training_args.use_cpu and data_args.dbr_variant == "dbr"
+    assert training_args.use_cpu
     assert {VANER_CORPUS_TYPES[name] for name in data_args.corpora} == {"Disease", "Chemical", "Gene", "Species"}
     assert training_args.save_steps % training_args.eval_steps == 0 and training_args.load_best_model_at_end
 
