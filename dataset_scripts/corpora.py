@@ -15,16 +15,15 @@ import json
 import os
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES, VANER_LABELS
+from modeling_vaner.processing_vaner import IOB2_LABELS, LABEL_B, LABEL_I, LABEL_O
 
 SPLITS = ("train", "validation", "test")
 CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
 DOCSTART = "-DOCSTART-"
-O, B, I = (VANER_LABELS.index(label) for label in ("O", "B", "I"))
 
 
 class CorpusUnavailableError(FileNotFoundError):
@@ -116,6 +115,8 @@ class Repair:
 class Corpus:
     name: str
     display_name: str
+    entity_type: str  # the one type the corpus annotates (one of VANER_ENTITY_TYPES)
+    paper_f1: float  # the VANER paper's test F1 (%), Table 1
     splits: Mapping[str, Split]
     tag_types: frozenset[str]  # tag types (B-<type>) of the entity; untyped B/I tags are always accepted
     licence: str
@@ -126,10 +127,6 @@ class Corpus:
     repairs: tuple[Repair, ...] = ()
     notes: str = ""  # source differences against Table 2
     missing_hint: str = ""  # added to the error when a file of the corpus is missing
-
-    @property
-    def entity_type(self) -> str:
-        return VANER_CORPUS_TYPES[self.name]
 
 
 def _mtl_splits(mtl_dir: str, local_dir: str, vaner_dir: str, vaner_splits: tuple[str, ...]) -> dict[str, Split]:
@@ -159,8 +156,37 @@ CORPORA: dict[str, Corpus] = {
     corpus.name: corpus
     for corpus in (
         Corpus(
+            name="ncbi",
+            display_name="NCBI-disease",
+            entity_type="Disease",
+            paper_f1=88.03,
+            splits=_mtl_splits("NCBI-disease-IOB", "NCBI-disease", "ncbi", ("validation", "test")),
+            tag_types=frozenset({"Disease"}),
+            licence="cc0-1.0",
+            citation="Dogan RI, Leaman R, Lu Z. NCBI disease corpus: a resource for disease name recognition "
+            "and concept normalization. Journal of Biomedical Informatics 47, 1-10 (2014). "
+            "doi:10.1016/j.jbi.2013.12.006",
+            table2_sentences=(5432, 923, 942),
+            table2_entities=6861,
+        ),
+        Corpus(
+            name="bc5cdr-disease",
+            display_name="BC5CDR-disease",
+            entity_type="Disease",
+            paper_f1=87.76,
+            splits=_mtl_splits("BC5CDR-disease-IOB", "BC5CDR-disease", "BC5CDR-disease", ("test",)),
+            tag_types=frozenset({"Disease"}),
+            licence=MTL_LICENCE,
+            citation=BC5CDR_CITATION,
+            table2_sentences=(4559, 4580, 4796),
+            table2_entities=12931,
+            notes="As BC5CDR-chem (same sentences).",
+        ),
+        Corpus(
             name="bc2gm",
             display_name="BC2GM",
+            entity_type="Gene",
+            paper_f1=83.47,
             splits=_mtl_splits("BC2GM-IOB", "BC2GM", "BC2GM", ("validation", "test")),
             tag_types=frozenset({"GENE"}),
             licence=MTL_LICENCE,
@@ -172,46 +198,10 @@ CORPORA: dict[str, Corpus] = {
             notes="train is the MTL file: same tokens as BioBERT's, 58 fewer sentence breaks.",
         ),
         Corpus(
-            name="bc4chemd",
-            display_name="BC4CHEMD",
-            splits=_mtl_splits("BC4CHEMD", "BC4CHEMD", "BC4CHEMD", ()),
-            tag_types=frozenset({"Chemical"}),
-            licence="unknown",
-            citation="Krallinger M, Rabal O, Leitner F, et al. The CHEMDNER corpus of chemicals and drugs and its "
-            "annotation principles. Journal of Cheminformatics 7, S2 (2015). doi:10.1186/1758-2946-7-S1-S2",
-            table2_sentences=(30884, 30841, 26561),
-            table2_entities=65238,
-            notes="Not readable from the shared corpora (annotations only, no text).",
-            missing_hint="The shared corpora hold only the CHEMDNER annotations of BC4CHEMD, without the text, "
-            "so it cannot be read from them. Put the MTL files BC4CHEMD/{train,devel,test}.tsv (token<TAB>tag) "
-            "in the corpora directory, or read it from the public URLs (no corpora directory).",
-        ),
-        Corpus(
-            name="bc5cdr-chem",
-            display_name="BC5CDR-chem",
-            splits=_mtl_splits("BC5CDR-chem-IOB", "BC5CDR-chem", "BC5CDR-chem", ("test",)),
-            tag_types=frozenset({"Chemical"}),
-            licence=MTL_LICENCE,
-            citation=BC5CDR_CITATION,
-            table2_sentences=(4559, 4580, 4796),
-            table2_entities=15828,
-            notes="MTL train/devel have one sentence more than Table 2; the VANER test release has 4812 "
-            "sentences (16 more sentence breaks than Table 2, same 5385 entities as the MTL test).",
-        ),
-        Corpus(
-            name="bc5cdr-disease",
-            display_name="BC5CDR-disease",
-            splits=_mtl_splits("BC5CDR-disease-IOB", "BC5CDR-disease", "BC5CDR-disease", ("test",)),
-            tag_types=frozenset({"Disease"}),
-            licence=MTL_LICENCE,
-            citation=BC5CDR_CITATION,
-            table2_sentences=(4559, 4580, 4796),
-            table2_entities=12931,
-            notes="As BC5CDR-chem (same sentences).",
-        ),
-        Corpus(
             name="jnlpba",
             display_name="JNLPBA",
+            entity_type="Gene",
+            paper_f1=77.41,
             splits={
                 # BioBERT's sentence-level re-split of the GENIA training data, tokenized as the test split is
                 # (hyphens split: "IL - 2"), where the GENIA files keep "IL-2" one token
@@ -239,8 +229,41 @@ CORPORA: dict[str, Corpus] = {
             "match.",
         ),
         Corpus(
+            name="bc4chemd",
+            display_name="BC4CHEMD",
+            entity_type="Chemical",
+            paper_f1=93.18,
+            splits=_mtl_splits("BC4CHEMD", "BC4CHEMD", "BC4CHEMD", ()),
+            tag_types=frozenset({"Chemical"}),
+            licence="unknown",
+            citation="Krallinger M, Rabal O, Leitner F, et al. The CHEMDNER corpus of chemicals and drugs and its "
+            "annotation principles. Journal of Cheminformatics 7, S2 (2015). doi:10.1186/1758-2946-7-S1-S2",
+            table2_sentences=(30884, 30841, 26561),
+            table2_entities=65238,
+            notes="Not readable from the shared corpora (annotations only, no text).",
+            missing_hint="The shared corpora hold only the CHEMDNER annotations of BC4CHEMD, without the text, "
+            "so it cannot be read from them. Put the MTL files BC4CHEMD/{train,devel,test}.tsv (token<TAB>tag) "
+            "in the corpora directory, or read it from the public URLs (no corpora directory).",
+        ),
+        Corpus(
+            name="bc5cdr-chem",
+            display_name="BC5CDR-chem",
+            entity_type="Chemical",
+            paper_f1=94.34,
+            splits=_mtl_splits("BC5CDR-chem-IOB", "BC5CDR-chem", "BC5CDR-chem", ("test",)),
+            tag_types=frozenset({"Chemical"}),
+            licence=MTL_LICENCE,
+            citation=BC5CDR_CITATION,
+            table2_sentences=(4559, 4580, 4796),
+            table2_entities=15828,
+            notes="MTL train/devel have one sentence more than Table 2; the VANER test release has 4812 "
+            "sentences (16 more sentence breaks than Table 2, same 5385 entities as the MTL test).",
+        ),
+        Corpus(
             name="linnaeus",
             display_name="linnaeus",
+            entity_type="Species",
+            paper_f1=94.06,
             splits=_mtl_splits("linnaeus-IOB", "linnaeus", "linnaeus", ("test",)),
             tag_types=frozenset({"Species"}),
             licence="cc-by-4.0",
@@ -254,6 +277,8 @@ CORPORA: dict[str, Corpus] = {
         Corpus(
             name="s800",
             display_name="s800",
+            entity_type="Species",
+            paper_f1=77.06,
             splits={
                 "train": Split(
                     baderlab("s800/BaderLab_S800_BIO/train.tsv", "S800_BIO/train.tsv"), minus=("validation", "test")
@@ -271,21 +296,28 @@ CORPORA: dict[str, Corpus] = {
             notes="train = the whole-corpus BaderLab file minus the VANER dev/test sentences (by token "
             "sequence); 2 VANER dev sentences do not occur in it (see dataset_scripts/CORPORA.md).",
         ),
-        Corpus(
-            name="ncbi",
-            display_name="NCBI-disease",
-            splits=_mtl_splits("NCBI-disease-IOB", "NCBI-disease", "ncbi", ("validation", "test")),
-            tag_types=frozenset({"Disease"}),
-            licence="cc0-1.0",
-            citation="Dogan RI, Leaman R, Lu Z. NCBI disease corpus: a resource for disease name recognition "
-            "and concept normalization. Journal of Biomedical Informatics 47, 1-10 (2014). "
-            "doi:10.1016/j.jbi.2013.12.006",
-            table2_sentences=(5432, 923, 942),
-            table2_entities=6861,
-        ),
     )
 }
-assert set(CORPORA) == set(VANER_CORPUS_TYPES), "CORPORA and VANER_CORPUS_TYPES must name the same corpora"
+# The corpus names as the instruction writes them, and the type each annotates: what a new model's
+# `VanerConfig.corpus_types` holds (`backbone.build_vaner_model`).
+CORPUS_TYPES = {name: corpus.entity_type for name, corpus in CORPORA.items()}
+PAPER_F1 = {name: corpus.paper_f1 for name, corpus in CORPORA.items()}  # VANER, Table 1 (%)
+
+
+def check_corpus_names(names: Sequence[str]) -> list[str]:
+    """Corpus names checked against the table, in the order given, each once; `["all"]` is every corpus.
+
+    Raises:
+        ValueError: no name, or a name the table does not have (named).
+    """
+    names = list(names)
+    if names == ["all"]:
+        return list(CORPORA)
+    unknown = [name for name in names if name not in CORPORA]
+    if unknown or not names:
+        problem = f"unknown corpus {', '.join(unknown)}" if unknown else "no corpus named"
+        raise ValueError(f"{problem}; expected any of {', '.join(CORPORA)} (or all)")
+    return list(dict.fromkeys(names))
 
 
 def get_corpus(name: str) -> Corpus:
@@ -365,6 +397,7 @@ def _locate(corpus: Corpus, split: str, source: Source, corpora_dir: Path | None
 
 MAX_REPORTED_PROBLEMS = 20
 Tag = tuple[int, str]  # O/B/I label and the tag's type as written ("" for O and untyped B/I)
+Sentence = tuple[list[str], list[Tag], int | None]  # tokens, tags, document index (None: no -DOCSTART-)
 
 
 def _parse_tag(raw: str, previous: str, strict: bool, where: str, repaired: list[str]) -> Tag:
@@ -374,7 +407,7 @@ def _parse_tag(raw: str, previous: str, strict: bool, where: str, repaired: list
     `where` is added to `repaired`.
     """
     if raw == "O":
-        return O, ""
+        return LABEL_O, ""
     prefix, _, tag_type = raw.partition("-")
     if prefix not in ("B", "I") or raw.endswith("-"):
         raise CorpusFormatError(f"{where}: invalid tag {raw!r}; expected O, B, I, B-<type> or I-<type>")
@@ -382,13 +415,13 @@ def _parse_tag(raw: str, previous: str, strict: bool, where: str, repaired: list
         if strict:
             raise CorpusFormatError(f"{where}: {raw!r} follows {previous or 'the sentence start'!r} (invalid IOB2)")
         repaired.append(where)
-        return B, tag_type
-    return (B if prefix == "B" else I), tag_type
+        return LABEL_B, tag_type
+    return (LABEL_B if prefix == "B" else LABEL_I), tag_type
 
 
 def _read_tsv(
     path: Path, repairs: Mapping[int, Repair], known_types=None, strict: bool = True
-) -> Iterator[tuple[list[str], list[Tag], int | None]]:
+) -> Iterator[Sentence]:
     """Sentences of a tagged column file: the token in the first column, the IOB2 tag in the last (the conlleval
     convention), blank lines between sentences, `-DOCSTART-` lines starting documents. A UTF-8 BOM and CRLF line
     ends read like a clean file. Yields `(tokens, tags, document index)`.
@@ -433,7 +466,7 @@ def _read_tsv(
                 problems.append(str(error))
                 if len(problems) == MAX_REPORTED_PROBLEMS:
                     break
-                tag, raw = (O, ""), "O"
+                tag, raw = (LABEL_O, ""), "O"
             tokens.append(token)
             tags.append(tag)
             previous = raw
@@ -453,7 +486,7 @@ def _read_tsv(
 
 def _labels(tags: list[Tag], counts) -> list[int]:
     """O/B/I labels of the tags whose type `counts` (a predicate); all others O."""
-    return [label if label != O and counts(tag_type) else O for label, tag_type in tags]
+    return [label if label != LABEL_O and counts(tag_type) else LABEL_O for label, tag_type in tags]
 
 
 def _read_jsonl(path: Path, repairs: Mapping[int, Repair]) -> Iterator[Sentence]:
@@ -470,12 +503,12 @@ def _read_jsonl(path: Path, repairs: Mapping[int, Repair]) -> Iterator[Sentence]
                 raise CorpusFormatError(f"{where}: {len(tags)} ner_tags for {len(tokens)} tokens after the prompt")
             if number in repairs:
                 repair = repairs[number]
-                label = _apply_repair(repair, "", VANER_LABELS[tags[repair.index]], where)[1]
-                tags[repair.index] = VANER_LABELS.index(label)
+                label = _apply_repair(repair, "", IOB2_LABELS[tags[repair.index]], where)[1]
+                tags[repair.index] = IOB2_LABELS.index(label)
             for index, tag in enumerate(tags):
-                if tag not in (O, B, I):
+                if tag not in (LABEL_O, LABEL_B, LABEL_I):
                     raise CorpusFormatError(f"{where}: ner_tags[{index}] = {tag!r} is not 0 (O), 1 (B) or 2 (I)")
-                if tag == I and (index == 0 or tags[index - 1] == O):
+                if tag == LABEL_I and (index == 0 or tags[index - 1] == LABEL_O):
                     raise CorpusFormatError(f"{where}: ner_tags[{index}] is I after O (invalid IOB2)")
             yield tokens, tags, None
 
@@ -610,7 +643,7 @@ def read_tagged_file(
             f"{path}: no entity of type {wanted!r}; the file's types are {', '.join(file_types)} "
             f"(map them to instruction types with a type map, e.g. {file_types[0]}={wanted})"
         )
-    if wanted is None and any(label != O and not tag_type for _, tags, _ in sentences for label, tag_type in tags):
+    if wanted is None and any(label != LABEL_O and not tag_type for _, tags, _ in sentences for label, tag_type in tags):
         raise CorpusFormatError(f"{path}: tags without a type (B, I) need the entity type they mark (--type)")
     names = [wanted] if wanted is not None else file_types
     return [

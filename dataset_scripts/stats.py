@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .corpora import CORPORA, SPLITS, B, CorpusFormatError, CorpusUnavailableError, I, O, get_corpus, read_corpus
+from modeling_vaner.processing_vaner import LABEL_B, LABEL_I, LABEL_O
+
+from .corpora import CORPORA, SPLITS, CorpusFormatError, CorpusUnavailableError, get_corpus, read_corpus
 
 TOLERANCE = 0.02  # a relative difference to Table 2 above this is flagged
 
@@ -17,7 +19,7 @@ def relative_difference(measured: int, reference: int) -> float:
 def iob2_violations(records: Iterable[Mapping]) -> int:
     """The number of sentences in which an I tag follows O or starts the sentence."""
     return sum(
-        any(tag == I and previous == O for previous, tag in zip([O, *record["ner_tags"]], record["ner_tags"]))
+        any(tag == LABEL_I and previous == LABEL_O for previous, tag in zip([LABEL_O, *record["ner_tags"]], record["ner_tags"]))
         for record in records
     )
 
@@ -38,7 +40,7 @@ def corpus_stats(name: str, splits: Mapping[str, list[Mapping]]) -> dict:
                 "table2_sentences": reference,
                 "difference": round(difference, 4),
                 "flagged": abs(difference) > TOLERANCE,
-                "entities": sum(list(record["ner_tags"]).count(B) for record in records),
+                "entities": sum(list(record["ner_tags"]).count(LABEL_B) for record in records),
                 "iob2_violations": iob2_violations(records),
                 "shared_with_train": None
                 if split == "train"

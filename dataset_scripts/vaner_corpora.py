@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import datasets
 
-from modeling_vaner.configuration_vaner import VANER_LABELS
+from modeling_vaner.processing_vaner import IOB2_LABELS
 
 from .corpora import CORPORA, SPLITS, read_corpus
 
@@ -25,7 +25,7 @@ FEATURES = datasets.Features(
         "id": datasets.Value("string"),
         "document_id": datasets.Value("string"),
         "tokens": datasets.List(datasets.Value("string")),
-        "ner_tags": datasets.List(datasets.ClassLabel(names=list(VANER_LABELS))),
+        "ner_tags": datasets.List(datasets.ClassLabel(names=list(IOB2_LABELS))),
         "entity_type": datasets.Value("string"),
         "corpus": datasets.Value("string"),
     }

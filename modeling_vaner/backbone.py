@@ -83,10 +83,13 @@ def build_vaner_model(
     O/B/I head, and its tokenizer (prepared for word-level input). Returns `(model, tokenizer)`.
 
     `backbone`: a local folder or hub name of a Llama checkpoint; None = the embedded SmolLM2-135M.
-    `config_overrides`: any `VanerConfig` field (e.g. `max_window_tokens`, `classifier_dropout`).
+    `config_overrides`: any `VanerConfig` field (e.g. `max_window_tokens`, `classifier_dropout`); `corpus_types`
+    defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`).
     """
     import torch
     from transformers import AutoConfig, AutoTokenizer
+
+    from dataset_scripts.corpora import CORPUS_TYPES
 
     from .configuration_vaner import VanerConfig
     from .modeling_vaner import VanerForTokenClassification
@@ -102,7 +105,8 @@ def build_vaner_model(
     fields = base.to_dict()
     for key in ("model_type", "architectures", "auto_map", "id2label", "label2id", "transformers_version", "dtype"):
         fields.pop(key, None)
-    fields.update(pad_token_id=tokenizer.pad_token_id, is_causal=is_causal, **config_overrides)
+    fields.update(pad_token_id=tokenizer.pad_token_id, is_causal=is_causal, corpus_types=dict(CORPUS_TYPES))
+    fields.update(config_overrides)
     config = VanerConfig(**fields)
     model = VanerForTokenClassification.from_pretrained(
         path,

@@ -6,19 +6,9 @@ Self-contained (transformers only) so that it can be copied to a Hub repository 
 from huggingface_hub.dataclasses import strict
 from transformers import LlamaConfig
 
-VANER_LABELS = ("O", "B", "I")
+from .processing_vaner import IOB2_LABELS
+
 VANER_ENTITY_TYPES = ("Disease", "Chemical", "Gene", "Species")
-# The name each corpus goes by in the instruction, and the entity type it annotates.
-VANER_CORPUS_TYPES = {
-    "ncbi": "Disease",
-    "bc5cdr-disease": "Disease",
-    "bc2gm": "Gene",
-    "jnlpba": "Gene",
-    "bc4chemd": "Chemical",
-    "bc5cdr-chem": "Chemical",
-    "linnaeus": "Species",
-    "s800": "Species",
-}
 DATASET_INSTRUCTION = "If any {entity_type} entity is mentioned in the {dataset} input, extract it. ##input: "
 TYPE_ONLY_INSTRUCTION = "If any {entity_type} entity is mentioned in the input, extract it. ##input: "
 
@@ -32,8 +22,9 @@ class VanerConfig(LlamaConfig):
         `False` removes the causal mask in every layer (padding stays masked); `True` gives the causal ablation.
     entity_types (`list[str]`):
         The entity types the model was trained on; the pipeline asks for all of them by default.
-    corpus_types (`dict[str, str]`):
-        Known corpus names (as written in the instruction) and the entity type each annotates.
+    corpus_types (`dict[str, str]`, defaults to `{}`):
+        Known corpus names (as written in the instruction) and the entity type each annotates; `build_vaner_model`
+        fills it from the package's corpus table, and a saved model keeps its own.
     dataset_instruction / type_only_instruction (`str`):
         Instruction templates, with `{entity_type}` (and `{dataset}`) placeholders, prepended to every sentence.
     max_window_tokens (`int`, defaults to 256):
@@ -54,12 +45,12 @@ class VanerConfig(LlamaConfig):
 
     def __post_init__(self, **kwargs):
         if self.id2label is None:
-            self.id2label = dict(enumerate(VANER_LABELS))
+            self.id2label = dict(enumerate(IOB2_LABELS))
             self.label2id = {label: index for index, label in self.id2label.items()}
         if self.entity_types is None:
             self.entity_types = list(VANER_ENTITY_TYPES)
         if self.corpus_types is None:
-            self.corpus_types = dict(VANER_CORPUS_TYPES)
+            self.corpus_types = {}
         super().__post_init__(**kwargs)
 
     def instruction(self, entity_type: str, dataset: str | None = None) -> str:

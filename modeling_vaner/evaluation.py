@@ -13,17 +13,10 @@ import random
 import sys
 from pathlib import Path
 
-# Table 1 of the VANER paper (F1, %).
-PAPER_F1 = {
-    "ncbi": 88.03,
-    "bc5cdr-disease": 87.76,
-    "bc2gm": 83.47,
-    "jnlpba": 77.41,
-    "bc4chemd": 93.18,
-    "bc5cdr-chem": 94.34,
-    "linnaeus": 94.06,
-    "s800": 77.06,
-}
+from dataset_scripts.corpora import PAPER_F1, SPLITS
+
+from .processing_vaner import DECODINGS, LABEL_B, LABEL_O, PRECISIONS
+
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
 COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
 
@@ -37,7 +30,7 @@ def load_metric():
 
 def iob2_tags(labels: list[int], entity_type: str) -> list[str]:
     """Word labels 0/1/2 as IOB2 tags of one entity type."""
-    return ["O" if label == 0 else ("B-" if label == 1 else "I-") + entity_type for label in labels]
+    return ["O" if label == LABEL_O else ("B-" if label == LABEL_B else "I-") + entity_type for label in labels]
 
 
 def count_entities(label_lists: list[list[int]]) -> int:
@@ -200,7 +193,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="an I- tag that does not continue an entity is an error, not a start"
     )
-    parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    parser.add_argument("--split", default="test", choices=SPLITS)
     parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
     parser.add_argument(
         "--instruction",
@@ -214,12 +207,12 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subsample")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument(
-        "--precision", choices=("auto", "bf16", "fp32"), default="auto", help="auto: bf16 where the hardware has it"
+        "--precision", choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware has it"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the forward (pays off on whole corpora)")
     parser.add_argument(
         "--decoding",
-        choices=("viterbi", "argmax"),
+        choices=DECODINGS,
         default="viterbi",
         help="word labels: the most probable valid IOB2 sequence (viterbi) or each word's own argmax",
     )
@@ -237,22 +230,6 @@ def parse_type_map(text: str) -> dict[str, str]:
     return {source.strip(): target.strip() for source, _, target in pairs}
 
 
-def check_corpora(names: list[str]) -> list[str]:
-    """`names` checked against the corpus table (["all"]: every corpus in it).
-
-    Raises:
-        ValueError: an unknown name.
-    """
-    from .configuration_vaner import VANER_CORPUS_TYPES
-
-    if names == ["all"]:
-        return list(VANER_CORPUS_TYPES)
-    unknown = [name for name in names if name not in VANER_CORPUS_TYPES]
-    if unknown:
-        raise ValueError(f"unknown corpus {', '.join(unknown)}; expected any of {', '.join(VANER_CORPUS_TYPES)}")
-    return names
-
-
 def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
     """The corpora `vaner evaluate --corpus NAMES` scores, all checked before the model loads: "all" means every
     corpus whose `split` can be read (the others, and why, are printed first); named corpora must all be readable.
@@ -260,9 +237,9 @@ def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
     Raises:
         ValueError: an unknown name, or no corpus readable. CorpusUnavailableError: a named corpus is not readable.
     """
-    from dataset_scripts.corpora import CorpusUnavailableError, readable_corpora
+    from dataset_scripts.corpora import CorpusUnavailableError, check_corpus_names, readable_corpora
 
-    readable, missing = readable_corpora(check_corpora(names), split, corpora_dir)
+    readable, missing = readable_corpora(check_corpus_names(names), split, corpora_dir)
     if names != ["all"] and missing:
         raise CorpusUnavailableError(next(iter(missing.values())))
     for name, reason in missing.items():
@@ -273,9 +250,9 @@ def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
 
 
 def run_evaluate(args) -> int:
-    from .loading import load_pipeline
-
     from dataset_scripts.corpora import read_tagged_file, resolve_corpora_dir
+
+    from .loading import load_pipeline
 
     corpora_dir = resolve_corpora_dir(args.corpora_dir)
     corpora = corpora_to_score(args.corpus, args.split, corpora_dir) if args.corpus else None

@@ -20,6 +20,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .dbr.assembly import DBR_VARIANTS
+
 DEFAULT_STAGE_DIR = "build/hub"
 MANIFEST = "hub_stage.json"
 REPO_TYPES = {"model": "model", "corpora": "dataset", "dbr": "dataset", "space": "space"}
@@ -67,9 +69,9 @@ def stage_model(
     """The model repository: LoRA merged, weights cast to hub.yaml's dtype, card rendered from the JSON files."""
     import torch
 
+    from .adapter import EVALUATION_FILE, TRAIN_CONFIG_FILE, default_model_dir, run_record_file
     from .export import save_vaner_folder
     from .hub_card import f1_chart, hub_settings, read_evaluation, render_model_card
-    from .adapter import EVALUATION_FILE, TRAIN_CONFIG_FILE, default_model_dir, run_record_file
     from .loading import load_vaner
 
     settings = hub_settings()["model"]
@@ -169,14 +171,15 @@ def stage(
         CorpusUnavailableError: the corpora or DBR part is asked for and no corpus can be read.
         ValueError: every part was skipped.
     """
-    from .configuration_vaner import VANER_CORPUS_TYPES
+    from dataset_scripts.corpora import CORPORA
+
     from .hub_card import hub_settings
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = hub_settings()["model"]
     ids = repo_ids(namespace, name or (settings["name"] if model is None else settings["custom_name"]))
-    corpora = list(corpora or VANER_CORPUS_TYPES)
+    corpora = list(corpora or CORPORA)
     if {"corpora", "dbr"} & set(parts):  # fail before minutes of model staging, not after
         from dataset_scripts.corpora import CorpusUnavailableError, readable_corpora
 
@@ -301,7 +304,7 @@ def register(subparsers) -> None:
     )
     stage_parser.add_argument("--corpus", action="append", help="a corpus of the dataset repositories (default: all)")
     stage_parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
-    stage_parser.add_argument("--dbr-variant", default="dbr", choices=("dbr", "random", "none"))
+    stage_parser.add_argument("--dbr-variant", default="dbr", choices=DBR_VARIANTS)
     stage_parser.add_argument("--dbr-limit", type=int, help="corpus sentences per corpus in vaner-dbr (default: all)")
     for part in ("model", "datasets", "space"):
         stage_parser.add_argument(f"--skip-{part}", action="store_true", help=f"do not stage the {part}")

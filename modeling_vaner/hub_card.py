@@ -81,8 +81,7 @@ def percent(value: float) -> str:
 
 def evaluation_table(report: dict) -> dict:
     """Rows (as percent strings) beside the paper's F1, for the card."""
-    from .configuration_vaner import VANER_CORPUS_TYPES
-    from .evaluation import PAPER_F1
+    from dataset_scripts.corpora import CORPUS_TYPES, PAPER_F1
 
     corpora = report["corpora"]
     rows = []
@@ -91,7 +90,7 @@ def evaluation_table(report: dict) -> dict:
         rows.append(
             {
                 "corpus": corpus,
-                "type": VANER_CORPUS_TYPES.get(corpus, "-"),
+                "type": CORPUS_TYPES.get(corpus, "-"),
                 "sentences": scores.get("sentences", "-"),
                 **{key: percent(scores[key]) for key in SCORE_KEYS},
                 "paper_f1": "-" if paper is None else f"{paper:.2f}",
@@ -118,7 +117,7 @@ def evaluation_table(report: dict) -> dict:
 
 def model_index(name: str, report: dict, corpora_repo: str) -> list[dict]:
     """The card's `model-index`: one result per corpus, metrics in percent, straight from the report."""
-    from .configuration_vaner import VANER_CORPUS_TYPES
+    from dataset_scripts.corpora import CORPUS_TYPES
 
     results = []
     for corpus, scores in report["corpora"].items():
@@ -126,7 +125,7 @@ def model_index(name: str, report: dict, corpora_repo: str) -> list[dict]:
             {
                 "task": {"type": "token-classification", "name": "Named Entity Recognition"},
                 "dataset": {
-                    "name": f"{corpus} ({VANER_CORPUS_TYPES.get(corpus, 'entities')}, {report['split']})",
+                    "name": f"{corpus} ({CORPUS_TYPES.get(corpus, 'entities')}, {report['split']})",
                     "type": corpora_repo,
                     "config": corpus,
                     "split": report["split"],
@@ -147,7 +146,7 @@ def f1_chart(report: dict, path, title: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .evaluation import PAPER_F1
+    from dataset_scripts.corpora import PAPER_F1
 
     corpora = list(report["corpora"])
     ours = [100 * report["corpora"][corpus]["f1"] for corpus in corpora]
@@ -201,7 +200,9 @@ def render_model_card(
     repo_ids: dict, base_model: str, evaluation: dict | None, train_config: dict | None, trained: bool
 ) -> str:
     """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}."""
-    from .configuration_vaner import VANER_CORPUS_TYPES, VANER_ENTITY_TYPES
+    from dataset_scripts.corpora import CORPORA
+
+    from .configuration_vaner import VANER_ENTITY_TYPES
 
     settings = hub_settings()["model"]
     name = repo_ids["model"].split("/")[-1]
@@ -227,7 +228,7 @@ def render_model_card(
         dtype=settings["dtype"],
         trained=trained,
         entity_types=list(VANER_ENTITY_TYPES),
-        corpora=list(VANER_CORPUS_TYPES),
+        corpora=list(CORPORA),
         evaluation=evaluation_table(evaluation) if evaluation else None,
         chart=settings["chart"],
         recipe=recipe_stages(train_config, settings["recipe_fields"]) if train_config else None,

@@ -13,10 +13,12 @@ import torch
 from transformers import Pipeline
 
 from .processing_vaner import (
+    DECODINGS,
     LABEL_B,
     LABEL_I,
     LABEL_O,
     NUM_LABELS,
+    PRECISIONS,
     assign_words_to_windows,
     build_input,
     encode_instruction,
@@ -59,9 +61,6 @@ def viterbi_labels(probabilities: torch.Tensor) -> list[int]:
     return path[::-1]
 
 
-DECODINGS = ("viterbi", "argmax")
-
-
 def decode_labels(probabilities: torch.Tensor, decoding: str) -> tuple[list[int], list[float]]:
     """Word labels and each word's probability of its label, by `decoding`: "viterbi" (valid IOB2, the default)
     or "argmax" (each word on its own)."""
@@ -76,7 +75,6 @@ def decode_labels(probabilities: torch.Tensor, decoding: str) -> tuple[list[int]
 # ---------------------------------------------------------------------------------------------------------------
 # Pipeline
 # ---------------------------------------------------------------------------------------------------------------
-PRECISIONS = ("auto", "bf16", "fp32")
 # Forces what precision "auto" means, whatever the hardware: "bf16" or "fp32" (e.g. to run a test suite in bf16 on a
 # CPU that only emulates it).
 PRECISION_ENV = "VANER_PRECISION"

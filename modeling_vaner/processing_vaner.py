@@ -10,9 +10,15 @@ import unicodedata
 
 import regex
 
-LABEL_O, LABEL_B, LABEL_I = 0, 1, 2
-NUM_LABELS = 3
+IOB2_LABELS = ("O", "B", "I")  # the head's classes, in order: outside, begins an entity, inside one
+LABEL_O, LABEL_B, LABEL_I = range(len(IOB2_LABELS))
+NUM_LABELS = len(IOB2_LABELS)
 IGNORE_INDEX = -100
+# The pipeline's choices, defined here (torch-free) so that command lines can offer them without importing torch:
+# how word labels are decoded (the most probable valid IOB2 sequence, or each word's most probable label) and in
+# which precision the model runs ("auto": bf16 where the hardware computes it natively).
+DECODINGS = ("viterbi", "argmax")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 # Words as the corpora tokenize them: runs of word characters, and every other non-space character on its own.
 # `regex`'s \w is Unicode's (UTS #18: letters, combining marks, decimal digits, connector punctuation, joiners),

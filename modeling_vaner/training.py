@@ -20,6 +20,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataset_scripts.corpora import CORPUS_TYPES, check_corpus_names
+
 from .adapter import (
     ADAPTER_DTYPES,
     EVALUATION_FILE,
@@ -29,10 +31,9 @@ from .adapter import (
     save_adapter,
     write_model_config,
 )
-from .configuration_vaner import VANER_CORPUS_TYPES
+from .dbr.assembly import DBR_VARIANTS
 from .run_log import LOG_FILE, jsonl_log_callback, plot_log
 
-DBR_VARIANTS = ("dbr", "random", "none")
 FINAL_EVAL_SPLITS = ("validation", "test", "none")
 ADAPTER_DIR = "adapter"
 BASE_KEY = "base"  # a config's `base:` names the config file it starts from
@@ -82,7 +83,7 @@ class ModelArguments:
 @dataclass
 class DataArguments:
     corpora: list[str] = field(
-        default_factory=lambda: list(VANER_CORPUS_TYPES), metadata={"help": "training and dev corpora"}
+        default_factory=lambda: list(CORPUS_TYPES), metadata={"help": "training and dev corpora"}
     )
     corpora_dir: str | None = field(
         default=None, metadata={"help": "local corpora directory (default: $VANER_CORPORA_DIR)"}
@@ -129,9 +130,7 @@ class DataArguments:
     eval_batch_size: int = field(default=16, metadata={"help": "batch size of tag_words during evaluation"})
 
     def __post_init__(self):
-        from .evaluation import check_corpora
-
-        self.corpora = check_corpora(list(self.corpora))
+        self.corpora = check_corpus_names(self.corpora)
         if self.dbr_variant not in DBR_VARIANTS:
             raise ValueError(f"dbr_variant must be one of {DBR_VARIANTS}, got {self.dbr_variant!r}")
         if self.final_eval_split not in FINAL_EVAL_SPLITS:

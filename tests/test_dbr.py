@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES
+from dataset_scripts.corpora import CORPUS_TYPES
 from modeling_vaner.dbr.assembly import DBRConfig, dense_sentence, select_entities
 from modeling_vaner.dbr.kb import DEFAULT_SOURCES, KBPaths, build_kb, canonical_type, load_kb, type_matches
 from modeling_vaner.dbr.mining import PhraseMiner
@@ -59,7 +59,7 @@ def test_kb_corpus_source_holds_train_names_only(corpora_dir):
 
     kb = build_kb(resolve_kb_paths(corpora_dir=corpora_dir), sources=("corpus_train",), progress=False)
     train, held_out = set(), set()
-    for corpus in VANER_CORPUS_TYPES:
+    for corpus in CORPUS_TYPES:
         try:
             train |= _entity_keys(corpus, "train", corpora_dir)
             held_out |= _entity_keys(corpus, "validation", corpora_dir) | _entity_keys(corpus, "test", corpora_dir)
@@ -199,7 +199,7 @@ def test_training_mixture_format(builder, corpora_dir):
     dense = [r for r in mixture if r["source"] == "dbr"]
     assert len(corpus) == 80 and dense and len({r["id"] for r in mixture}) == len(mixture)
     assert all(r["instruction_dataset"] == r["corpus"] for r in corpus)
-    assert all(r["instruction_dataset"] is None and r["entity_type"] == VANER_CORPUS_TYPES[r["corpus"]] for r in dense)
+    assert all(r["instruction_dataset"] is None and r["entity_type"] == CORPUS_TYPES[r["corpus"]] for r in dense)
     assert mixture == build_training_mixture(["ncbi", "s800"], limit=40, corpora_dir=corpora_dir, seed=SEED,
                                              builder=builder, progress=False)
     none = build_training_mixture(["ncbi"], variant="none", limit=40, corpora_dir=corpora_dir, progress=False)

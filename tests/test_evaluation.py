@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
+from dataset_scripts.corpora import PAPER_F1
 from modeling_vaner.evaluation import (
-    PAPER_F1,
     evaluate_corpora,
     format_table,
     load_metric,

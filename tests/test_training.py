@@ -14,6 +14,7 @@ import torch
 import yaml
 from transformers import TrainerCallback
 
+from dataset_scripts.corpora import CORPUS_TYPES
 from modeling_vaner.adapter import (
     ADAPTER_WEIGHTS,
     EVALUATION_FILE,
@@ -24,7 +25,6 @@ from modeling_vaner.adapter import (
     install_adapter,
     save_adapter,
 )
-from modeling_vaner.configuration_vaner import VANER_CORPUS_TYPES
 from modeling_vaner.run_log import read_log
 from modeling_vaner.training import (
     ADAPTER_DIR,
@@ -361,7 +361,7 @@ def test_smol_presets_parse(preset):
     model_args, data_args, training_args = parse_config(ROOT / "configs" / preset)
     assert model_args.backbone == "smollm2-135m" and not model_args.load_in_4bit
     assert training_args.use_cpu
-    assert {VANER_CORPUS_TYPES[name] for name in data_args.corpora} == {"Disease", "Chemical", "Gene", "Species"}
+    assert {CORPUS_TYPES[name] for name in data_args.corpora} == {"Disease", "Chemical", "Gene", "Species"}
     assert training_args.save_steps % training_args.eval_steps == 0 and training_args.load_best_model_at_end
 
 

@@ -30,7 +30,7 @@ from .text import default_cache_dir, fingerprint, name_key, stable_seed
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("dbr", "random", "none")
+DBR_VARIANTS = ("dbr", "random", "none")
 SHARD_SIZE = 512
 SHARD_FORMAT_VERSION = 1
 
@@ -50,8 +50,8 @@ class DBRConfig:
 
 
 def check_variant(variant: str) -> str:
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown DBR variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    if variant not in DBR_VARIANTS:
+        raise ValueError(f"unknown DBR variant {variant!r}; expected one of {', '.join(DBR_VARIANTS)}")
     return variant
 
 

@@ -4,9 +4,11 @@ import argparse
 import json
 import sys
 
-from ..configuration_vaner import VANER_CORPUS_TYPES
+from dataset_scripts.corpora import CORPORA, SPLITS
 
-ALL_CORPORA = list(VANER_CORPUS_TYPES)
+from .assembly import DBR_VARIANTS
+
+ALL_CORPORA = list(CORPORA)
 
 
 def _common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
@@ -46,8 +48,8 @@ def register(subparsers) -> None:
 
     build = commands.add_parser("build", help="build the dense sentences of one corpus split (resumable)")
     build.add_argument("--corpus", required=True, choices=ALL_CORPORA)
-    build.add_argument("--split", default="train", choices=("train", "validation", "test"))
-    build.add_argument("--variant", default="dbr", choices=("dbr", "random", "none"))
+    build.add_argument("--split", default="train", choices=SPLITS)
+    build.add_argument("--variant", default="dbr", choices=DBR_VARIANTS)
     build.add_argument("--limit", type=int, help="only the first N sentences")
     build.add_argument("--mixture", action="store_true", help="write the corpus sentences too (training mixture)")
     build.add_argument("--output", required=True, help="output JSON-lines file")
@@ -59,7 +61,7 @@ def register(subparsers) -> None:
     export.add_argument("--output", required=True, help="output folder")
     export.add_argument("--corpora", nargs="+", default=ALL_CORPORA, choices=ALL_CORPORA)
     export.add_argument("--skip-unavailable", action="store_true", help="leave out corpora whose files are missing")
-    export.add_argument("--variant", default="dbr", choices=("dbr", "random", "none"))
+    export.add_argument("--variant", default="dbr", choices=DBR_VARIANTS)
     export.add_argument("--limit", type=int, help="only the first N sentences of each corpus")
     export.add_argument("--repo-id", default="org/vaner-dbr", help="dataset repository id named in the card")
     _common(export)

@@ -39,7 +39,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..configuration_vaner import VANER_CORPUS_TYPES, VANER_ENTITY_TYPES
+from dataset_scripts.corpora import CORPUS_TYPES
+
+from ..configuration_vaner import VANER_ENTITY_TYPES
 from ..processing_vaner import entity_spans
 from .text import default_cache_dir, fingerprint, name_key, normalize_name
 
@@ -179,7 +181,7 @@ def _read_s800_train(paths: KBPaths) -> Iterator[tuple[str, str]]:
 def _read_corpus_train(paths: KBPaths) -> Iterator[tuple[str, str]]:
     from .corpus import read_split
 
-    for corpus, entity_type in VANER_CORPUS_TYPES.items():
+    for corpus, entity_type in CORPUS_TYPES.items():
         try:
             sentences = read_split(corpus, "train", paths.corpora_dir)
         except FileNotFoundError as error:  # e.g. bc4chemd, whose text is not public: recorded in the statistics

@@ -17,22 +17,15 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..configuration_vaner import VANER_CORPUS_TYPES
+from dataset_scripts.corpora import CORPUS_TYPES, check_corpus_names
+
 from .assembly import DBRBuilder, DBRConfig, check_variant
 from .kb import DEFAULT_SOURCES, KB_SOURCES, load_kb
 from .retrieval import DEFAULT_ENCODER, Retriever
 
-
 RECORD_KEYS = ("id", "tokens", "ner_tags", "entity_type", "corpus", "instruction_dataset", "source")
 DEFAULT_SEED = 42
 DATASET_REPO_ID = "org/vaner-dbr"
-
-
-def check_corpora(corpora: Sequence[str]) -> list[str]:
-    unknown = [c for c in corpora if c not in VANER_CORPUS_TYPES]
-    if unknown or not corpora:
-        raise ValueError(f"unknown or no corpora {list(unknown)}; expected some of {', '.join(VANER_CORPUS_TYPES)}")
-    return list(dict.fromkeys(corpora))
 
 
 def load_builder(corpora_dir=None, kb_dir=None, kb_sources: Sequence[str] = DEFAULT_SOURCES, user_tsvs=(),
@@ -57,7 +50,7 @@ def build_training_mixture(corpora: Sequence[str], split: str = "train", variant
                            use_cache: bool = True, progress: bool = True, **builder_options) -> list[dict]:
     """The training mixture of `corpora`: per corpus sentence, the sentence and then its dense sentence.
 
-    corpora: corpus names (keys of `VANER_CORPUS_TYPES`). split: "train", or "validation" when a dev split
+    corpora: corpus names (of the corpus table). split: "train", or "validation" when a dev split
     trains too (`train_with_dev`). variant: "dbr", "random" or "none". seed: the dense sentences are a function of
     (seed, variant, sentence id, knowledge base, encoder). limit: first `limit` sentences of each corpus.
     builder: a ready `DBRBuilder`; else one is made by `load_builder(corpora_dir=..., seed=..., **builder_options)`
@@ -66,7 +59,7 @@ def build_training_mixture(corpora: Sequence[str], split: str = "train", variant
     """
     check_variant(variant)
     mixture = []
-    for corpus in check_corpora(corpora):
+    for corpus in check_corpus_names(corpora):
         sentences = corpus_records(corpus, split, corpora_dir, limit)
         dense = {}
         if variant != "none":
@@ -96,7 +89,7 @@ def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str 
     offline. Returns the folder."""
     from datasets import Dataset
 
-    corpora = check_corpora(corpora)
+    corpora = check_corpus_names(corpora)
     output = Path(output_dir)
     builder = None if variant == "none" else load_builder(corpora_dir=corpora_dir, seed=seed, progress=progress,
                                                           **builder_options)
@@ -116,6 +109,7 @@ def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str 
 
 def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, builder) -> str:
     import yaml
+
     from dataset_scripts.corpora import get_corpus
 
     configs = [{"config_name": "mix", "default": True,
@@ -124,7 +118,7 @@ def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, buil
     header = yaml.safe_dump({"pretty_name": "VANER DBR training mixture", "license": "other", "language": ["en"],
                              "task_categories": ["token-classification"], "tags": ["biomedical", "ner", "vaner"],
                              "configs": configs}, sort_keys=False).strip()
-    rows = "\n".join(f"| {c} | {VANER_CORPUS_TYPES[c]} | {n['corpus']} | {n['dbr']} | {get_corpus(c).licence} |"
+    rows = "\n".join(f"| {c} | {CORPUS_TYPES[c]} | {n['corpus']} | {n['dbr']} | {get_corpus(c).licence} |"
                      for c, n in counts.items())
     kb_table = "_no knowledge base (variant none)_"
     if kb_stats:
