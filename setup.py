@@ -2,6 +2,8 @@
 
 from setuptools import find_packages, setup
 
+ASSETS = {"modeling_vaner.assets.hub_card": "hub_card", "modeling_vaner.assets.space": "space"}
+
 setup(
     name="vaner",
     version="0.1.0",
@@ -10,8 +12,13 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["modeling_vaner", "modeling_vaner.*", "dataset_scripts", "dataset_scripts.*"]),
-    package_data={"modeling_vaner": ["weights/*/*", "metrics/*.py"]},
+    packages=[
+        *find_packages(include=["modeling_vaner", "modeling_vaner.*", "dataset_scripts", "dataset_scripts.*"]),
+        *ASSETS,
+    ],
+    # hub_card/ and space/ (card templates, the Space app) travel inside the package: `vaner stage` from a wheel
+    package_dir=ASSETS,
+    package_data={"modeling_vaner": ["weights/*/*", "metrics/*.py"], **{name: ["*"] for name in ASSETS}},
     install_requires=[
         # torch is installed first by setup.sh (pinned CPU wheel); a range here never pulls a CUDA build over it.
         "torch>=2.4",

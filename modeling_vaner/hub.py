@@ -121,16 +121,16 @@ def stage_dbr(out_dir: Path, ids: dict, corpora: list[str], corpora_dir=None, va
 
 def stage_space(out_dir: Path, ids: dict) -> dict:
     """The Space: the app files from space/, the default model's id, the card with the screenshot."""
-    from .hub_card import card_dir, hub_settings, render_space_card
-    from .hub_space import SPACE_DIR
+    from .hub_card import asset_dir, hub_settings, render_space_card
 
     settings = hub_settings()["space"]
-    screenshot = card_dir().parent / settings["screenshot"]
+    space_dir = asset_dir("space")
+    screenshot = space_dir / settings["screenshot"]
     if not screenshot.is_file():
         raise FileNotFoundError(f"{screenshot} is missing: take it with `python space/screenshot.py`")
     folder = fresh_folder(out_dir, ids["space"])
     for name in settings["files"]:
-        shutil.copyfile(SPACE_DIR / name, folder / name)
+        shutil.copyfile(space_dir / name, folder / name)
     shutil.copyfile(screenshot, folder / SCREENSHOT_NAME)
     (folder / settings["model_file"]).write_text(json.dumps({"model": ids["model"]}) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(render_space_card(ids, SCREENSHOT_NAME), encoding="utf-8")

@@ -10,17 +10,29 @@ An evaluation report is {"split", "instruction", "limit_per_corpus", "corpora": 
 import json
 from pathlib import Path
 
-CARD_DIR = Path(__file__).resolve().parents[1] / "hub_card"
 SETTINGS_FILE = "hub.yaml"
 SCORE_KEYS = ("precision", "recall", "f1")
+# The card templates (hub_card/) and the Space app (space/) sit beside the package in a source checkout; a wheel
+# carries them inside it, as modeling_vaner/assets/<name> (setup.py).
+ASSET_DIRS = ("hub_card", "space")
+
+
+def asset_dir(name: str) -> Path:
+    """The folder of one of ASSET_DIRS, in the installed package or else in the source checkout.
+
+    Raises:
+        FileNotFoundError: neither holds it (an install without package data).
+    """
+    package = Path(__file__).resolve().parent
+    candidates = (package / "assets" / name, package.parent / name)
+    for folder in candidates:
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(f"{name}/ not found in {' or '.join(map(str, candidates))}: reinstall the package")
 
 
 def card_dir() -> Path:
-    if not (CARD_DIR / SETTINGS_FILE).is_file():
-        raise FileNotFoundError(
-            f"{CARD_DIR / SETTINGS_FILE} not found: `vaner stage` runs from a source checkout (pip install -e .)"
-        )
-    return CARD_DIR
+    return asset_dir("hub_card")
 
 
 def hub_settings() -> dict:

@@ -1,7 +1,7 @@
-"""Take docs/space_screenshot.png: the Space app with its default model (the embedded vaner-smol, or
+"""Take space/screenshot.png: the Space app with its default model (the embedded vaner-smol, or
 $VANER_MODEL), in headless chromium, tagging the first example abstract. Re-run after a new model is installed.
 
-    .venv/bin/python space/screenshot.py [--out docs/space_screenshot.png]
+    .venv/bin/python space/screenshot.py [--out space/screenshot.png]
 """
 
 import argparse
@@ -10,9 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from modeling_vaner.hub_space import EXAMPLES_FILE, serve_app, tag_in_browser
+from space_browser import EXAMPLES_FILE, serve_app, tag_in_browser
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "space_screenshot.png"
+DEFAULT_OUT = Path(__file__).resolve().parent / "screenshot.png"
 
 
 def main() -> None:

@@ -3,9 +3,11 @@
 tested through `--dry-run` and its token check, offline. Nothing is mocked and the Hub is never contacted."""
 
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -216,3 +218,30 @@ def test_embedded_vaner_smol_stages_to_a_bf16_folder(smollm2_backbone, tmp_path)
         # the merged model cast in memory: bf16 rounding over 30 layers (and bf16 rotary buffers) only
         cast = model.to(torch.bfloat16).eval()(input_ids).logits.float()
     assert torch.allclose(fresh, cast, atol=0.2) and torch.equal(fresh.argmax(-1), cast.argmax(-1))
+
+
+def test_stage_from_a_built_wheel(tiny_model_folder, tmp_path):
+    """The wheel carries the card templates and the Space: staging works outside the source tree."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path / "wheel"), str(root)], check=True, cwd=tmp_path, timeout=300)
+    (wheel,) = (tmp_path / "wheel").glob("vaner-*.whl")
+    installed = tmp_path / "installed"
+    zipfile.ZipFile(wheel).extractall(installed)
+    out = tmp_path / "hub"
+    script = (
+        "import sys, modeling_vaner\n"
+        f"assert modeling_vaner.__file__.startswith({str(installed)!r}), modeling_vaner.__file__\n"
+        "from modeling_vaner.cli import main\n"
+        f"sys.exit(main(['stage', '--out', {str(out)!r}, '--namespace', {NAMESPACE!r}, '--model', "
+        f"{str(tiny_model_folder)!r}, '--name', 'vaner-tiny', '--base-model', {BASE_MODEL!r}, '--skip-datasets'"
+        "]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Stage 1:" in (out / "vaner-tiny" / "README.md").read_text()
+    assert (out / "vaner-demo" / "screenshot.png").is_file() and (out / "vaner-demo" / "app.py").is_file()

@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from modeling_vaner.export import save_vaner_folder
-from modeling_vaner.hub_space import EXAMPLES_FILE, SPACE_DIR, ensure_chromium, serve_app, tag_in_browser
+from modeling_vaner.hub_card import asset_dir
+
+sys.path.insert(0, str(asset_dir("space")))
+from space_browser import EXAMPLES_FILE, SPACE_DIR, ensure_chromium, serve_app, tag_in_browser  # noqa: E402
 
 
 @pytest.fixture

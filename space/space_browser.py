@@ -1,6 +1,7 @@
-"""Run the Space app (space/app.py) in a subprocess and drive it in a real browser: Debian's chromium, headless,
-through Playwright's Python sync API (never `playwright install`). Used by tests/test_space_browser.py and by
-space/screenshot.py, which takes the README picture with the real default model.
+"""Run the Space app (app.py, beside this file) in a subprocess and drive it in a real browser: Debian's chromium,
+headless, through Playwright's Python sync API (never `playwright install`). A development tool, not part of the
+Space that `vaner stage` uploads: used by tests/test_space_browser.py and by screenshot.py, which takes the README
+picture with the real default model.
 """
 
 import os
@@ -12,7 +13,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-SPACE_DIR = Path(__file__).resolve().parents[1] / "space"
+SPACE_DIR = Path(__file__).resolve().parent
 APP_FILE = SPACE_DIR / "app.py"
 EXAMPLES_FILE = SPACE_DIR / "examples.json"
 CHROMIUM = Path("/usr/bin/chromium")
