@@ -1,6 +1,13 @@
 """VANER: biomedical named-entity recognition with a bidirectional LLaMA-family tagger."""
 
+import re
+
 from setuptools import find_packages, setup
+
+# One owner: the transformers range the Hub files check at import (modeling_vaner/configuration_vaner.py).
+TRANSFORMERS_REQUIREMENT = re.search(
+    r'^TRANSFORMERS_REQUIREMENT = "(.+)"$', open("modeling_vaner/configuration_vaner.py", encoding="utf-8").read(), re.M
+).group(1)
 
 ASSETS = {"modeling_vaner.assets.hub_card": "hub_card", "modeling_vaner.assets.space": "space"}
 
@@ -22,7 +29,7 @@ setup(
     install_requires=[
         # torch is installed first by setup.sh (pinned CPU wheel); a range here never pulls a CUDA build over it.
         "torch>=2.4",
-        "transformers>=5.23,<6",
+        f"transformers{TRANSFORMERS_REQUIREMENT}",
         "peft==0.21.2",
         "datasets==5.2.0",
         "evaluate==0.4.6",

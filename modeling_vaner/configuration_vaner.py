@@ -3,10 +3,29 @@
 Self-contained (transformers only) so that it can be copied to a Hub repository as it is.
 """
 
+import transformers
 from huggingface_hub.dataclasses import strict
+from packaging.specifiers import SpecifierSet
 from transformers import LlamaConfig
 
 from .processing_vaner import IOB2_LABELS
+
+# The transformers these Hub files are written and tested for (setup.py reads this line for the package's pin).
+TRANSFORMERS_REQUIREMENT = ">=5.23,<6"
+
+
+def check_transformers_version(version: str = transformers.__version__) -> None:
+    """Raises:
+        ImportError: `version` is outside TRANSFORMERS_REQUIREMENT; the message says which versions work.
+    """
+    if not SpecifierSet(TRANSFORMERS_REQUIREMENT).contains(version, prereleases=True):
+        raise ImportError(
+            f"VANER's model code needs transformers{TRANSFORMERS_REQUIREMENT}, found {version}: "
+            f'pip install "transformers{TRANSFORMERS_REQUIREMENT}"'
+        )
+
+
+check_transformers_version()
 
 VANER_ENTITY_TYPES = ("Disease", "Chemical", "Gene", "Species")
 DATASET_INSTRUCTION = "If any {entity_type} entity is mentioned in the {dataset} input, extract it. ##input: "

@@ -219,7 +219,7 @@ def render_model_card(
     settings = hub_settings()["model"]
     name = repo_ids["model"].split("/")[-1]
     metadata = {
-        "license": settings["license"],
+        "license": settings["backbone_licenses"].get(base_model, "other"),
         "base_model": base_model,
         "datasets": [repo_ids["corpora"], repo_ids["dbr"]],
         "language": settings["language"],
@@ -241,6 +241,8 @@ def render_model_card(
         trained=trained,
         entity_types=list(VANER_ENTITY_TYPES),
         corpora=list(CORPORA),
+        corpus_licences=[(corpus.display_name, corpus.licence) for corpus in CORPORA.values()],
+        license=settings["backbone_licenses"].get(base_model),
         evaluation=evaluation_table(evaluation) if evaluation else None,
         chart=settings["chart"],
         recipe=recipe_stages(train_config, settings["recipe_fields"]) if train_config else None,

@@ -72,7 +72,8 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert metadata["pipeline_tag"] == "token-classification" and metadata["library_name"] == "transformers"
     assert metadata["base_model"] == BASE_MODEL
     assert metadata["datasets"] == [f"{NAMESPACE}/vaner-corpora", f"{NAMESPACE}/vaner-dbr"]
-    assert metadata["license"] and metadata["language"] == ["en"] and "biomedical" in metadata["tags"]
+    assert metadata["license"] == "other"  # a backbone hub.yaml does not list: the card points to its own licence
+    assert metadata["language"] == ["en"] and "biomedical" in metadata["tags"]
     (index,) = metadata["model-index"]
     assert index["name"] == "vaner-tiny"
     scores = {r["dataset"]["config"]: {m["type"]: m["value"] for m in r["metrics"]} for r in index["results"]}
@@ -84,6 +85,7 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
     assert card.index("Stage 1:") < card.index("| `learning_rate` | 0.0003 |") < card.index("Stage 2:")
     assert f'model="{NAMESPACE}/vaner-tiny"' in card
+    assert "see the base model's card" in card and "NCBI-disease `cc0-1.0`" in card and "s800 `other`" in card
     chart = hub_settings()["model"]["chart"]
     assert f"]({chart})" in card and (folder / chart).read_bytes().startswith(b"\x89PNG")
     assert json.loads((folder / "evaluation.json").read_text()) == EVALUATION

@@ -3,6 +3,8 @@
 Precision: fp32 throughout (the tiny models are built in fp32 and run without autocast), so the comparisons hold to
 1e-5 on every CPU."""
 
+import re
+
 import pytest
 import torch
 from conftest import tiny_llama_config
@@ -81,3 +83,13 @@ def test_config_defaults_and_round_trip(tmp_path):
     with pytest.raises(ValueError, match="entity type"):
         config.instruction("  ")
     assert VanerConfig(is_causal=True).is_causal is True
+
+
+def test_hub_files_check_the_transformers_version():
+    from modeling_vaner.configuration_vaner import TRANSFORMERS_REQUIREMENT, check_transformers_version
+
+    check_transformers_version("5.23.0")
+    check_transformers_version("5.30.0.dev0")
+    for version in ("4.57.1", "6.0.0"):
+        with pytest.raises(ImportError, match=re.escape(f'pip install "transformers{TRANSFORMERS_REQUIREMENT}"')):
+            check_transformers_version(version)
