@@ -321,6 +321,11 @@ def check_corpus_names(names: Sequence[str]) -> list[str]:
 
 
 def get_corpus(name: str) -> Corpus:
+    """The corpus table's entry for `name`.
+
+    Raises:
+        ValueError: an unknown name.
+    """
     try:
         return CORPORA[name]
     except KeyError:
@@ -563,6 +568,11 @@ def read_corpus(
     Files are read from `corpora_dir` (or $VANER_CORPORA_DIR) laid out like shared/corpora; with neither,
     they are fetched from their public URLs with `download` (url -> local path; default: a `datasets`
     DownloadManager, which caches).
+
+    Raises:
+        ValueError: an unknown corpus or split.
+        CorpusUnavailableError: a file is missing (offline, or the download failed).
+        CorpusFormatError: a malformed line (file and line named).
     """
     corpus = get_corpus(name)
     if split not in SPLITS:

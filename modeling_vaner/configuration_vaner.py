@@ -73,7 +73,11 @@ class VanerConfig(LlamaConfig):
         super().__post_init__(**kwargs)
 
     def instruction(self, entity_type: str, dataset: str | None = None) -> str:
-        """The instruction for one entity type: with the dataset name when given, else the type-only form."""
+        """The instruction for one entity type: with the dataset name when given, else the type-only form.
+
+        Raises:
+            ValueError: an empty or non-string entity type or dataset name.
+        """
         if not isinstance(entity_type, str) or not entity_type.strip():
             raise ValueError(f"entity type must be a non-empty string, got {entity_type!r}")
         if dataset is None:

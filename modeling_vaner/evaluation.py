@@ -64,7 +64,11 @@ def prf(true_positives: int, predicted_entities: int, gold_entities: int) -> dic
 
 def score_records(pipeline, records: list[dict], instruction_dataset: str | None, batch_size=None, metric=None) -> dict:
     """Tag the words of `records` (each with tokens, ner_tags, entity_type) and score them: precision, recall, F1,
-    the counts, and `sentences`. `instruction_dataset`: the corpus name in the instruction, or None (type-only)."""
+    the counts, and `sentences`. `instruction_dataset`: the corpus name in the instruction, or None (type-only).
+
+    Raises:
+        AssertionError: the scorer saw another number of gold entities than the records hold (a dropped word).
+    """
     metric = metric or load_metric()
     by_type: dict[str, list[dict]] = {}
     for record in records:
@@ -221,7 +225,11 @@ def register(subparsers) -> None:
 
 
 def parse_type_map(text: str) -> dict[str, str]:
-    """`A=B,C=D` as {"A": "B", "C": "D"}; raises `argparse.ArgumentTypeError` on anything else."""
+    """`A=B,C=D` as {"A": "B", "C": "D"}.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
     import argparse
 
     pairs = [item.partition("=") for item in text.split(",")]

@@ -23,6 +23,12 @@ def register(subparsers) -> None:
 
 
 def read_input_text(args) -> str:
+    """The text `vaner extract` tags: the argument, the --file, or standard input.
+
+    Raises:
+        ValueError: both an argument and --file, or no text at all.
+        FileNotFoundError: the --file does not exist.
+    """
     if args.text is not None and args.file is not None:
         raise ValueError("give the text as an argument or with --file, not both")
     if args.text is not None:

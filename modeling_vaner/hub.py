@@ -30,7 +30,11 @@ SCREENSHOT_NAME = "screenshot.png"
 
 
 def repo_ids(namespace: str, model_name: str | None = None) -> dict:
-    """{"model", "corpora", "dbr", "space"}: the repository ids under `namespace`."""
+    """{"model", "corpora", "dbr", "space"}: the repository ids under `namespace`.
+
+    Raises:
+        ValueError: an empty namespace, or one with '/'.
+    """
     from .hub_card import hub_settings
 
     if not namespace or "/" in namespace:
@@ -66,7 +70,11 @@ def stage_model(
     train_config: str | None = None,
     allow_untrained: bool = False,
 ) -> dict:
-    """The model repository: LoRA merged, weights cast to hub.yaml's dtype, card rendered from the JSON files."""
+    """The model repository: LoRA merged, weights cast to hub.yaml's dtype, card rendered from the JSON files.
+
+    Raises:
+        ValueError: --model without --base-model, or an untrained head without `allow_untrained`.
+    """
     import torch
 
     from .adapter import EVALUATION_FILE, TRAIN_CONFIG_FILE, default_model_dir, run_record_file
@@ -120,7 +128,11 @@ def stage_dbr(out_dir: Path, ids: dict, corpora: list[str], corpora_dir=None, va
 
 
 def stage_space(out_dir: Path, ids: dict) -> dict:
-    """The Space: the app files from space/, the default model's id, the card with the screenshot."""
+    """The Space: the app files from space/, the default model's id, the card with the screenshot.
+
+    Raises:
+        FileNotFoundError: the screenshot is missing.
+    """
     from .hub_card import asset_dir, hub_settings, render_space_card
 
     settings = hub_settings()["space"]
@@ -207,6 +219,12 @@ def stage(
 # Push
 # ---------------------------------------------------------------------------------------------------------------
 def read_manifest(staged_dir, namespace: str) -> dict:
+    """The manifest of a staged folder, checked against `namespace` and the folders it lists.
+
+    Raises:
+        FileNotFoundError: no manifest, or a staged folder is missing.
+        ValueError: staged for another namespace.
+    """
     path = Path(staged_dir) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `vaner stage --out {staged_dir} --namespace {namespace}` first")
@@ -253,7 +271,12 @@ def dry_run_listing(staged_dir, manifest: dict, private: bool | None = None) -> 
 
 def push(staged_dir, namespace: str, private: bool = False, dry_run: bool = False) -> list[str]:
     """Create the staged repositories under `namespace` and upload their folders; returns their URLs. With
-    `dry_run`, prints the files and sizes instead and touches nothing."""
+    `dry_run`, prints the files and sizes instead and touches nothing.
+
+    Raises:
+        ValueError: an untrained model was staged, no token, or HF_HUB_OFFLINE is set.
+        FileNotFoundError: see `read_manifest`.
+    """
     manifest = read_manifest(staged_dir, namespace)
     untrained = [repo["repo_id"] for repo in manifest["repos"].values() if repo.get("trained") is False]
     if dry_run:

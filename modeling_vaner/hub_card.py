@@ -66,7 +66,11 @@ def front_matter(metadata: dict) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 def read_evaluation(path) -> dict:
     """The evaluation report at `path`, normalized to {"split", "instruction", "limit_per_corpus", "corpora",
-    "overall" (None if absent)}, with every per-corpus score checked to be a fraction."""
+    "overall" (None if absent)}, with every per-corpus score checked to be a fraction.
+
+    Raises:
+        ValueError: no per-corpus scores, a missing score, or a score outside [0, 1] (file named).
+    """
     path = Path(path)
     report = json.loads(path.read_text(encoding="utf-8"))
     corpora = report.get("corpora", report)

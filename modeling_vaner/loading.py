@@ -13,7 +13,12 @@ from .adapter import default_model_dir, is_adapter_dir, load_adapter
 
 def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
     """Returns `(model, tokenizer, trained)`; `trained` is False only for the untrained-head fallback used while
-    no vaner-smol adapter is committed. `merge`: for adapters, see `load_adapter`."""
+    no vaner-smol adapter is committed. `merge`: for adapters, see `load_adapter`.
+
+    Raises:
+        FileNotFoundError: a folder without config.json.
+        ValueError: a model of another type.
+    """
     from transformers import PreTrainedTokenizerFast
 
     from .backbone import build_vaner_model

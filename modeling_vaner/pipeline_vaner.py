@@ -83,7 +83,11 @@ CPU_BF16_PROBES = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
 
 
 def check_precision(precision: str) -> str:
-    """`precision` itself if it is one of `PRECISIONS`; raises `ValueError` otherwise."""
+    """`precision` itself if it is one of `PRECISIONS`.
+
+    Raises:
+        ValueError: another value.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     return precision
@@ -173,6 +177,11 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_tokenizer = True
 
     def __init__(self, *args, precision: str = "auto", compile: bool = False, decoding: str = "viterbi", **kwargs):
+        """`precision`, `compile` and `decoding` as in the class docstring; the rest as `Pipeline`.
+
+        Raises:
+            ValueError: an unknown decoding or precision.
+        """
         super().__init__(*args, **kwargs)
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
@@ -197,6 +206,11 @@ class VanerTokenClassificationPipeline(Pipeline):
         return preprocess, {}, {}
 
     def check_entity_types(self, entity_types) -> list[str]:
+        """The entity types to tag: the model's own when None, a string as one type.
+
+        Raises:
+            ValueError: an empty list, or a type that is not a non-empty string.
+        """
         if entity_types is None:
             return list(self.model.config.entity_types)
         if isinstance(entity_types, str):
@@ -210,6 +224,11 @@ class VanerTokenClassificationPipeline(Pipeline):
         return [entity_type.strip() for entity_type in entity_types]
 
     def check_dataset(self, dataset) -> str | None:
+        """`dataset` itself if the model knows it (config.corpus_types) or it is None.
+
+        Raises:
+            ValueError: a dataset name the model does not know.
+        """
         known = self.model.config.corpus_types
         if dataset is not None and dataset not in known:
             raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(known))}, or None")
@@ -245,6 +264,11 @@ class VanerTokenClassificationPipeline(Pipeline):
         return rows
 
     def window_budget(self, entity_types, dataset) -> int:
+        """Word tokens a window can hold after the longest instruction of `entity_types`.
+
+        Raises:
+            ValueError: the instruction alone fills `config.max_window_tokens`.
+        """
         longest_instruction = max(len(self.instruction_ids(t, dataset)) for t in entity_types)
         window = self.model.config.max_window_tokens
         if window <= longest_instruction:
@@ -256,7 +280,12 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def preprocess(self, text: str, entity_types=None, dataset=None, sentence_split: bool = True) -> dict:
         """Words, sentences, windows and model rows of one text; `sentence_split=False` reads the text as one
-        sentence (for text already split into sentences by the caller)."""
+        sentence (for text already split into sentences by the caller).
+
+        Raises:
+            TypeError: `text` is not a string.
+            ValueError: see `check_entity_types`, `check_dataset`.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         entity_types = self.check_entity_types(entity_types)

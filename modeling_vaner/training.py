@@ -178,7 +178,12 @@ def parse_config(path, overrides: dict | None = None):
 
 
 def read_config_values(path: Path, seen: tuple = ()) -> dict:
-    """The values of a config file, its `base:` chain resolved (the file's own values win)."""
+    """The values of a config file, its `base:` chain resolved (the file's own values win).
+
+    Raises:
+        FileNotFoundError: the file or a base it names does not exist.
+        ValueError: not a mapping, or `base:` files that form a cycle.
+    """
     import yaml
 
     if not path.is_file():
@@ -201,7 +206,11 @@ def dataclass_fields(dataclass_type):
 
 
 def parse_overrides(items: list[str]) -> dict:
-    """KEY=VALUE strings (VALUE read as YAML) into a dict."""
+    """KEY=VALUE strings (VALUE read as YAML) into a dict.
+
+    Raises:
+        ValueError: an item without '=' or without a key.
+    """
     import yaml
 
     overrides = {}

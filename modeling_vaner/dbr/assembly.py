@@ -50,6 +50,11 @@ class DBRConfig:
 
 
 def check_variant(variant: str) -> str:
+    """`variant` itself if it is one of DBR_VARIANTS.
+
+    Raises:
+        ValueError: an unknown variant.
+    """
     if variant not in DBR_VARIANTS:
         raise ValueError(f"unknown DBR variant {variant!r}; expected one of {', '.join(DBR_VARIANTS)}")
     return variant
@@ -85,7 +90,11 @@ def select_entities(rows: Sequence[int], kb: KnowledgeBase, target_type: str, rn
 
 def draw_random(pools: TypePools, kb: KnowledgeBase, target_type: str, counts: tuple[int, int],
                 rng: random.Random) -> tuple[list[int], list[int]]:
-    """`counts` = (positives, negatives) rows drawn uniformly from the whole KB, names distinct."""
+    """`counts` = (positives, negatives) rows drawn uniformly from the whole KB, names distinct.
+
+    Raises:
+        ValueError: the knowledge base holds fewer rows than the draw needs.
+    """
     seen, drawn = set(), ([], [])
     for pool, count, chosen in zip(pools(target_type), counts, drawn):
         if count > len(pool):

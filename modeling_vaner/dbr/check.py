@@ -23,7 +23,11 @@ def _share(hits: int, total: int) -> float:
 
 def check_file(builder, path: Path, limit: int | None = None, queries: str = "mined") -> dict:
     """Counts and shares for one VANER dev file (the first `limit` sentences). `queries`: "mined" (our phrase
-    miner) or "auto_ent" (the authors' AutoPhrase phrases stored in the file), to separate mining from retrieval."""
+    miner) or "auto_ent" (the authors' AutoPhrase phrases stored in the file), to separate mining from retrieval.
+
+    Raises:
+        ValueError: an unknown `queries` source.
+    """
     if queries not in QUERY_SOURCES:
         raise ValueError(f"queries must be one of {QUERY_SOURCES}, got {queries!r}")
     records = [record for _, record in read_jsonl(path)][:limit]
@@ -46,7 +50,12 @@ def check_file(builder, path: Path, limit: int | None = None, queries: str = "mi
 
 def external_check(builder, corpora_dir: str | Path, files: Sequence[str] = tuple(CHECK_FILES),
                    limit: int | None = None, queries: str = "mined") -> list[dict]:
-    """`check_file` for each of `files` (keys of `CHECK_FILES`) under `corpora_dir`."""
+    """`check_file` for each of `files` (keys of `CHECK_FILES`) under `corpora_dir`.
+
+    Raises:
+        ValueError: a file name without a umls_kg file.
+        FileNotFoundError: a VANER dev file is missing.
+    """
     unknown = [f for f in files if f not in CHECK_FILES]
     if unknown:
         raise ValueError(f"no umls_kg file for {unknown}; known: {', '.join(CHECK_FILES)}")

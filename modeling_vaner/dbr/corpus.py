@@ -21,6 +21,10 @@ def s800_train_documents(corpora_dir: str | Path | None) -> frozenset[str]:
     That split is the whole corpus minus the VANER dev/test sentences, which carry no document ids; a document is
     held out when one of those sentences (spaces ignored, at least `MIN_MATCH_CHARS` characters) occurs in its
     abstract, and every other document is TRAIN.
+
+    Raises:
+        ValueError: no local corpora directory.
+        FileNotFoundError: the S800 abstracts are missing.
     """
     from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
 

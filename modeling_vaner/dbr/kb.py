@@ -78,6 +78,11 @@ class KBPaths:
     skipped: dict[str, str] = field(default_factory=dict)  # parts of sources that were not available, and why
 
     def file(self, relative: str, root: Path | None = None) -> Path:
+        """A source file under the knowledge-base directory (or `root`).
+
+        Raises:
+            FileNotFoundError: the file does not exist.
+        """
         root = self.kb_dir if root is None else root
         path = root / relative
         if not path.is_file():
@@ -86,7 +91,12 @@ class KBPaths:
 
 
 def resolve_kb_paths(kb_dir: str | Path | None = None, corpora_dir: str | Path | None = None) -> KBPaths:
-    """`kb_dir` argument, else env `VANER_KB_DIR`, else `<corpora_dir>/kb`; `corpora_dir` as `resolve_corpora_dir`."""
+    """`kb_dir` argument, else env `VANER_KB_DIR`, else `<corpora_dir>/kb`; `corpora_dir` as `resolve_corpora_dir`.
+
+    Raises:
+        ValueError: no directory given or configured.
+        FileNotFoundError: the directory does not exist.
+    """
     from dataset_scripts.corpora import resolve_corpora_dir
 
     corpora = resolve_corpora_dir(corpora_dir)
@@ -204,7 +214,11 @@ def _read_vaner_umls_kg(paths: KBPaths) -> Iterator[tuple[str, str]]:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, record) of a JSON-lines file; a malformed line raises a ValueError naming file and line."""
+    """(line number, record) of a JSON-lines file; a malformed line raises a ValueError naming file and line.
+
+    Raises:
+        ValueError: a malformed line (file and line named).
+    """
     for number, line in _lines(path):
         try:
             yield number, json.loads(line)
@@ -221,7 +235,12 @@ def _umls_kg_items(path: Path, number: int, record: dict) -> Iterator[tuple[str,
 
 
 def read_user_tsv(path: str | Path) -> Iterator[tuple[str, str]]:
-    """`name<TAB>type` lines (blank lines and `#` comments skipped) of a user-supplied knowledge-base file."""
+    """`name<TAB>type` lines (blank lines and `#` comments skipped) of a user-supplied knowledge-base file.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: a line with an empty name or type (file and line named).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"user knowledge-base file not found: {path}")
@@ -293,6 +312,11 @@ class KnowledgeBase:
 
     @classmethod
     def from_parquet(cls, path: Path) -> "KnowledgeBase":
+        """A knowledge base saved with `to_parquet`.
+
+        Raises:
+            ValueError: the file is not a VANER knowledge-base parquet.
+        """
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)

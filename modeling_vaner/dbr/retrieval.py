@@ -111,6 +111,11 @@ class SentenceTransformerEncoder:
 
     @property
     def model(self):
+        """The sentence-transformers model, loaded on first use.
+
+        Raises:
+            ImportError: sentence-transformers is not installed.
+        """
         if self._model is None:
             try:
                 from sentence_transformers import SentenceTransformer
@@ -137,7 +142,11 @@ class SentenceTransformerEncoder:
 
 
 def make_encoder(name: str = DEFAULT_ENCODER):
-    """`"tfidf"` for the offline character n-gram encoder, else a sentence-transformers model name or path."""
+    """`"tfidf"` for the offline character n-gram encoder, else a sentence-transformers model name or path.
+
+    Raises:
+        ValueError: an empty or non-string name.
+    """
     if not name or not name.strip():
         raise ValueError("encoder name must be 'tfidf' or a sentence-transformers model name")
     return CharNgramEncoder() if name == "tfidf" else SentenceTransformerEncoder(name)
@@ -191,7 +200,11 @@ class Retriever:
         return cls(kb, model, index)
 
     def search(self, queries: list[str], top_k: int = 5) -> list[list[tuple[int, float]]]:
-        """For each query, up to `top_k` (knowledge-base row, cosine) pairs, best first (ties: lower row first)."""
+        """For each query, up to `top_k` (knowledge-base row, cosine) pairs, best first (ties: lower row first).
+
+        Raises:
+            ValueError: `top_k` below 1.
+        """
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         if not queries:
