@@ -257,6 +257,16 @@ def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
     return readable
 
 
+def cpu_kind() -> str:
+    """What this CPU offers for bf16, which decides the arithmetic behind a score: "amx", "avx512_bf16" or
+    "no native bf16" (from /proc/cpuinfo; "unknown" where there is none)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return "unknown"
+    flags = set(cpuinfo.read_text().split())
+    return "amx" if "amx_tile" in flags else "avx512_bf16" if "avx512_bf16" in flags else "no native bf16"
+
+
 def run_evaluate(args) -> int:
     from dataset_scripts.corpora import read_tagged_file, resolve_corpora_dir
 
@@ -276,6 +286,7 @@ def run_evaluate(args) -> int:
             "weights": str(pipeline.model.dtype).removeprefix("torch."),
             "compiled": args.compile,
             "decoding": args.decoding,
+            "cpu": cpu_kind(),
         },
     }
     if corpora:

@@ -141,7 +141,8 @@ def model_index(name: str, report: dict, corpora_repo: str) -> list[dict]:
             {
                 "task": {"type": "token-classification", "name": "Named Entity Recognition"},
                 "dataset": {
-                    "name": f"{corpus} ({CORPUS_TYPES.get(corpus, 'entities')}, {report['split']})",
+                    "name": f"{corpus} ({CORPUS_TYPES.get(corpus, 'entities')}, {report['split']}"
+                    + (f", {scores['sentences']} sentences)" if "sentences" in scores else ")"),
                     "type": corpora_repo,
                     "config": corpus,
                     "split": report["split"],

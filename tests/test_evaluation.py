@@ -68,6 +68,9 @@ def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, caps
     assert scores["precision"] == pytest.approx(2 / 5) and scores["recall"] == pytest.approx(2 / 3)
     assert scores["f1"] == pytest.approx(1 / 2)
     assert report["overall"]["f1"] == pytest.approx(1 / 2) and report["instruction"] == "type-only"
+    # what the score was computed with: weights, decoding and the CPU's bf16 support
+    assert report["inference"]["weights"] == "float32" and report["inference"]["decoding"] == "viterbi"
+    assert report["inference"]["cpu"] in ("amx", "avx512_bf16", "no native bf16", "unknown")
     assert "gold" in capsys.readouterr().out
 
 

@@ -80,6 +80,7 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert scores == {"ncbi": {"precision": 80.0, "recall": 70.0, "f1": 74.67},
                       "s800": {"precision": 50.0, "recall": 25.0, "f1": 33.33}}
     assert all(r["dataset"]["type"] == f"{NAMESPACE}/vaner-corpora" for r in index["results"])
+    assert index["results"][0]["dataset"]["name"] == "ncbi (Disease, test, 50 sentences)"
     card = (folder / "README.md").read_text()
     assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **74.67** | 88.03 | -13.36 |" in card
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
