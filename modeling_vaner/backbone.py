@@ -12,8 +12,9 @@ LLAMA_FAMILY = {"llama", "vaner"}
 
 
 def cache_dir() -> Path:
-    """Where VANER keeps converted backbones and built data: $VANER_CACHE, else ~/.cache/vaner."""
-    return Path(os.environ.get("VANER_CACHE") or Path.home() / ".cache" / "vaner")
+    """Where VANER keeps converted backbones and built data (DBR knowledge bases, indexes, sentences):
+    $VANER_CACHE, else ~/.cache/vaner."""
+    return Path(os.environ.get("VANER_CACHE") or Path.home() / ".cache" / "vaner").expanduser()
 
 
 def embedded_backbone_dir() -> Path:

@@ -2,7 +2,6 @@
 `processing_vaner`, the one implementation that the pipeline uses too."""
 
 import hashlib
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -32,6 +31,7 @@ def fingerprint(*parts) -> str:
 
 
 def default_cache_dir() -> Path:
-    """`$VANER_CACHE/dbr` when set, else `~/.cache/vaner/dbr`."""
-    root = os.environ.get("VANER_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "vaner") / "dbr"
+    """The DBR part of the package's cache (`backbone.cache_dir()`): `$VANER_CACHE/dbr`, else ~/.cache/vaner/dbr."""
+    from ..backbone import cache_dir
+
+    return cache_dir() / "dbr"
