@@ -6,17 +6,14 @@ import argparse
 import json
 import sys
 
-from .corpora import CORPORA, CORPORA_DIR_ENV
+from .corpora import CORPORA, CORPORA_DIR_HELP
 
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="the training corpora: statistics and Hub export")
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--corpora-dir",
-        help=f"local corpora directory laid out like shared/corpora (default: ${CORPORA_DIR_ENV}, else public URLs)",
-    )
+    common.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
     common.add_argument(
         "--corpus", action="append", choices=list(CORPORA), help="a corpus to include (repeatable; default: all)"
     )

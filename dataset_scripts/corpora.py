@@ -23,6 +23,8 @@ from modeling_vaner.processing_vaner import IOB2_LABELS, LABEL_B, LABEL_I, LABEL
 
 SPLITS = ("train", "validation", "test")
 CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
+# Every command's --corpora-dir; `vaner` resolves it once (`resolve_corpora_dir`) before the command runs.
+CORPORA_DIR_HELP = f"local corpora directory laid out like shared/corpora (default: ${CORPORA_DIR_ENV}, else public URLs)"
 DOCSTART = "-DOCSTART-"
 
 

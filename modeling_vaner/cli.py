@@ -42,8 +42,12 @@ def user_error(error: BaseException) -> BaseException | None:
 
 
 def main(argv=None) -> int:
+    from dataset_scripts.corpora import resolve_corpora_dir
+
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "corpora_dir"):  # the command's edge: --corpora-dir, else $VANER_CORPORA_DIR, once
+            args.corpora_dir = resolve_corpora_dir(args.corpora_dir)
         return args.func(args) or 0
     except Exception as error:
         cause = user_error(error)

@@ -13,7 +13,7 @@ import random
 import sys
 from pathlib import Path
 
-from dataset_scripts.corpora import PAPER_F1, SPLITS
+from dataset_scripts.corpora import CORPORA_DIR_HELP, PAPER_F1, SPLITS
 
 from .processing_vaner import DECODINGS, LABEL_B, LABEL_O, PRECISIONS
 
@@ -198,7 +198,7 @@ def register(subparsers) -> None:
         "--strict", action="store_true", help="an I- tag that does not continue an entity is an error, not a start"
     )
     parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
+    parser.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
     parser.add_argument(
         "--instruction",
         choices=("dataset", "type-only"),
@@ -268,11 +268,11 @@ def cpu_kind() -> str:
 
 
 def run_evaluate(args) -> int:
-    from dataset_scripts.corpora import read_tagged_file, resolve_corpora_dir
+    from dataset_scripts.corpora import read_tagged_file
 
     from .loading import load_pipeline
 
-    corpora_dir = resolve_corpora_dir(args.corpora_dir)
+    corpora_dir = args.corpora_dir
     corpora = corpora_to_score(args.corpus, args.split, corpora_dir) if args.corpus else None
     records = None
     if args.file is not None:  # read (and reject a bad file) before loading the model

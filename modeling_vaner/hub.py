@@ -20,6 +20,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from dataset_scripts.corpora import CORPORA_DIR_HELP
+
 from .dbr.assembly import DBR_VARIANTS
 
 DEFAULT_STAGE_DIR = "build/hub"
@@ -326,7 +328,7 @@ def register(subparsers) -> None:
         "--allow-untrained", action="store_true", help="stage a model with an untrained head (push refuses it)"
     )
     stage_parser.add_argument("--corpus", action="append", help="a corpus of the dataset repositories (default: all)")
-    stage_parser.add_argument("--corpora-dir", help="local corpora directory (default: $VANER_CORPORA_DIR)")
+    stage_parser.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
     stage_parser.add_argument("--dbr-variant", default="dbr", choices=DBR_VARIANTS)
     stage_parser.add_argument("--dbr-limit", type=int, help="corpus sentences per corpus in vaner-dbr (default: all)")
     for part in ("model", "datasets", "space"):

@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from dataset_scripts.corpora import CORPORA, SPLITS
+from dataset_scripts.corpora import CORPORA, CORPORA_DIR_HELP, SPLITS
 
 from .assembly import DBR_VARIANTS
 
@@ -12,7 +12,7 @@ ALL_CORPORA = list(CORPORA)
 
 
 def _common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
-    parser.add_argument("--corpora-dir", help="corpora directory (default: $VANER_CORPORA_DIR)")
+    parser.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
     parser.add_argument("--kb-dir", help="knowledge-base dictionaries (default: $VANER_KB_DIR, else <corpora-dir>/kb)")
     parser.add_argument("--kb-sources", nargs="+", metavar="SOURCE",
                         help="knowledge-base sources (default: every source that is on by default; see `vaner dbr kb`)")
@@ -139,12 +139,10 @@ def run_export(args) -> int:
 
 
 def run_check(args) -> int:
-    from dataset_scripts.corpora import resolve_corpora_dir
-
     from .check import external_check
     from .mixture import load_builder
 
-    corpora_dir = resolve_corpora_dir(args.corpora_dir)
+    corpora_dir = args.corpora_dir
     if corpora_dir is None:
         raise ValueError("vaner dbr check needs the VANER dev files: pass --corpora-dir or set VANER_CORPORA_DIR")
     builder = load_builder(corpora_dir=corpora_dir, seed=args.seed, progress=not args.no_progress,
