@@ -72,6 +72,25 @@ def decode_labels(probabilities: torch.Tensor, decoding: str) -> tuple[list[int]
     return labels, scores
 
 
+def pad_sequences(sequences: list[list[int]], pad_value: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad sequences to the longest (the pipeline's batches and the training collator alike).
+
+    Args:
+        sequences: `batch` lists of ints (token ids or labels), at least one.
+        pad_value: the value after each sequence's end.
+
+    Returns:
+        `(padded, mask)`: two long tensors of shape (batch, longest); `mask` is 1 on the sequences' own positions.
+    """
+    width = max(len(sequence) for sequence in sequences)
+    padded = torch.full((len(sequences), width), pad_value, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for index, sequence in enumerate(sequences):
+        padded[index, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        mask[index, : len(sequence)] = 1
+    return padded, mask
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Pipeline
 # ---------------------------------------------------------------------------------------------------------------
@@ -350,12 +369,7 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     # --- the whole call: batches by length across texts and entity types -------------------------------------
     def pad_batch(self, rows: list[_Row]) -> dict:
-        width = max(len(row.input_ids) for row in rows)
-        input_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for index, row in enumerate(rows):
-            input_ids[index, : len(row.input_ids)] = torch.tensor(row.input_ids)
-            attention_mask[index, : len(row.input_ids)] = 1
+        input_ids, attention_mask = pad_sequences([row.input_ids for row in rows], self.tokenizer.pad_token_id)
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 
     def predict_rows(self, items: list[dict], batch_size: int) -> None:

@@ -319,19 +319,11 @@ class PaddingCollator:
     pad_token_id: int
 
     def __call__(self, rows: list[dict]) -> dict:
-        import torch
-
+        from .pipeline_vaner import pad_sequences
         from .processing_vaner import IGNORE_INDEX
 
-        width = max(len(row["input_ids"]) for row in rows)
-        input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
-        for index, row in enumerate(rows):
-            length = len(row["input_ids"])
-            input_ids[index, :length] = torch.tensor(row["input_ids"])
-            attention_mask[index, :length] = 1
-            labels[index, :length] = torch.tensor(row["labels"])
+        input_ids, attention_mask = pad_sequences([row["input_ids"] for row in rows], self.pad_token_id)
+        labels, _ = pad_sequences([row["labels"] for row in rows], IGNORE_INDEX)
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
