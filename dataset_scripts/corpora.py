@@ -1,9 +1,9 @@
-"""The eight VANER training corpora: one table of facts, and the readers that turn their files into records.
+"""The eight VANER training corpora: one table of facts, and `read_corpus`, which turns a split into records.
 
-Every corpus is described once in `CORPORA` (entity type, the file of each split in a local mirror and at
-its public URL, the tag types it uses, licence, citation, the counts of Table 2 of the VANER paper, and
-the documented repairs of known defects). The readers, the `datasets` builder, `vaner data stats` and
-`vaner data export` are all driven by that table.
+Every corpus is described once in `CORPORA` (entity type, the paper's F1, the file of each split in a local
+mirror and at its public URL, the tag types it uses, licence, citation, the counts of Table 2 of the VANER
+paper, and the documented repairs of known defects). `read_corpus`, the `datasets` builder, `vaner data stats`
+and `vaner data export` are all driven by that table; the file formats are read by `tagged_files.py`.
 
 A record is a dict with keys `id`, `document_id`, `tokens`, `ner_tags` (0=O, 1=B, 2=I), `entity_type`
 and `corpus`.
@@ -11,29 +11,22 @@ and `corpus`.
 
 from __future__ import annotations
 
-import json
 import os
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from modeling_vaner.processing_vaner import IOB2_LABELS, LABEL_B, LABEL_I, LABEL_O
+from .tagged_files import Repair, Sentence, read_jsonl, read_tsv, sentence_records, tag_labels
 
 SPLITS = ("train", "validation", "test")
 CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
 # Every command's --corpora-dir; `vaner` resolves it once (`resolve_corpora_dir`) before the command runs.
 CORPORA_DIR_HELP = f"local corpora directory laid out like shared/corpora (default: ${CORPORA_DIR_ENV}, else public URLs)"
-DOCSTART = "-DOCSTART-"
 
 
 class CorpusUnavailableError(FileNotFoundError):
     """A file of a corpus is not where it is expected."""
-
-
-class CorpusFormatError(ValueError):
-    """A line of a corpus file is malformed; the message names the file and line."""
 
 
 @dataclass(frozen=True)
@@ -97,20 +90,6 @@ class Split:
 
     source: Source
     minus: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Repair:
-    """A documented fix of one known defect: at `line` of `source` (and token `index` of a jsonl record),
-    `field` ("token" text or "tag") reads `old` and becomes `new`. A mismatch is an error, never skipped."""
-
-    source: str
-    line: int
-    field: str
-    old: str
-    new: str
-    reason: str
-    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -402,131 +381,6 @@ def _locate(corpus: Corpus, split: str, source: Source, corpora_dir: Path | None
     return path
 
 
-MAX_REPORTED_PROBLEMS = 20
-Tag = tuple[int, str]  # O/B/I label and the tag's type as written ("" for O and untyped B/I)
-Sentence = tuple[list[str], list[Tag], int | None]  # tokens, tags, document index (None: no -DOCSTART-)
-
-
-def _parse_tag(raw: str, previous: str, strict: bool, where: str, repaired: list[str]) -> Tag:
-    """The label and type of one IOB2 tag, checked against the raw tag before it ("" at a sentence start).
-
-    An I that does not continue an entity of its type is an error when `strict`; otherwise it starts an entity, and
-    `where` is added to `repaired`.
-    """
-    if raw == "O":
-        return LABEL_O, ""
-    prefix, _, tag_type = raw.partition("-")
-    if prefix not in ("B", "I") or raw.endswith("-"):
-        raise CorpusFormatError(f"{where}: invalid tag {raw!r}; expected O, B, I, B-<type> or I-<type>")
-    if prefix == "I" and (previous in ("", "O") or previous.partition("-")[2] != tag_type):
-        if strict:
-            raise CorpusFormatError(f"{where}: {raw!r} follows {previous or 'the sentence start'!r} (invalid IOB2)")
-        repaired.append(where)
-        return LABEL_B, tag_type
-    return (LABEL_B if prefix == "B" else LABEL_I), tag_type
-
-
-def _read_tsv(
-    path: Path, repairs: Mapping[int, Repair], known_types=None, strict: bool = True
-) -> Iterator[Sentence]:
-    """Sentences of a tagged column file: the token in the first column, the IOB2 tag in the last (the conlleval
-    convention), blank lines between sentences, `-DOCSTART-` lines starting documents. A UTF-8 BOM and CRLF line
-    ends read like a clean file. Yields `(tokens, tags, document index)`.
-
-    `known_types`: the only tag types allowed (None: any). `strict`: an I that does not continue an entity is an
-    error; otherwise it starts one, with one warning for the file. Every malformed line (up to
-    `MAX_REPORTED_PROBLEMS`) is named, `file:line`, in one `CorpusFormatError`.
-    """
-    tokens: list[str] = []
-    tags: list[Tag] = []
-    previous = ""
-    document = None
-    problems: list[str] = []
-    repaired: list[str] = []
-    with open(path, encoding="utf-8-sig") as lines:
-        for number, line in enumerate(lines, 1):
-            line = line.rstrip("\r\n")
-            fields = line.split("\t")
-            starts_document = fields[0] == DOCSTART
-            if not line.strip() or starts_document:  # both end a sentence
-                if tokens and not problems:
-                    yield tokens, tags, document
-                tokens, tags, previous = [], [], ""
-                if starts_document:
-                    document = 0 if document is None else document + 1
-                continue
-            where = f"{path}:{number}"
-            token, raw = fields[0], fields[-1]
-            try:
-                if len(fields) < 2:
-                    raise CorpusFormatError(f"{where}: expected 2 or more tab-separated columns (token ... tag), got 1")
-                if number in repairs:
-                    token, raw = _apply_repair(repairs[number], token, raw, where)
-                if not token.strip():
-                    raise CorpusFormatError(f"{where}: empty token")
-                tag = _parse_tag(raw, previous, strict, where, repaired)
-                if known_types is not None and tag[1] and tag[1] not in known_types:
-                    raise CorpusFormatError(
-                        f"{where}: unexpected entity type in tag {raw!r}; expected one of {sorted(known_types)}"
-                    )
-            except CorpusFormatError as error:
-                problems.append(str(error))
-                if len(problems) == MAX_REPORTED_PROBLEMS:
-                    break
-                tag, raw = (LABEL_O, ""), "O"
-            tokens.append(token)
-            tags.append(tag)
-            previous = raw
-    if problems:
-        more = f" (the first {MAX_REPORTED_PROBLEMS} problems; there may be more)"
-        raise CorpusFormatError("; ".join(problems) + (more if len(problems) == MAX_REPORTED_PROBLEMS else ""))
-    if repaired:
-        warnings.warn(
-            f"{path}: {len(repaired)} I- tag(s) not continuing an entity read as entity starts "
-            f"(at {', '.join(location.rsplit(':', 1)[1] for location in repaired[:10])}"
-            f"{', ...' if len(repaired) > 10 else ''}; strict reading makes them errors)",
-            stacklevel=3,
-        )
-    if tokens:
-        yield tokens, tags, document
-
-
-def _labels(tags: list[Tag], counts) -> list[int]:
-    """O/B/I labels of the tags whose type `counts` (a predicate); all others O."""
-    return [label if label != LABEL_O and counts(tag_type) else LABEL_O for label, tag_type in tags]
-
-
-def _read_jsonl(path: Path, repairs: Mapping[int, Repair]) -> Iterator[Sentence]:
-    """Sentences of a VANER release file: `tokens` is [prompt, *sentence], `ner_tags` the O/B/I ids."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-                tokens, tags = record["tokens"][1:], list(record["ner_tags"])
-            except (ValueError, KeyError, TypeError) as error:
-                raise CorpusFormatError(f"{where}: not a VANER record with tokens and ner_tags ({error})") from None
-            if len(tokens) != len(tags) or not tokens:
-                raise CorpusFormatError(f"{where}: {len(tags)} ner_tags for {len(tokens)} tokens after the prompt")
-            if number in repairs:
-                repair = repairs[number]
-                label = _apply_repair(repair, "", IOB2_LABELS[tags[repair.index]], where)[1]
-                tags[repair.index] = IOB2_LABELS.index(label)
-            for index, tag in enumerate(tags):
-                if tag not in (LABEL_O, LABEL_B, LABEL_I):
-                    raise CorpusFormatError(f"{where}: ner_tags[{index}] = {tag!r} is not 0 (O), 1 (B) or 2 (I)")
-                if tag == LABEL_I and (index == 0 or tags[index - 1] == LABEL_O):
-                    raise CorpusFormatError(f"{where}: ner_tags[{index}] is I after O (invalid IOB2)")
-            yield tokens, tags, None
-
-
-def _apply_repair(repair: Repair, token: str, tag: str, where: str) -> tuple[str, str]:
-    found = token if repair.field == "token" else tag
-    if found != repair.old:
-        raise CorpusFormatError(f"{where}: repair expects {repair.field} {repair.old!r}, found {found!r}")
-    return (repair.new, tag) if repair.field == "token" else (token, repair.new)
-
-
 def _subtract(sentences: Iterator[Sentence], held_out_splits) -> list[Sentence]:
     """The sentences minus one occurrence (matched by token sequence) per held-out sentence.
 
@@ -542,20 +396,6 @@ def _subtract(sentences: Iterator[Sentence], held_out_splits) -> list[Sentence]:
         else:
             kept.append(sentence)
     return kept
-
-
-def _records(sentences, prefix: str, entity_type: str, corpus: str) -> list[dict]:
-    return [
-        {
-            "id": f"{prefix}-{index}",
-            "document_id": None if document is None else f"{prefix}-doc{document}",
-            "tokens": tokens,
-            "ner_tags": tags,
-            "entity_type": entity_type,
-            "corpus": corpus,
-        }
-        for index, (tokens, tags, document) in enumerate(sentences)
-    ]
 
 
 def read_corpus(
@@ -584,88 +424,15 @@ def read_corpus(
     path = _locate(corpus, split, spec.source, root, download)
     repairs = {repair.line: repair for repair in corpus.repairs if repair.source == spec.source.local}
     if spec.source.format == "jsonl":
-        sentences = _read_jsonl(path, repairs)
+        sentences = read_jsonl(path, repairs)
     else:
         counted = corpus.tag_types
         sentences = (
-            (tokens, _labels(tags, lambda tag_type: not tag_type or tag_type in counted), document)
-            for tokens, tags, document in _read_tsv(path, repairs, counted | corpus.ignored_tag_types)
+            (tokens, tag_labels(tags, lambda tag_type: not tag_type or tag_type in counted), document)
+            for tokens, tags, document in read_tsv(path, repairs, counted | corpus.ignored_tag_types)
         )
     if spec.minus:
         sentences = _subtract(sentences, (read_corpus(name, other, root, download=download) for other in spec.minus))
-    return _records(sentences, f"{name}-{split}", corpus.entity_type, name)
+    return sentence_records(sentences, f"{name}-{split}", corpus.entity_type, name)
 
 
-def read_tagged_file(
-    path: str | os.PathLike,
-    entity_type: str | None = None,
-    corpus: str | None = None,
-    tag_types=None,
-    type_map: Mapping[str, str] | None = None,
-    strict: bool = False,
-) -> list[dict]:
-    """The records of a user's tagged column file (see `_read_tsv` for the format): one record per sentence and
-    entity type.
-
-    Args:
-        path (`str` or `os.PathLike`): The file.
-        entity_type (`str`, *optional*): Read only this type: tags whose (mapped) type equals it, case aside, and
-            untyped B/I tags count, other types are O. None: every type in the file, one record per sentence each.
-        corpus (`str`, *optional*): The records' corpus name (default: the file's stem).
-        tag_types (`Iterable[str]`, *optional*): With `entity_type`, the tag types (as written) that all count as
-            it, e.g. {"protein", "DNA"} for Gene.
-        type_map (`Mapping[str, str]`, *optional*): The file's type names to instruction types, e.g.
-            {"Organism": "Species"}; a type it does not map is an error.
-        strict (`bool`): An I- tag that does not continue an entity is an error (default: read as its start, with a
-            warning).
-
-    Returns:
-        `list[dict]`: records with `id`, `document_id`, `tokens`, `ner_tags` (0=O, 1=B, 2=I), `entity_type`, `corpus`.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        CorpusFormatError: malformed lines (each named `file:line`), an unmapped type, untyped tags without
-            `entity_type`, or no tag of `entity_type` in a file of other types.
-        ValueError: `entity_type` is empty.
-    """
-    path = Path(path)
-    if entity_type is not None and (not isinstance(entity_type, str) or not entity_type.strip()):
-        raise ValueError(f"entity_type must be a non-empty string, got {entity_type!r}")
-    if not path.is_file():
-        raise FileNotFoundError(f"tagged file {path} does not exist")
-    if tag_types is not None and entity_type is None:
-        raise ValueError("tag_types needs the entity_type they count as")
-    corpus = corpus or path.stem
-    wanted = entity_type.strip() if entity_type is not None else None
-    sentences = list(_read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
-
-    def target(tag_type: str) -> str | None:
-        """The instruction type that a tag of `tag_type` marks (None: read as O)."""
-        if not tag_type:
-            return wanted
-        if tag_types is not None:
-            return wanted if tag_type in tag_types else None
-        name = (type_map or {}).get(tag_type, tag_type)
-        return wanted if wanted is not None and name.casefold() == wanted.casefold() else name
-
-    targets = {tag_type: target(tag_type) for _, tags, _ in sentences for _, tag_type in tags}
-    file_types = list(dict.fromkeys(name for tag_type, name in targets.items() if tag_type and name))
-    if wanted is not None and file_types and wanted not in file_types:
-        raise CorpusFormatError(
-            f"{path}: no entity of type {wanted!r}; the file's types are {', '.join(file_types)} "
-            f"(map them to instruction types with a type map, e.g. {file_types[0]}={wanted})"
-        )
-    if wanted is None and any(label != LABEL_O and not tag_type for _, tags, _ in sentences for label, tag_type in tags):
-        raise CorpusFormatError(f"{path}: tags without a type (B, I) need the entity type they mark (--type)")
-    names = [wanted] if wanted is not None else file_types
-    return [
-        record
-        for name in names
-        for record in _records(
-            [(tokens, _labels(tags, lambda tag_type: targets[tag_type] == name), document)
-             for tokens, tags, document in sentences],
-            corpus if len(names) == 1 else f"{corpus}-{name}",
-            name,
-            corpus,
-        )
-    ]

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 
 from modeling_vaner.processing_vaner import LABEL_B, LABEL_I, LABEL_O
 
-from .corpora import CORPORA, SPLITS, CorpusFormatError, CorpusUnavailableError, get_corpus, read_corpus
+from .corpora import CORPORA, SPLITS, CorpusUnavailableError, get_corpus, read_corpus
+from .tagged_files import CorpusFormatError
 
 TOLERANCE = 0.02  # a relative difference to Table 2 above this is flagged
 

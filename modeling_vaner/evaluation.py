@@ -268,7 +268,7 @@ def cpu_kind() -> str:
 
 
 def run_evaluate(args) -> int:
-    from dataset_scripts.corpora import read_tagged_file
+    from dataset_scripts.tagged_files import read_tagged_file
 
     from .loading import load_pipeline
 

@@ -14,13 +14,12 @@ from dataset_scripts.corpora import (
     CORPORA,
     CORPORA_DIR_ENV,
     SPLITS,
-    CorpusFormatError,
     CorpusUnavailableError,
     read_corpus,
-    read_tagged_file,
     resolve_corpora_dir,
 )
 from dataset_scripts.stats import TOLERANCE, collect
+from dataset_scripts.tagged_files import CorpusFormatError, read_tagged_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORD_KEYS = {"id", "document_id", "tokens", "ner_tags", "entity_type", "corpus"}
