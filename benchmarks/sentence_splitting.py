@@ -1,6 +1,6 @@
 """How well does the pipeline find sentence ends? Entities never cross a sentence, so a wrong boundary costs entities.
-Reference: the JNLPBA dev abstracts (MEDLINE text; the one split here whose file marks abstracts), joined back into
-text with their sentence breaks kept as the truth. Candidates, in ONE run: the rule before 2026-11-30 (kept here as
+Reference: the GENIA dev abstracts (JNLPBA's shared-task dev file, MEDLINE text; the one file here marking
+abstracts), joined back into text with their sentence breaks kept as the truth. Candidates, in ONE run: the rule before 2026-11-30 (kept here as
 the baseline), today's `processing_vaner.split_sentences`, and, when installed, the splitters pysbd and syntok.
 For each: boundaries found, missed and spurious, and milliseconds per abstract.
 
@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
+from dataset_scripts.corpora import genia_dev_abstracts, resolve_corpora_dir
 from modeling_vaner.processing_vaner import split_sentences, split_words
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,10 +98,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentence_splitting.json")
     args = parser.parse_args()
 
-    documents: dict[str, list[list[str]]] = {}
-    for record in read_corpus("jnlpba", "validation", resolve_corpora_dir() or REPO.parent / "shared" / "corpora"):
-        documents.setdefault(record["document_id"], []).append(record["tokens"])
-    abstracts = [detokenize(sentences) for sentences in documents.values()]
+    documents = genia_dev_abstracts(resolve_corpora_dir() or REPO.parent / "shared" / "corpora")
+    abstracts = [detokenize(sentences) for sentences in documents]
     splitters = {
         "previous_rule": word_rule(previous_rule),
         "split_sentences": word_rule(split_sentences),

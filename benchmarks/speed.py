@@ -12,8 +12,8 @@ Variants: fp32 and bf16 weights, each eager and under torch.compile. By default 
 CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16, several times slower than fp32,
 and "auto" precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
 settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
-Abstracts: whole JNLPBA dev abstracts (real MEDLINE text, 237 words on average), from $VANER_CORPORA_DIR or
-../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose files mark none: each of those
+Abstracts: whole GENIA dev abstracts (JNLPBA's shared-task dev file; real MEDLINE text, 237 words on average),
+from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose files mark none: each of those
 texts was one sentence.)
 """
 
@@ -25,7 +25,6 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-ABSTRACTS_CORPUS, ABSTRACTS_SPLIT = "jnlpba", "validation"
 
 
 def timed(function, repeat: int = 1) -> float:
@@ -85,17 +84,11 @@ def forward_flops(config, batch: dict) -> float:
 
 
 def load_abstracts(limit: int) -> list[str]:
-    """The first `limit` whole abstracts of JNLPBA's dev split: the one split here whose file marks abstracts
-    (`-DOCSTART-`); its sentences are joined with spaces."""
-    from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
+    """The first `limit` whole GENIA dev abstracts (`genia_dev_abstracts`), tokens joined with spaces."""
+    from dataset_scripts.corpora import genia_dev_abstracts, resolve_corpora_dir
 
-    corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
-    documents: dict[str, list[str]] = {}
-    for record in read_corpus(ABSTRACTS_CORPUS, ABSTRACTS_SPLIT, corpora_dir):
-        if record["document_id"] is None:
-            raise ValueError(f"{ABSTRACTS_CORPUS} {ABSTRACTS_SPLIT}: sentence {record['id']} has no abstract")
-        documents.setdefault(record["document_id"], []).append(" ".join(record["tokens"]))
-    return [" ".join(sentences) for sentences in list(documents.values())[:limit]]
+    abstracts = genia_dev_abstracts(resolve_corpora_dir() or REPO.parent / "shared" / "corpora")
+    return [" ".join(" ".join(tokens) for tokens in sentences) for sentences in abstracts[:limit]]
 
 
 def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
@@ -202,7 +195,7 @@ def main() -> None:
     # for reference: the model's own largest matmul (2048 tokens x hidden 576 -> intermediate 1536)
     results["matmul_bf16_model_shape_gflops_per_s"] = matmul_gflops(torch.bfloat16, shape=(2048, 576, 1536))
     abstracts = load_abstracts(args.abstracts)
-    results["abstracts_from"] = f"{ABSTRACTS_CORPUS} {ABSTRACTS_SPLIT}"
+    results["abstracts_from"] = "GENIA dev abstracts (dataset_scripts.corpora.genia_dev_abstracts)"
     results["characters_per_abstract"] = sum(map(len, abstracts)) / len(abstracts)
     for variant in variants:
         precision, compile = VARIANTS[variant]

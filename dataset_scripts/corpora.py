@@ -17,12 +17,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .tagged_files import Repair, Sentence, read_jsonl, read_tsv, sentence_records, tag_labels
+from .tagged_files import Repair, Sentence, read_jsonl, read_tagged_file, read_tsv, sentence_records, tag_labels
 
 SPLITS = ("train", "validation", "test")
 CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
+GENIA_DEV_FILE = "JNLPBA/devel.tsv"  # not in the table: JNLPBA's dev split is BioBERT's
 # Every command's --corpora-dir; `vaner` resolves it once (`resolve_corpora_dir`) before the command runs.
-CORPORA_DIR_HELP = f"local corpora directory laid out like shared/corpora (default: ${CORPORA_DIR_ENV}, else public URLs)"
+CORPORA_DIR_HELP = (
+    f"local corpora directory laid out like shared/corpora (default: ${CORPORA_DIR_ENV}, else public URLs)"
+)
 
 
 class CorpusUnavailableError(FileNotFoundError):
@@ -317,6 +320,27 @@ def resolve_corpora_dir(path: str | os.PathLike | None = None) -> Path | None:
     """The corpora directory: `path` (the --corpora-dir flag), else $VANER_CORPORA_DIR, else None (public URLs)."""
     value = path if path is not None else os.environ.get(CORPORA_DIR_ENV) or None
     return None if value is None else Path(value).expanduser()
+
+
+def genia_dev_abstracts(corpora_dir: str | os.PathLike | None = None) -> list[list[list[str]]]:
+    """Whole abstracts, for benchmarks that need running text: the 200 of the GENIA shared task's dev file
+    (`JNLPBA/devel.tsv`, JNLPBA's dev split before BioBERT's re-split), the one file of the shared corpora whose
+    `-DOCSTART-` lines mark abstracts.
+
+    Returns:
+        `list[list[list[str]]]`: per abstract, its sentences' tokens, in file order.
+
+    Raises:
+        CorpusUnavailableError: no local corpora directory, or the file is missing from it.
+    """
+    root = resolve_corpora_dir(corpora_dir)
+    path = None if root is None else root / GENIA_DEV_FILE
+    if path is None or not path.is_file():
+        raise CorpusUnavailableError(f"{path or GENIA_DEV_FILE} not found: set --corpora-dir or {CORPORA_DIR_ENV}")
+    documents: dict[str, list[list[str]]] = {}
+    for record in read_tagged_file(path, "Gene", "genia", tag_types=CORPORA["jnlpba"].tag_types):
+        documents.setdefault(record["document_id"], []).append(record["tokens"])
+    return list(documents.values())
 
 
 def readable_corpora(

@@ -32,6 +32,8 @@ VANER_CONFIG_FIELDS = (
     "corpus_types",
     "dataset_instruction",
     "type_only_instruction",
+    "instruction_dataset_names",
+    "keep_instruction_space",
     "max_window_tokens",
     "classifier_dropout",
 )

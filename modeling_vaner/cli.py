@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "modeling_vaner.adapter",  # vaner install-adapter | average-adapters
     "modeling_vaner.evaluation",  # vaner evaluate
     "modeling_vaner.hub",  # vaner stage | push
+    "modeling_vaner.release",  # vaner convert-release
 )
 
 

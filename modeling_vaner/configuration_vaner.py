@@ -46,6 +46,12 @@ class VanerConfig(LlamaConfig):
         fills it from the package's corpus table, and a saved model keeps its own.
     dataset_instruction / type_only_instruction (`str`):
         Instruction templates, with `{entity_type}` (and `{dataset}`) placeholders, prepended to every sentence.
+    instruction_dataset_names (`dict[str, str]`, defaults to `{}`):
+        The name a corpus goes by inside the instruction where it differs from its `corpus_types` key (a converted
+        release writes "BC5CDR-disease" where this package writes "bc5cdr-disease").
+    keep_instruction_space (`bool`, defaults to `False`):
+        Tokenize the instruction with its trailing space, as the authors' released models were trained; models
+        trained here strip it.
     max_window_tokens (`int`, defaults to 256):
         Longest input the pipeline feeds the model; longer text is split into sentences, then overlapping windows.
     classifier_dropout (`float`, defaults to 0.0):
@@ -59,6 +65,8 @@ class VanerConfig(LlamaConfig):
     corpus_types: dict[str, str] | None = None
     dataset_instruction: str = DATASET_INSTRUCTION
     type_only_instruction: str = TYPE_ONLY_INSTRUCTION
+    instruction_dataset_names: dict[str, str] | None = None
+    keep_instruction_space: bool = False
     max_window_tokens: int = 256
     classifier_dropout: float = 0.0
 
@@ -70,6 +78,8 @@ class VanerConfig(LlamaConfig):
             self.entity_types = list(VANER_ENTITY_TYPES)
         if self.corpus_types is None:
             self.corpus_types = {}
+        if self.instruction_dataset_names is None:
+            self.instruction_dataset_names = {}
         super().__post_init__(**kwargs)
 
     def instruction(self, entity_type: str, dataset: str | None = None) -> str:
@@ -84,7 +94,8 @@ class VanerConfig(LlamaConfig):
             return self.type_only_instruction.format(entity_type=entity_type.strip())
         if not isinstance(dataset, str) or not dataset.strip():
             raise ValueError(f"dataset name must be a non-empty string or None, got {dataset!r}")
-        return self.dataset_instruction.format(entity_type=entity_type.strip(), dataset=dataset.strip())
+        dataset = self.instruction_dataset_names.get(dataset.strip(), dataset.strip())
+        return self.dataset_instruction.format(entity_type=entity_type.strip(), dataset=dataset)
 
 
 __all__ = ["VanerConfig"]

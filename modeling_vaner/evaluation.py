@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dataset_scripts.corpora import CORPORA_DIR_HELP, PAPER_F1, SPLITS
 
-from .processing_vaner import DECODINGS, LABEL_B, LABEL_O, PRECISIONS
+from .processing_vaner import DECODINGS, LABEL_B, LABEL_O, PADDINGS, PRECISIONS
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
 COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
@@ -220,6 +220,12 @@ def register(subparsers) -> None:
         default="viterbi",
         help="word labels: the most probable valid IOB2 sequence (viterbi) or each word's own argmax",
     )
+    parser.add_argument(
+        "--padding",
+        choices=PADDINGS,
+        default="masked",
+        help="visible: a converted release as its authors ran it (rows left-padded to the window, padding attended)",
+    )
     parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
     parser.set_defaults(func=run_evaluate)
 
@@ -278,7 +284,12 @@ def run_evaluate(args) -> int:
     if args.file is not None:  # read (and reject a bad file) before loading the model
         records = read_tagged_file(args.file, args.entity_type, type_map=args.type_map, strict=args.strict)
     pipeline = load_pipeline(
-        args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile, decoding=args.decoding
+        args.model,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        compile=args.compile,
+        decoding=args.decoding,
+        padding=args.padding,
     )
     facts = {
         "model": args.model or "vaner-smol (embedded)",
@@ -286,6 +297,7 @@ def run_evaluate(args) -> int:
             "weights": str(pipeline.model.dtype).removeprefix("torch."),
             "compiled": args.compile,
             "decoding": args.decoding,
+            "padding": args.padding,
             "cpu": cpu_kind(),
         },
     }

@@ -83,6 +83,7 @@ def stage_model(
     from .export import save_vaner_folder
     from .hub_card import f1_chart, hub_settings, read_evaluation, render_model_card
     from .loading import load_vaner
+    from .release import RELEASE_RECORD
 
     settings = hub_settings()["model"]
     if model is not None and base_model is None:
@@ -106,7 +107,12 @@ def stage_model(
     if config_path is not None:
         recipe = json.loads(config_path.read_text(encoding="utf-8"))
         shutil.copyfile(config_path, folder / TRAIN_CONFIG_FILE)
-    card = render_model_card(ids, base_model or settings["base_model"], report, recipe, trained)
+    release_path = run_record_file(folder_in, RELEASE_RECORD)  # a converted release: where it came from
+    release = None
+    if release_path is not None:
+        release = json.loads(release_path.read_text(encoding="utf-8"))
+        shutil.copyfile(release_path, folder / RELEASE_RECORD)
+    card = render_model_card(ids, base_model or settings["base_model"], report, recipe, trained, release)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"folder": folder.name, "trained": trained}
 

@@ -214,9 +214,15 @@ def recipe_stages(train_config: dict, fields: list[str]) -> list[list[tuple[str,
 # Cards
 # ---------------------------------------------------------------------------------------------------------------
 def render_model_card(
-    repo_ids: dict, base_model: str, evaluation: dict | None, train_config: dict | None, trained: bool
+    repo_ids: dict,
+    base_model: str,
+    evaluation: dict | None,
+    train_config: dict | None,
+    trained: bool,
+    release: dict | None = None,
 ) -> str:
-    """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}."""
+    """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}; `release`: the
+    release.json of a converted release (`vaner convert-release`), else None."""
     from dataset_scripts.corpora import CORPORA
 
     from .configuration_vaner import VANER_ENTITY_TYPES
@@ -247,6 +253,8 @@ def render_model_card(
         entity_types=list(VANER_ENTITY_TYPES),
         corpora=list(CORPORA),
         corpus_licences=[(corpus.display_name, corpus.licence) for corpus in CORPORA.values()],
+        release=release,
+        paper_f1=[(corpus.display_name, f"{corpus.paper_f1:.2f}") for corpus in CORPORA.values()],
         license=settings["backbone_licenses"].get(base_model),
         evaluation=evaluation_table(evaluation) if evaluation else None,
         chart=settings["chart"],

@@ -59,6 +59,7 @@ def load_pipeline(
     batch_size: int = 8,
     compile: bool = False,
     decoding: str = "viterbi",
+    padding: str = "masked",
 ):
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
 
@@ -66,7 +67,8 @@ def load_pipeline(
     either), "bf16" or "fp32". The weights are loaded in that dtype: casting once beats autocasting fp32 weights on
     every batch. `compile`: compile the
     forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging). `decoding`: "viterbi"
-    (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label)."""
+    (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label). `padding`:
+    "masked" or "visible" (a converted release as its authors ran it; see `VanerTokenClassificationPipeline`)."""
     import torch
 
     from .pipeline_vaner import VanerTokenClassificationPipeline, resolve_precision
@@ -81,5 +83,6 @@ def load_pipeline(
         precision=precision,
         compile=compile,
         decoding=decoding,
+        padding=padding,
         task="token-classification",
     )

@@ -18,6 +18,7 @@ from .processing_vaner import (
     LABEL_I,
     LABEL_O,
     NUM_LABELS,
+    PADDINGS,
     PRECISIONS,
     assign_words_to_windows,
     build_input,
@@ -177,7 +178,10 @@ class VanerTokenClassificationPipeline(Pipeline):
     `decoding` "viterbi" (default: the most probable valid IOB2 label sequence per sentence) or "argmax" (each
     word's most probable label), and `compile=True` for bulk tagging: the forward is compiled by `torch.compile`
     (dynamic shapes, so batches of any size and width reuse one graph); it costs minutes once (259 s on a 2-core
-    CPU), then the forward runs about 1.3x faster there (`benchmarks/speed.py`).
+    CPU), then the forward runs about 1.3x faster there (`benchmarks/speed.py`). `padding="visible"` reproduces
+    the authors' released inference for a converted release (`vaner convert-release`): rows left-padded to
+    `config.max_window_tokens` with the unknown token and padding attended like text; the default, "masked",
+    lets no token see padding, so a text's entities do not depend on its batch.
     Call with a string or a list of strings, and optionally `entity_types` (default: all the model's types;
     any non-empty string is allowed, the instruction is free text), `dataset` (a known corpus name, for the
     instruction with the dataset name; default None: the type-only instruction), `batch_size`, and
@@ -195,16 +199,26 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = True
 
-    def __init__(self, *args, precision: str = "auto", compile: bool = False, decoding: str = "viterbi", **kwargs):
-        """`precision`, `compile` and `decoding` as in the class docstring; the rest as `Pipeline`.
+    def __init__(
+        self,
+        *args,
+        precision: str = "auto",
+        compile: bool = False,
+        decoding: str = "viterbi",
+        padding: str = "masked",
+        **kwargs,
+    ):
+        """`precision`, `compile`, `decoding` and `padding` as in the class docstring; the rest as `Pipeline`.
 
         Raises:
-            ValueError: an unknown decoding or precision.
+            ValueError: an unknown decoding, padding or precision.
         """
         super().__init__(*args, **kwargs)
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
-        self.decoding = decoding
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        self.decoding, self.padding = decoding, padding
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
@@ -257,7 +271,8 @@ class VanerTokenClassificationPipeline(Pipeline):
         key = (entity_type, dataset)
         if key not in self._instruction_cache:
             instruction = self.model.config.instruction(entity_type, dataset)
-            self._instruction_cache[key] = encode_instruction(self.tokenizer, instruction)
+            keep_space = self.model.config.keep_instruction_space
+            self._instruction_cache[key] = encode_instruction(self.tokenizer, instruction, keep_space)
         return self._instruction_cache[key]
 
     def word_windows(self, pieces: list[list[int]], sentences: list[tuple[int, int]], budget: int) -> list[_Window]:
@@ -369,8 +384,17 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     # --- the whole call: batches by length across texts and entity types -------------------------------------
     def pad_batch(self, rows: list[_Row]) -> dict:
-        input_ids, attention_mask = pad_sequences([row.input_ids for row in rows], self.tokenizer.pad_token_id)
-        return {"input_ids": input_ids, "attention_mask": attention_mask}
+        """The batch's model inputs, and per row the `offset` of its first token (left padding)."""
+        sequences = [row.input_ids for row in rows]
+        if self.padding == "visible":
+            width = max(self.model.config.max_window_tokens, *map(len, sequences))
+            unknown = self.tokenizer.unk_token_id
+            pad_id = unknown if unknown is not None else self.tokenizer.pad_token_id
+            offsets = [width - len(sequence) for sequence in sequences]
+            input_ids = torch.tensor([[pad_id] * offset + sequence for offset, sequence in zip(offsets, sequences)])
+            return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "offsets": offsets}
+        input_ids, attention_mask = pad_sequences(sequences, self.tokenizer.pad_token_id)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "offsets": [0] * len(rows)}
 
     def predict_rows(self, items: list[dict], batch_size: int) -> None:
         """Run every row of every item, shortest first, in padded batches; store each row's word label
@@ -384,10 +408,11 @@ class VanerTokenClassificationPipeline(Pipeline):
         rows.sort(key=lambda row: len(row.input_ids))
         for begin in range(0, len(rows), batch_size):
             batch = rows[begin : begin + batch_size]
-            probabilities = self._forward(self.pad_batch(batch))["probabilities"]
-            for row, row_probabilities in zip(batch, probabilities):
+            model_inputs = self.pad_batch(batch)
+            probabilities = self._forward(model_inputs)["probabilities"]
+            for row, offset, row_probabilities in zip(batch, model_inputs["offsets"], probabilities):
                 items[row.text_index]["predictions"][(row.type_index, row.window_index)] = row_probabilities[
-                    row.first_token_positions
+                    [position + offset for position in row.first_token_positions]
                 ]
 
     def __call__(self, inputs, entity_types=None, dataset=None, batch_size=None, sentence_split=True, **kwargs):

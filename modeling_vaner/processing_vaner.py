@@ -19,6 +19,9 @@ IGNORE_INDEX = -100
 # which precision the model runs ("auto": bf16 where the hardware computes it natively).
 DECODINGS = ("viterbi", "argmax")
 PRECISIONS = ("auto", "bf16", "fp32")
+# How batches are padded: "masked" (right padding no token attends to, the default) or "visible" (the authors'
+# released inference: each row left-padded to the window with the unknown token, padding attended like text).
+PADDINGS = ("masked", "visible")
 
 # Words as the corpora tokenize them: runs of word characters, and every other non-space character on its own.
 # `regex`'s \w is Unicode's (UTS #18: letters, combining marks, decimal digits, connector punctuation, joiners),
@@ -219,9 +222,20 @@ def encode_words(tokenizer, words: list[str]) -> list[list[int]]:
     return pieces
 
 
-def encode_instruction(tokenizer, instruction: str) -> list[int]:
-    """Special prefix plus the instruction's tokens; the instruction is the first "word" of every input."""
-    return special_prefix_ids(tokenizer) + encode_words(tokenizer, [instruction.strip()])[0]
+def encode_instruction(tokenizer, instruction: str, keep_trailing_space: bool = False) -> list[int]:
+    """Special prefix plus the instruction's tokens; the instruction is the first "word" of every input.
+
+    Args:
+        tokenizer (`PreTrainedTokenizerFast`): A tokenizer passed through `prepare_tokenizer`.
+        instruction (`str`): From `VanerConfig.instruction`.
+        keep_trailing_space (`bool`): Tokenize the instruction's trailing space too (`config.keep_instruction_space`,
+            as the authors' released models were trained).
+
+    Returns:
+        `list[int]`: the token ids.
+    """
+    text = instruction.rstrip() if not keep_trailing_space else instruction
+    return special_prefix_ids(tokenizer) + encode_words(tokenizer, [text.lstrip()])[0]
 
 
 def build_input(instruction_ids: list[int], word_pieces: list[list[int]], word_labels: list[int] | None = None) -> dict:

@@ -297,7 +297,7 @@ def encode_records(records: list[dict], tokenizer, config, max_length: int, data
     for record in tqdm(records, desc="encode", unit="sentence", mininterval=2):
         key = (record["entity_type"], instruction_dataset(record, dataset_in_instruction))
         if key not in instructions:
-            instructions[key] = encode_instruction(tokenizer, config.instruction(*key))
+            instructions[key] = encode_instruction(tokenizer, config.instruction(*key), config.keep_instruction_space)
         instruction_ids = instructions[key]
         pieces = encode_words(tokenizer, record["tokens"])
         windows = split_into_windows([len(ids) for ids in pieces], max_length - len(instruction_ids))
