@@ -13,8 +13,8 @@ CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16,
 and "auto" precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
 settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
 Abstracts: whole GENIA dev abstracts (JNLPBA's shared-task dev file; real MEDLINE text, 237 words on average),
-from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose files mark none: each of those
-texts was one sentence.)
+from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose
+files mark none: each of those texts was one sentence.)
 """
 
 import argparse
