@@ -160,7 +160,9 @@ def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
     try:
         result = set_peft_model_state_dict(peft_model, state)
     except RuntimeError as error:  # shape mismatch: another rank or backbone
-        raise ValueError(f"init_adapter {adapter_dir} does not fit this model: {str(error).splitlines()[1].strip()}")
+        raise ValueError(
+            f"init_adapter {adapter_dir} does not fit this model: {str(error).splitlines()[1].strip()}"
+        ) from None
     unexpected = list(result.unexpected_keys)
     missing = [name for name in result.missing_keys if "lora_" in name or "modules_to_save" in name]
     if unexpected or missing:
