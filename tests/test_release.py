@@ -18,35 +18,45 @@ WORDS = ["IL", "-", "2", "induces", "alpha", "-", "globin", "in", "3", "patients
 
 
 def write_release(folder, base_config, weights_format="safetensors", drop=None, reshape=None):
-    """A release checkpoint as the authors' Trainer saved it: adapter_config.json and the adapter weights."""
-    generator = torch.Generator().manual_seed(0)
-    hidden = base_config.hidden_size
-    head_dim = hidden // base_config.num_attention_heads
-    out = {"q_proj": base_config.num_attention_heads * head_dim, "v_proj": base_config.num_key_value_heads * head_dim}
-    weights = {
-        HEAD_KEYS["weight"]: torch.randn(3, hidden, generator=generator),
-        HEAD_KEYS["bias"]: torch.randn(3, generator=generator),
-    }
-    for layer in range(base_config.num_hidden_layers):
-        for module in LORA_MODULES:
-            weights[LAYER_KEY.format(layer=layer, module=module, factor="A")] = 0.1 * torch.randn(
-                RANK, hidden, generator=generator)
-            weights[LAYER_KEY.format(layer=layer, module=module, factor="B")] = 0.1 * torch.randn(
-                out[module], RANK, generator=generator)
-    if drop:
-        del weights[drop]
-    if reshape:
-        weights[reshape] = weights[reshape][:, :-1].contiguous()
-    folder.mkdir(parents=True)
-    config = {"task_type": "TOKEN_CLS", "r": RANK, "lora_alpha": ALPHA, "lora_dropout": 0.1,
-              "target_modules": ["q_proj", "v_proj"], "base_model_name_or_path": "./Llama-2-7b-hf"}
-    (folder / "adapter_config.json").write_text(json.dumps(config))
-    if weights_format == "safetensors":
-        from safetensors.torch import save_file
+    """A release checkpoint saved as the authors' was: peft (TOKEN_CLS, r=12, alpha=32, peft's default Llama
+    targets q_proj and v_proj) around LS-LLaMA's layout (`model`, `dropout`, `classifier` with bias). `drop` /
+    `reshape` damage one tensor. Returns the saved weights."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from safetensors.torch import save_file
+    from torch import nn
+    from transformers import LlamaModel, LlamaPreTrainedModel
 
-        save_file(weights, folder / "adapter_model.safetensors")
-    else:
-        torch.save(weights, folder / "adapter_model.bin")
+    from modeling_vaner.release import read_release
+
+    class UnmaskingLlamaForTokenClassification(LlamaPreTrainedModel):
+        def __init__(self, config):
+            super().__init__(config)
+            self.model = LlamaModel(config)
+            self.dropout = nn.Dropout(0.1)
+            self.classifier = nn.Linear(config.hidden_size, 3)
+            self.post_init()
+
+    torch.manual_seed(0)
+    lora = LoraConfig(task_type=TaskType.TOKEN_CLS, r=RANK, lora_alpha=ALPHA, lora_dropout=0.1)
+    model = get_peft_model(UnmaskingLlamaForTokenClassification(base_config), lora)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.requires_grad:  # LoRA's B starts at zero: give every saved tensor a value
+                parameter.normal_(0, 0.1)
+    model.save_pretrained(folder, safe_serialization=weights_format == "safetensors")
+    weights = read_release(folder)[1]
+    assert set(weights) == {*HEAD_KEYS.values(), *(LAYER_KEY.format(layer=layer, module=module, factor=factor)
+                            for layer in range(base_config.num_hidden_layers) for module in LORA_MODULES
+                            for factor in ("A", "B"))}  # peft's layout is the document's
+    if drop or reshape:
+        if drop:
+            del weights[drop]
+        if reshape:
+            weights[reshape] = weights[reshape][:, :-1].contiguous()
+        if weights_format == "safetensors":
+            save_file(weights, folder / "adapter_model.safetensors")
+        else:
+            torch.save(weights, folder / "adapter_model.bin")
     return weights
 
 
