@@ -12,6 +12,7 @@ default model, `modeling_vaner/weights/vaner-smol`: every tool takes any of them
 """
 
 import json
+import logging
 import shutil
 import warnings
 from pathlib import Path
@@ -121,6 +122,9 @@ def load_adapter(path: Path, dtype=None, merge: bool = True):
         FileNotFoundError: the folder or its backbone is missing.
     """
     require_adapter_dir(path)
+    # peft imports bitsandbytes, whose CPU backend warns on AVX512_BF16 CPUs that the Hub's 4-bit kernels are
+    # missing; loading an adapter uses no 4-bit kernel, so the line would only puzzle users
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     from peft import PeftModel
     from transformers.utils import logging as transformers_logging
 
