@@ -9,7 +9,7 @@ TRANSFORMERS_REQUIREMENT = re.search(
     r'^TRANSFORMERS_REQUIREMENT = "(.+)"$', open("modeling_vaner/configuration_vaner.py", encoding="utf-8").read(), re.M
 ).group(1)
 
-ASSETS = {"modeling_vaner.assets.hub_card": "hub_card", "modeling_vaner.assets.space": "space"}
+ASSETS = {f"modeling_vaner.assets.{folder}": folder for folder in ("hub_card", "space", "configs")}
 
 setup(
     name="vaner",
@@ -23,7 +23,8 @@ setup(
         *find_packages(include=["modeling_vaner", "modeling_vaner.*", "dataset_scripts", "dataset_scripts.*"]),
         *ASSETS,
     ],
-    # hub_card/ and space/ (card templates, the Space app) travel inside the package: `vaner stage` from a wheel
+    # hub_card/, space/ and configs/ (card templates, the Space app, training presets) travel inside the package:
+    # `vaner stage` and `vaner train --train-file` from a wheel
     package_dir=ASSETS,
     package_data={"modeling_vaner": ["weights/*/*", "metrics/*.py"], **{name: ["*"] for name in ASSETS}},
     install_requires=[
@@ -41,6 +42,7 @@ setup(
         "pyarrow>=18",
         "pyyaml>=6",
         "tqdm>=4.66",
+        "bioc==2.1",  # PubTator and BioC for `vaner annotate`
         "scikit-learn>=1.5",
         "faiss-cpu>=1.9",
     ],

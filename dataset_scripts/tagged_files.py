@@ -174,6 +174,123 @@ def sentence_records(sentences, prefix: str, entity_type: str, corpus: str) -> l
     ]
 
 
+def read_token_jsonl(path: Path, strict: bool) -> Iterator[Sentence]:
+    """Sentences of a JSONL file of `{"tokens": [...], "tags": ["B-CellLine", "O", ...]}` lines (IOB2 tags as
+    in a column file), checked like `read_tsv`'s."""
+    repaired: list[str] = []
+    with open(path, encoding="utf-8-sig") as lines:
+        for number, line in enumerate(lines, 1):
+            where = f"{path}:{number}"
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                tokens, raw_tags = record["tokens"], record["tags"]
+            except (ValueError, KeyError, TypeError) as error:
+                raise CorpusFormatError(f"{where}: expected a JSON object with tokens and tags ({error})") from None
+            if not isinstance(tokens, list) or not isinstance(raw_tags, list) or len(tokens) != len(raw_tags):
+                raise CorpusFormatError(f"{where}: tokens and tags must be lists of the same length")
+            if not all(isinstance(token, str) and token.strip() for token in tokens):
+                raise CorpusFormatError(f"{where}: every token must be a non-empty string")
+            tags, previous = [], ""
+            for raw in raw_tags:
+                tags.append(_parse_tag(str(raw), previous, strict, where, repaired))
+                previous = str(raw)
+            if tokens:
+                yield tokens, tags, None
+    if repaired:
+        warnings.warn(f"{path}: {len(repaired)} I- tag(s) not continuing an entity read as entity starts", stacklevel=3)
+
+
+def pubtator_sentences(path: Path) -> Iterator[tuple[list[str], dict[str, list[tuple[int, int]]], int]]:
+    """Sentences of a PubTator file (split into words and sentences as the pipeline splits text), each with its
+    annotations as word spans per annotation type, and its document index. An annotation whose edges fall inside
+    a word covers that whole word (one warning for the file).
+
+    Raises:
+        CorpusFormatError: a bad block, or an annotation whose text is not the text at its offsets (file:line).
+    """
+    from modeling_vaner.documents import BadRecord, read_documents
+    from modeling_vaner.processing_vaner import split_sentences, split_words
+
+    widened = 0
+    for index, document in enumerate(read_documents(path, "pubtator")):
+        if isinstance(document, BadRecord):
+            raise CorpusFormatError(str(document))
+        text = document.text()
+        for start, end, _, mention in document.annotations:
+            if text[start:end] != mention:
+                raise CorpusFormatError(
+                    f"{path}:{document.line}: annotation {mention!r} at {start}-{end} reads {text[start:end]!r}"
+                )
+        for passage in document.passages:
+            words = split_words(passage.text)
+            for first, last in split_sentences(passage.text, words):
+                spans = [(a + passage.offset, b + passage.offset) for a, b in words[first:last]]
+                per_type: dict[str, list[tuple[int, int]]] = {}
+                for start, end, annotation_type, _ in document.annotations:
+                    covered = [i for i, (a, b) in enumerate(spans) if a < end and start < b]
+                    if covered:
+                        widened += spans[covered[0]][0] != start or spans[covered[-1]][1] != end
+                        per_type.setdefault(annotation_type, []).append((covered[0], covered[-1] + 1))
+                yield [text[a:b] for a, b in spans], per_type, index
+    if widened:
+        warnings.warn(f"{path}: {widened} annotation(s) end inside a word: widened to whole words", stacklevel=3)
+
+
+def pubtator_records(path: Path, wanted: str | None, corpus: str, type_map: Mapping[str, str] | None) -> list[dict]:
+    """One record per sentence and (mapped) annotation type of a PubTator file; see `read_tagged_file`."""
+    from modeling_vaner.processing_vaner import spans_to_labels
+
+    sentences = list(pubtator_sentences(path))
+
+    def target(annotation_type: str) -> str:
+        name = (type_map or {}).get(annotation_type, annotation_type)
+        return wanted if wanted is not None and name.casefold() == wanted.casefold() else name
+
+    file_types = list(dict.fromkeys(target(t) for _, per_type, _ in sentences for t in per_type))
+    if wanted is not None and file_types and wanted not in file_types:
+        raise CorpusFormatError(
+            f"{path}: no annotation of type {wanted!r}; the file's types are {', '.join(file_types)}"
+        )
+    records = []
+    for name in [wanted] if wanted is not None else file_types:
+        sentence_tags = []
+        for tokens, per_type, document in sentences:
+            spans = sorted(span for t, found in per_type.items() if target(t) == name for span in found)
+            sentence_tags.append((tokens, spans_to_labels(merge_spans(spans), len(tokens)), document))
+        records += sentence_records(sentence_tags, f"{corpus}-{name}", name, corpus)
+    return records
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with overlapping ones joined (two annotations of one type over the same words)."""
+    merged: list[tuple[int, int]] = []
+    for first, last in spans:
+        if merged and first < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+TAGGED_FILE_FORMATS = ("iob2", "jsonl", "pubtator")
+
+
+def tagged_file_format(path: Path, file_format: str | None) -> str:
+    """`file_format`, else from the extension: .jsonl is jsonl, .pubtator pubtator, anything else an IOB2 column
+    file.
+
+    Raises:
+        ValueError: an unknown format.
+    """
+    if file_format is None:
+        return {".jsonl": "jsonl", ".pubtator": "pubtator"}.get(path.suffix.lower(), "iob2")
+    if file_format not in TAGGED_FILE_FORMATS:
+        raise ValueError(f"unknown tagged-file format {file_format!r}; one of {', '.join(TAGGED_FILE_FORMATS)}")
+    return file_format
+
+
 def read_tagged_file(
     path: str | os.PathLike,
     entity_type: str | None = None,
@@ -181,9 +298,11 @@ def read_tagged_file(
     tag_types=None,
     type_map: Mapping[str, str] | None = None,
     strict: bool = False,
+    file_format: str | None = None,
 ) -> list[dict]:
-    """The records of a user's tagged column file (see `read_tsv` for the format): one record per sentence and
-    entity type.
+    """The records of a user's annotated file: one record per sentence and entity type. Formats: an IOB2 column
+    file (see `read_tsv`), JSONL of tokens and IOB2 tags (`read_token_jsonl`), or PubTator with its annotation
+    types (`pubtator_sentences`: the text split into words and sentences as the pipeline splits it).
 
     Args:
         path (`str` or `os.PathLike`): The file.
@@ -196,6 +315,8 @@ def read_tagged_file(
             {"Organism": "Species"}; a type it does not map is an error.
         strict (`bool`): An I- tag that does not continue an entity is an error (default: read as its start, with a
             warning).
+        file_format (`str`, *optional*): "iob2", "jsonl" or "pubtator" (default: from the extension, see
+            `tagged_file_format`). `tag_types` and `strict` apply to the tagged formats.
 
     Returns:
         `list[dict]`: records with `id`, `document_id`, `tokens`, `ner_tags` (0=O, 1=B, 2=I), `entity_type`, `corpus`.
@@ -215,7 +336,16 @@ def read_tagged_file(
         raise ValueError("tag_types needs the entity_type they count as")
     corpus = corpus or path.stem
     wanted = entity_type.strip() if entity_type is not None else None
-    sentences = list(read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
+    file_format = tagged_file_format(path, file_format)
+    if file_format == "pubtator":
+        return pubtator_records(path, wanted, corpus, type_map)
+    if file_format == "jsonl":
+        sentences = list(read_token_jsonl(path, strict))
+        unmapped = {t for _, tags, _ in sentences for _, t in tags if t and type_map is not None and t not in type_map}
+        if unmapped:
+            raise CorpusFormatError(f"{path}: tag types {', '.join(sorted(unmapped))} are not in the type map")
+    else:
+        sentences = list(read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
 
     def target(tag_type: str) -> str | None:
         """The instruction type that a tag of `tag_type` marks (None: read as O)."""

@@ -23,9 +23,12 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_FILES = ("config.json", "adapter_config.json", ADAPTER_WEIGHTS)
 TRAIN_CONFIG_FILE = "train_config.json"
 EVALUATION_FILE = "evaluation.json"
+# the same test splits scored with the type-only instruction (VANER_adapt's form, what free text gets)
+EVALUATION_TYPE_ONLY_FILE = "evaluation_type_only.json"
 PLOT_FILE = "training_curves.png"
-RUN_RECORD_FILES = (TRAIN_CONFIG_FILE, EVALUATION_FILE, PLOT_FILE)
+RUN_RECORD_FILES = (TRAIN_CONFIG_FILE, EVALUATION_FILE, EVALUATION_TYPE_ONLY_FILE, PLOT_FILE)
 ADAPTER_DTYPES = ("float32", "bfloat16")
+RUN_ADAPTER_DIR = "adapter"  # a training run's final adapter folder, inside its output_dir
 MAX_SHIPPED_BYTES = 20_000_000
 VANER_CONFIG_FIELDS = (
     "is_causal",
@@ -43,6 +46,12 @@ VANER_CONFIG_FIELDS = (
 def default_model_dir() -> Path:
     """The embedded vaner-smol adapter folder inside the package."""
     return Path(__file__).parent / "weights" / "vaner-smol"
+
+
+def run_folder_model(path: Path) -> Path:
+    """`path`, or for a training run's folder (`vaner train`'s output_dir) the adapter folder inside it."""
+    inside = path / RUN_ADAPTER_DIR
+    return inside if not (path / "config.json").is_file() and is_adapter_dir(inside) else path
 
 
 def is_adapter_dir(path: Path) -> bool:

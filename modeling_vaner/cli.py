@@ -11,6 +11,7 @@ import sys
 COMMAND_MODULES = (
     "modeling_vaner.backbone",  # vaner backbone
     "modeling_vaner.extract",  # vaner extract
+    "modeling_vaner.annotate",  # vaner annotate
     "dataset_scripts.cli",  # vaner data stats | export
     "modeling_vaner.dbr.cli",  # vaner dbr build | kb | export | check
     "modeling_vaner.training",  # vaner train

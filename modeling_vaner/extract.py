@@ -8,7 +8,9 @@ from pathlib import Path
 def register(subparsers) -> None:
     parser = subparsers.add_parser("extract", help="tag biomedical entities in text")
     parser.add_argument("text", nargs="?", help="the text; without it, --file or standard input")
-    parser.add_argument("--file", type=Path, help="read the text from this file")
+    parser.add_argument(
+        "--file", type=Path, help="read the text from this file, as ONE text (a collection: vaner annotate)"
+    )
     parser.add_argument("--model", help="model folder, adapter folder or hub id (default: the embedded vaner-smol)")
     parser.add_argument(
         "--types", nargs="+", metavar="TYPE", help="entity types to ask for (default: all the model's types)"

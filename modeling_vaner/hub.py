@@ -79,7 +79,14 @@ def stage_model(
     """
     import torch
 
-    from .adapter import EVALUATION_FILE, TRAIN_CONFIG_FILE, default_model_dir, run_record_file
+    from .adapter import (
+        EVALUATION_FILE,
+        EVALUATION_TYPE_ONLY_FILE,
+        TRAIN_CONFIG_FILE,
+        default_model_dir,
+        run_folder_model,
+        run_record_file,
+    )
     from .export import save_vaner_folder
     from .hub_card import f1_chart, hub_settings, read_evaluation, render_model_card
     from .loading import load_vaner
@@ -95,13 +102,18 @@ def stage_model(
     folder = fresh_folder(out_dir, ids["model"])
     save_vaner_folder(loaded.to(getattr(torch, settings["dtype"])).eval(), tokenizer, folder)
     # the run record travels inside the adapter folder; a hub id has none
-    folder_in = default_model_dir() if model is None else Path(model)
-    evaluation_path = Path(evaluation) if evaluation else run_record_file(folder_in, EVALUATION_FILE)
-    report = None
-    if evaluation_path is not None:
-        report = read_evaluation(evaluation_path)
-        shutil.copyfile(evaluation_path, folder / EVALUATION_FILE)
-        f1_chart(report, folder / settings["chart"], ids["model"])
+    folder_in = default_model_dir() if model is None else run_folder_model(Path(model))
+    evaluation_paths = {
+        EVALUATION_FILE: Path(evaluation) if evaluation else run_record_file(folder_in, EVALUATION_FILE),
+        EVALUATION_TYPE_ONLY_FILE: None if evaluation else run_record_file(folder_in, EVALUATION_TYPE_ONLY_FILE),
+    }
+    reports = []
+    for name, path in evaluation_paths.items():
+        if path is not None:
+            reports.append(read_evaluation(path))
+            shutil.copyfile(path, folder / name)
+    if reports:
+        f1_chart(reports[0], folder / settings["chart"], ids["model"])
     config_path = Path(train_config) if train_config else run_record_file(folder_in, TRAIN_CONFIG_FILE)
     recipe = None
     if config_path is not None:
@@ -112,7 +124,7 @@ def stage_model(
     if release_path is not None:
         release = json.loads(release_path.read_text(encoding="utf-8"))
         shutil.copyfile(release_path, folder / RELEASE_RECORD)
-    card = render_model_card(ids, base_model or settings["base_model"], report, recipe, trained, release)
+    card = render_model_card(ids, base_model or settings["base_model"], reports, recipe, trained, release)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"folder": folder.name, "trained": trained}
 

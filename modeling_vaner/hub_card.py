@@ -12,9 +12,9 @@ from pathlib import Path
 
 SETTINGS_FILE = "hub.yaml"
 SCORE_KEYS = ("precision", "recall", "f1")
-# The card templates (hub_card/) and the Space app (space/) sit beside the package in a source checkout; a wheel
-# carries them inside it, as modeling_vaner/assets/<name> (setup.py).
-ASSET_DIRS = ("hub_card", "space")
+# The card templates (hub_card/), the Space app (space/) and the training presets (configs/) sit beside the package
+# in a source checkout; a wheel carries them inside it, as modeling_vaner/assets/<name> (setup.py).
+ASSET_DIRS = ("hub_card", "space", "configs")
 
 
 def asset_dir(name: str) -> Path:
@@ -131,18 +131,20 @@ def evaluation_table(report: dict) -> dict:
     }
 
 
-def model_index(name: str, report: dict, corpora_repo: str) -> list[dict]:
-    """The card's `model-index`: one result per corpus, metrics in percent, straight from the report."""
+def model_index(name: str, reports: list[dict], corpora_repo: str) -> list[dict]:
+    """The card's `model-index`: one result per corpus and report (instruction form), metrics in percent,
+    straight from the reports."""
     from dataset_scripts.corpora import CORPUS_TYPES
 
     results = []
-    for corpus, scores in report["corpora"].items():
+    for report, (corpus, scores) in ((r, item) for r in reports for item in r["corpora"].items()):
+        sentences = f", {scores['sentences']} sentences" if "sentences" in scores else ""
         results.append(
             {
                 "task": {"type": "token-classification", "name": "Named Entity Recognition"},
                 "dataset": {
-                    "name": f"{corpus} ({CORPUS_TYPES.get(corpus, 'entities')}, {report['split']}"
-                    + (f", {scores['sentences']} sentences)" if "sentences" in scores else ")"),
+                    "name": f"{corpus} ({CORPUS_TYPES.get(corpus, 'entities')}, {report['split']}{sentences}, "
+                    f"{report['instruction']} instruction)",
                     "type": corpora_repo,
                     "config": corpus,
                     "split": report["split"],
@@ -216,13 +218,14 @@ def recipe_stages(train_config: dict, fields: list[str]) -> list[list[tuple[str,
 def render_model_card(
     repo_ids: dict,
     base_model: str,
-    evaluation: dict | None,
+    evaluations: list[dict],
     train_config: dict | None,
     trained: bool,
     release: dict | None = None,
 ) -> str:
-    """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}; `release`: the
-    release.json of a converted release (`vaner convert-release`), else None."""
+    """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}; `evaluations`: the
+    reports (`read_evaluation`) to show, the first one charted; `release`: the release.json of a converted
+    release (`vaner convert-release`), else None."""
     from dataset_scripts.corpora import CORPORA
 
     from .configuration_vaner import VANER_ENTITY_TYPES
@@ -238,8 +241,8 @@ def render_model_card(
         "library_name": "transformers",
         "tags": settings["tags"],
     }
-    if evaluation:
-        metadata["model-index"] = model_index(name, evaluation, repo_ids["corpora"])
+    if evaluations:
+        metadata["model-index"] = model_index(name, evaluations, repo_ids["corpora"])
     return render(
         settings["template"],
         metadata,
@@ -256,7 +259,7 @@ def render_model_card(
         release=release,
         paper_f1=[(corpus.display_name, f"{corpus.paper_f1:.2f}") for corpus in CORPORA.values()],
         license=settings["backbone_licenses"].get(base_model),
-        evaluation=evaluation_table(evaluation) if evaluation else None,
+        evaluations=[evaluation_table(evaluation) for evaluation in evaluations],
         chart=settings["chart"],
         recipe=recipe_stages(train_config, settings["recipe_fields"]) if train_config else None,
     )

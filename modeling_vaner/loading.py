@@ -1,14 +1,14 @@
 """One verb to get a ready tagger: `load_pipeline(model=None)`.
 
 A model is one of: None (the embedded vaner-smol: the LoRA adapter and head committed in this package, on the
-embedded SmolLM2-135M backbone), a folder written by `save_vaner_folder` or a hub id of one, or a LoRA adapter
-folder written by `vaner train` (adapter_config.json + config.json).
+embedded SmolLM2-135M backbone), a folder written by `save_vaner_folder` or a hub id of one, a LoRA adapter
+folder written by `vaner train` (adapter_config.json + config.json), or a training run's output_dir (its adapter).
 """
 
 import sys
 from pathlib import Path
 
-from .adapter import default_model_dir, is_adapter_dir, load_adapter
+from .adapter import default_model_dir, is_adapter_dir, load_adapter, run_folder_model
 
 
 def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
@@ -35,9 +35,9 @@ def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
             built, tokenizer = build_vaner_model(None, dtype=dtype)
             return built, tokenizer, False
         return (*load_adapter(path, dtype, merge), True)
-    path = Path(model)
+    path = run_folder_model(Path(model))
     if path.exists() and not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{path} has no config.json: not a VANER model or adapter folder")
+        raise FileNotFoundError(f"{path} has no config.json: not a VANER model, adapter or training run folder")
     if is_adapter_dir(path):
         return (*load_adapter(path, dtype, merge), True)
     from .configuration_vaner import VanerConfig

@@ -14,6 +14,7 @@ from transformers import Pipeline
 
 from .processing_vaner import (
     DECODINGS,
+    IOB2_LABELS,
     LABEL_B,
     LABEL_I,
     LABEL_O,
@@ -171,27 +172,51 @@ class _Window:
     owned_words: list[int]  # the words whose labels this window decides
 
 
+# How `aggregation_strategy` groups a model that labels words (each word is read at its first token): "none" gives
+# one dict per (word, entity type) labelled B or I; the others group words into entities, and they coincide here
+# because there are no sub-word scores to combine. Accepted so that code written for BERT pipelines runs as it is.
+AGGREGATION_STRATEGIES = ("simple", "first", "average", "max", "none")
+# Texts per chunk when the input is a generator or a dataset: memory is bounded by a chunk, not the collection.
+DEFAULT_CHUNK_SIZE = 256
+DEFAULT_BATCH_SIZE = 8
+
+
 class VanerTokenClassificationPipeline(Pipeline):
     """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models.
 
-    Construct with `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16" or "fp32",
-    `decoding` "viterbi" (default: the most probable valid IOB2 label sequence per sentence) or "argmax" (each
-    word's most probable label), and `compile=True` for bulk tagging: the forward is compiled by `torch.compile`
-    (dynamic shapes, so batches of any size and width reuse one graph); it costs minutes once (259 s on a 2-core
-    CPU), then the forward runs about 1.3x faster there (`benchmarks/speed.py`). `padding="visible"` reproduces
-    the authors' released inference for a converted release (`vaner convert-release`): rows left-padded to
-    `config.max_window_tokens` with the unknown token and padding attended like text; the default, "masked",
-    lets no token see padding, so a text's entities do not depend on its batch.
-    Call with a string or a list of strings, and optionally `entity_types` (default: all the model's types;
-    any non-empty string is allowed, the instruction is free text), `dataset` (a known corpus name, for the
-    instruction with the dataset name; default None: the type-only instruction), `batch_size`, and
-    `sentence_split=False` when each input is already one sentence (entities never cross a sentence: by default
-    the pipeline finds sentence ends itself).
+    Fixed at construction: `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16" or
+    "fp32"; `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches
+    of any size and width reuse one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs
+    about 1.3x faster there (`benchmarks/speed.py`); `padding="visible"` reproduces the authors' released
+    inference for a converted release (`vaner convert-release`): rows left-padded to `config.max_window_tokens`
+    with the unknown token and padding attended like text; the default, "masked", lets no token see padding, so
+    a text's entities do not depend on its batch.
 
-    Returns, per text, a list of `{"entity_group", "score", "word", "start", "end"}` sorted by start, with
-    `text[start:end] == word`; entities of different types may overlap. A string input gives one list, a list
-    input a list of lists. Text longer than the model window is split into sentences, then into overlapping
-    windows, and the predictions are merged: nothing is truncated.
+    Given at construction as defaults, or at call time to override them:
+    - `entity_types`: the types to tag (default: all the model's types; any non-empty string is allowed, the
+      instruction is free text);
+    - `dataset`: a known corpus name, for the instruction with the dataset name (default None: the type-only
+      instruction);
+    - `decoding`: "viterbi" (default: the most probable valid IOB2 label sequence per sentence) or "argmax" (each
+      word's most probable label);
+    - `threshold`: entities (words, for "none") scoring below it are left out (default 0: all are kept);
+    - `aggregation_strategy`: "simple" (default), "first", "average" and "max" all return entities; VANER labels
+      words (each read at its first token), not sub-word tokens, so the four coincide. "none" returns one dict per
+      (word, entity type) whose label is not O: `{"entity": "B-Disease", "score", "index", "word", "start",
+      "end"}`, `index` being the word's index in the text and `score` its probability of that label;
+    - `batch_size` (rows of one window and one type per forward, default 8), `chunk_size` (texts per chunk of a
+      streamed input, default 256) and `sentence_split=False` when each input is already one sentence (entities
+      never cross a sentence: by default the pipeline finds sentence ends itself).
+
+    Inputs: a string gives one list of entities; a list or tuple of strings a list of lists. Any other iterable (a
+    generator, a `KeyDataset`, a `datasets.Dataset` with a "text" column) gives an iterator of lists, in input
+    order, computed chunk by chunk (rows batched by length within a chunk), so memory does not grow with the
+    collection.
+
+    Each entity is `{"entity_group", "score", "word", "start", "end"}` with `text[start:end] == word`, sorted by
+    start; `score` is the mean of its words' label probabilities; entities of different types may overlap. Text
+    longer than the model window is split into sentences, then into overlapping windows, and the predictions are
+    merged: nothing is truncated.
     """
 
     _load_processor = False
@@ -199,44 +224,92 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = True
 
-    def __init__(
-        self,
-        *args,
-        precision: str = "auto",
-        compile: bool = False,
-        decoding: str = "viterbi",
-        padding: str = "masked",
-        **kwargs,
-    ):
-        """`precision`, `compile`, `decoding` and `padding` as in the class docstring; the rest as `Pipeline`.
+    def __init__(self, *args, precision: str = "auto", compile: bool = False, padding: str = "masked", **kwargs):
+        """`precision`, `compile` and `padding` as in the class docstring; the call arguments (see the class
+        docstring) as defaults for every call; the rest as `Pipeline`.
 
         Raises:
-            ValueError: an unknown decoding, padding or precision.
+            ValueError: an unknown padding or precision, or a bad call argument.
+            TypeError: an argument this pipeline does not take.
         """
         super().__init__(*args, **kwargs)
-        if decoding not in DECODINGS:
-            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-        self.decoding, self.padding = decoding, padding
+        self.padding = padding
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
         # the elementwise ops (RMSNorm, RoPE, SiLU) cost as much as the matmuls at this model size: fusing pays
         self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
+        self.check_entity_types(self._preprocess_params.get("entity_types"))
+        self.check_dataset(self._preprocess_params.get("dataset"))
 
     # --- the steps, each usable on its own ------------------------------------------------------------------
-    def _sanitize_parameters(self, entity_types=None, dataset=None, batch_size=None, sentence_split=None, **kwargs):
+    def _sanitize_parameters(
+        self,
+        entity_types=None,
+        dataset=None,
+        batch_size=None,
+        sentence_split=None,
+        decoding=None,
+        threshold=None,
+        aggregation_strategy=None,
+        chunk_size=None,
+        **kwargs,
+    ):
+        """The given call arguments, checked, as the first of transformers' three parameter dicts (this pipeline
+        runs its steps itself, across texts).
+
+        Raises:
+            TypeError: an argument this pipeline does not take.
+            ValueError: a bad decoding, threshold, aggregation_strategy, batch_size or chunk_size.
+        """
         if kwargs:
-            raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
-        preprocess = {}
-        if entity_types is not None:
-            preprocess["entity_types"] = entity_types
-        if dataset is not None:
-            preprocess["dataset"] = dataset
-        if sentence_split is not None:
-            preprocess["sentence_split"] = sentence_split
-        return preprocess, {}, {}
+            raise TypeError(
+                f"unexpected arguments: {', '.join(sorted(kwargs))} (VANER's pipeline takes entity_types, dataset, "
+                "decoding, threshold, aggregation_strategy, batch_size, chunk_size, sentence_split)"
+            )
+        if decoding is not None and decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+        if aggregation_strategy is not None and aggregation_strategy not in AGGREGATION_STRATEGIES:
+            raise ValueError(
+                f"aggregation_strategy must be one of {AGGREGATION_STRATEGIES}, got {aggregation_strategy!r}"
+            )
+        if threshold is not None and (isinstance(threshold, bool) or not 0 <= threshold <= 1):
+            raise ValueError(f"threshold must be a number from 0 to 1, got {threshold!r}")
+        for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        given = {
+            "entity_types": entity_types,
+            "dataset": dataset,
+            "batch_size": batch_size,
+            "sentence_split": sentence_split,
+            "decoding": decoding,
+            "threshold": threshold,
+            "aggregation_strategy": aggregation_strategy,
+            "chunk_size": chunk_size,
+        }
+        return {name: value for name, value in given.items() if value is not None}, {}, {}
+
+    def call_parameters(self, **kwargs) -> dict:
+        """Every call argument: those given now, else those given at construction, else the defaults (see the
+        class docstring); entity types and dataset checked.
+
+        Raises:
+            TypeError, ValueError: see `_sanitize_parameters`, `check_entity_types`, `check_dataset`.
+        """
+        given = {**self._preprocess_params, **self._sanitize_parameters(**kwargs)[0]}
+        return {
+            "entity_types": self.check_entity_types(given.get("entity_types")),
+            "dataset": self.check_dataset(given.get("dataset")),
+            "batch_size": given.get("batch_size", self._batch_size or DEFAULT_BATCH_SIZE),
+            "sentence_split": given.get("sentence_split", True),
+            "decoding": given.get("decoding", DECODINGS[0]),
+            "threshold": given.get("threshold", 0.0),
+            "aggregation_strategy": given.get("aggregation_strategy", AGGREGATION_STRATEGIES[0]),
+            "chunk_size": given.get("chunk_size", DEFAULT_CHUNK_SIZE),
+        }
 
     def check_entity_types(self, entity_types) -> list[str]:
         """The entity types to tag: the model's own when None, a string as one type.
@@ -356,31 +429,54 @@ class VanerTokenClassificationPipeline(Pipeline):
             probabilities[owned] = predictions[(type_index, window_index)][owned - window.first_word]
         return probabilities
 
-    def decode_entities(self, probabilities: torch.Tensor, words: list[str]) -> list[tuple[int, int, float]]:
+    def decode_entities(self, probabilities: torch.Tensor, words: list[str], decoding: str):
         """Entities of one sentence and type from its word probabilities (words x [O, B, I]): word labels by
-        `self.decoding`, spans tidied by `tidy_spans` (no broken brackets, no edge comma or hyphen: the rule chosen on
+        `decoding`, spans tidied by `tidy_spans` (no broken brackets, no edge comma or hyphen: the rule chosen on
         dev data), each with the mean of its words' label probabilities. Returns `(first, last, score)` per entity."""
-        labels, scores = decode_labels(probabilities, self.decoding)
+        labels, scores = decode_labels(probabilities, decoding)
         return [
             (first, last, sum(scores[first:last]) / (last - first))
             for first, last in tidy_spans(words, entity_spans(labels))
         ]
 
-    def postprocess(self, model_outputs: dict) -> list[dict]:
-        """Entities of one text from its preprocessed form plus per-row word predictions."""
+    def postprocess(
+        self, model_outputs: dict, decoding: str = "viterbi", threshold: float = 0.0, aggregation_strategy="simple"
+    ) -> list[dict]:
+        """Entities of one text (or, for `aggregation_strategy="none"`, its B/I words) from its preprocessed form
+        plus per-row word predictions; see the class docstring for the arguments and the dicts."""
         text, spans, windows = model_outputs["text"], model_outputs["spans"], model_outputs["windows"]
         words = [text[start:end] for start, end in spans]
-        entities = []
+        found = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
             probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
             for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
                 sentence = probabilities[sentence_first:sentence_last]
-                for first, last, score in self.decode_entities(sentence, words[sentence_first:sentence_last]):
-                    start, end = spans[sentence_first + first][0], spans[sentence_first + last - 1][1]
-                    entities.append(
-                        {"entity_group": entity_type, "score": score, "word": text[start:end], "start": start, "end": end}
-                    )
-        return sorted(entities, key=lambda entity: (entity["start"], entity["end"], entity["entity_group"]))
+                for first, last, score in self.decode_entities(sentence, words[sentence_first:sentence_last], decoding):
+                    first, last = sentence_first + first, sentence_first + last
+                    if aggregation_strategy == "none":
+                        found.extend(self.word_dicts(entity_type, first, last, probabilities, spans, words))
+                    else:
+                        start, end = spans[first][0], spans[last - 1][1]
+                        entity = {"entity_group": entity_type, "score": score, "word": text[start:end]}
+                        found.append({**entity, "start": start, "end": end})
+        found = [item for item in found if item["score"] >= threshold]
+        return sorted(found, key=lambda item: (item["start"], item["end"], item.get("entity_group", item.get("entity"))))
+
+    @staticmethod
+    def word_dicts(entity_type: str, first: int, last: int, probabilities, spans, words) -> list[dict]:
+        """The words `first`..`last` (exclusive) of one entity as transformers' per-token dicts: B then I's, each
+        with its probability of that label."""
+        return [
+            {
+                "entity": f"{IOB2_LABELS[label]}-{entity_type}",
+                "score": float(probabilities[index, label]),
+                "index": index,
+                "word": words[index],
+                "start": spans[index][0],
+                "end": spans[index][1],
+            }
+            for index, label in ((index, LABEL_B if index == first else LABEL_I) for index in range(first, last))
+        ]
 
     # --- the whole call: batches by length across texts and entity types -------------------------------------
     def pad_batch(self, rows: list[_Row]) -> dict:
@@ -415,28 +511,53 @@ class VanerTokenClassificationPipeline(Pipeline):
                     [position + offset for position in row.first_token_positions]
                 ]
 
-    def __call__(self, inputs, entity_types=None, dataset=None, batch_size=None, sentence_split=True, **kwargs):
-        if kwargs:
-            raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
-        single = isinstance(inputs, str)
-        texts = [inputs] if single else list(inputs)
-        items = [self.preprocess(text, entity_types, dataset, sentence_split) for text in texts]
-        self.predict_rows(items, batch_size or self._batch_size or 8)
-        results = [self.postprocess(item) for item in items]
-        return results[0] if single else results
+    def __call__(self, inputs, **kwargs):
+        """Tag `inputs` (a string, a list of strings, or any other iterable of strings; see the class docstring)
+        with the call arguments `kwargs` over those given at construction.
+
+        Raises:
+            TypeError: an input that is not a string, or an unknown argument.
+            ValueError: a bad argument value.
+        """
+        parameters = self.call_parameters(**kwargs)
+        if isinstance(inputs, str):
+            return self.tag_texts([inputs], parameters)[0]
+        if isinstance(inputs, (list, tuple)):
+            return self.tag_texts(list(inputs), parameters)
+        return self.stream(dataset_texts(inputs), parameters)
+
+    def tag_texts(self, texts: list[str], parameters: dict) -> list[list[dict]]:
+        """One list of entities per text, all texts' rows batched together by length."""
+        preprocess_keys = ("entity_types", "dataset", "sentence_split")
+        items = [self.preprocess(text, **{key: parameters[key] for key in preprocess_keys}) for text in texts]
+        self.predict_rows(items, parameters["batch_size"])
+        postprocess_keys = ("decoding", "threshold", "aggregation_strategy")
+        return [self.postprocess(item, **{key: parameters[key] for key in postprocess_keys}) for item in items]
+
+    def stream(self, texts, parameters: dict):
+        """Yield one list of entities per text of the iterable `texts`, in order, tagging `chunk_size` texts at a
+        time."""
+        chunk = []
+        for text in texts:
+            chunk.append(text)
+            if len(chunk) == parameters["chunk_size"]:
+                yield from self.tag_texts(chunk, parameters)
+                chunk = []
+        if chunk:
+            yield from self.tag_texts(chunk, parameters)
 
     def word_probabilities(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None):
         """O/B/I probabilities of pre-tokenized sentences: one (words x 3) float tensor per sentence, each word read
         at its first token; long sentences are windowed exactly as in `__call__`."""
-        entity_types = self.check_entity_types([entity_type])
-        dataset = self.check_dataset(dataset)
+        parameters = self.call_parameters(entity_types=[entity_type], dataset=dataset, batch_size=batch_size)
+        entity_types, dataset = parameters["entity_types"], parameters["dataset"]
         budget = self.window_budget(entity_types, dataset)
         items = []
         for words in sentences:
             pieces = encode_words(self.tokenizer, list(words))
             windows = self.word_windows(pieces, [(0, len(words))] if words else [], budget)
             items.append({"windows": windows, "rows": self.rows_for(pieces, windows, entity_types, dataset)})
-        self.predict_rows(items, batch_size or self._batch_size or 8)
+        self.predict_rows(items, parameters["batch_size"])
         return [
             self.merge_windows(item["windows"], item["predictions"], 0, len(words))
             for item, words in zip(items, sentences)
@@ -444,13 +565,39 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def tag_words(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None) -> list[list[int]]:
         """Word labels (0=O, 1=B, 2=I) for pre-tokenized sentences, one list per sentence with one label per
-        word, decoded from `word_probabilities` exactly as `__call__` decodes entities. This is what evaluation
-        scores."""
+        word, decoded from `word_probabilities` exactly as `__call__` decodes entities (with the decoding given at
+        construction). This is what evaluation scores."""
+        decoding = self.call_parameters()["decoding"]
         probabilities = self.word_probabilities(sentences, entity_type, dataset, batch_size)
-        return [
-            spans_to_labels([(first, last) for first, last, _ in self.decode_entities(sentence, words)], len(words))
-            for sentence, words in zip(probabilities, sentences)
-        ]
+        labels = []
+        for sentence, words in zip(probabilities, sentences):
+            spans = [(first, last) for first, last, _ in self.decode_entities(sentence, words, decoding)]
+            labels.append(spans_to_labels(spans, len(words)))
+        return labels
+
+
+def dataset_texts(inputs):
+    """The texts of a streamed input: a `datasets.Dataset`'s "text" column (read in batches), else the iterable
+    itself (a generator, a `KeyDataset`...).
+
+    Raises:
+        ValueError: a `datasets.Dataset` without a "text" column.
+        TypeError: an input that cannot be iterated.
+    """
+    column_names = getattr(inputs, "column_names", None)
+    if column_names is not None and hasattr(inputs, "iter"):  # a datasets.Dataset: its rows are dicts
+        if "text" not in column_names:
+            raise ValueError(
+                f"the dataset has no 'text' column (columns: {', '.join(column_names)}); pass "
+                "KeyDataset(dataset, 'your_column') from transformers.pipelines.pt_utils"
+            )
+        return (text for batch in inputs.iter(batch_size=DEFAULT_CHUNK_SIZE) for text in batch["text"])
+    try:
+        return iter(inputs)
+    except TypeError:
+        raise TypeError(
+            f"inputs must be a string, a list of strings or an iterable of strings, got {type(inputs).__name__}"
+        ) from None
 
 
 __all__ = ["VanerTokenClassificationPipeline"]

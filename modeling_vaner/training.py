@@ -26,7 +26,9 @@ from .adapter import (
     ADAPTER_DTYPES,
     EVALUATION_FILE,
     PLOT_FILE,
+    RUN_ADAPTER_DIR,
     adapter_recipe,
+    default_model_dir,
     load_adapter_weights,
     save_adapter,
     write_model_config,
@@ -35,9 +37,9 @@ from .dbr.assembly import DBR_VARIANTS
 from .run_log import LOG_FILE, jsonl_log_callback, plot_log
 
 FINAL_EVAL_SPLITS = ("validation", "test", "none")
-ADAPTER_DIR = "adapter"
 BASE_KEY = "base"  # a config's `base:` names the config file it starts from
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
+EMBEDDED_ADAPTER = "embedded"  # init_adapter: the vaner-smol adapter shipped in this package
 
 
 @dataclass
@@ -68,7 +70,7 @@ class ModelArguments:
     init_adapter: str | None = field(
         default=None,
         metadata={"help": "an adapter folder (`vaner train` output) whose LoRA and head weights start this run: "
-                          "a second training stage on another mixture"},
+                          "a second training stage, or fine-tuning on your files; 'embedded' = the shipped vaner-smol"},
     )
 
     def __post_init__(self):
@@ -78,12 +80,26 @@ class ModelArguments:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.load_in_4bit and self.frozen_dtype != "float32":
             raise ValueError("frozen_dtype applies to unquantized base weights; leave it float32 with load_in_4bit")
+        if self.init_adapter == EMBEDDED_ADAPTER:
+            self.init_adapter = str(default_model_dir())
 
 
 @dataclass
 class DataArguments:
     corpora: list[str] = field(
-        default_factory=lambda: list(CORPUS_TYPES), metadata={"help": "training and dev corpora"}
+        default_factory=lambda: list(CORPUS_TYPES), metadata={"help": "built-in training and dev corpora"}
+    )
+    train_files: list[dict] = field(
+        default_factory=list,
+        metadata={"help": "your annotated files to train on, beside `corpora`: each {path, types (default: every "
+                  "type in the file), dataset (a name for the instruction; default none: the type-only "
+                  "instruction), format (iob2, jsonl or pubtator; default: from the extension), type_map}"},
+    )
+    dev_files: list[dict] = field(
+        default_factory=list, metadata={"help": "your dev files, as train_files; scored to pick the checkpoint"}
+    )
+    eval_corpora: list[str] | None = field(
+        default=None, metadata={"help": "the corpora whose dev split is scored (default: all of `corpora`)"}
     )
     corpora_dir: str | None = field(
         default=None, metadata={"help": "local corpora directory (default: $VANER_CORPORA_DIR)"}
@@ -130,7 +146,16 @@ class DataArguments:
     eval_batch_size: int = field(default=16, metadata={"help": "batch size of tag_words during evaluation"})
 
     def __post_init__(self):
-        self.corpora = check_corpus_names(self.corpora)
+        self.corpora = check_corpus_names(self.corpora) if self.corpora else []
+        self.train_files = [check_file_source(entry, "train_files") for entry in self.train_files]
+        self.dev_files = [check_file_source(entry, "dev_files") for entry in self.dev_files]
+        if not self.corpora and not self.train_files:
+            raise ValueError("nothing to train on: give `corpora`, `train_files` or both")
+        clashes = sorted({source_name(s) for s in self.dev_files} & set(self.corpora))
+        if clashes:
+            raise ValueError(f"dev_files named like built-in corpora ({', '.join(clashes)}): give them another dataset")
+        if self.eval_corpora is not None and set(self.eval_corpora) - set(self.corpora):
+            raise ValueError(f"eval_corpora must be among `corpora`, got {', '.join(self.eval_corpora)}")
         if self.dbr_variant not in DBR_VARIANTS:
             raise ValueError(f"dbr_variant must be one of {DBR_VARIANTS}, got {self.dbr_variant!r}")
         if self.final_eval_split not in FINAL_EVAL_SPLITS:
@@ -146,6 +171,70 @@ class DataArguments:
         bad = {corpus: count for corpus, count in self.train_repeats.items() if not isinstance(count, int) or count < 1}
         if bad:
             raise ValueError(f"train_repeats must be positive integers, got {bad}")
+
+
+FILE_SOURCE_KEYS = ("path", "types", "dataset", "format", "type_map")
+
+
+def check_file_source(entry, field_name: str) -> dict:
+    """One entry of `train_files` / `dev_files` with every key (absent ones None) and `types` a list.
+
+    Raises:
+        ValueError: not a mapping with a path, an unknown key, or a bad type or dataset name.
+        FileNotFoundError: no such file.
+    """
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    if not isinstance(entry, dict) or not entry.get("path"):
+        raise ValueError(f"{field_name}: each entry needs a path, e.g. {{path: cells.tsv, types: CellLine}}; got {entry!r}")
+    unknown = sorted(set(entry) - set(FILE_SOURCE_KEYS))
+    if unknown:
+        raise ValueError(f"{field_name}: unknown key(s) {', '.join(unknown)}; known: {', '.join(FILE_SOURCE_KEYS)}")
+    source = {key: entry.get(key) for key in FILE_SOURCE_KEYS}
+    if not Path(source["path"]).is_file():
+        raise FileNotFoundError(f"{field_name}: no such file: {source['path']}")
+    types = source["types"]
+    source["types"] = [types] if isinstance(types, str) else types
+    if source["types"] is not None and not all(isinstance(t, str) and t.strip() for t in source["types"] or [None]):
+        raise ValueError(f"{field_name}: types must be non-empty names, got {types!r}")
+    dataset = source["dataset"]
+    if dataset is not None and (not isinstance(dataset, str) or not dataset.strip()):
+        raise ValueError(f"{field_name}: dataset must be a non-empty name, got {dataset!r}")
+    return source
+
+
+def source_name(source: dict) -> str:
+    """A file source's name in logs and dev scores: its dataset name, else the file's stem."""
+    return source["dataset"] or Path(source["path"]).stem
+
+
+def file_source_records(source: dict) -> list[dict]:
+    """The records of one file source (one per sentence and type, as the built-in corpora's), each with
+    `instruction_dataset` its dataset name (None: the type-only instruction)."""
+    from dataset_scripts.tagged_files import read_tagged_file
+
+    records = []
+    for entity_type in source["types"] or [None]:
+        records += read_tagged_file(
+            source["path"], entity_type, source_name(source), type_map=source["type_map"], file_format=source["format"]
+        )
+    return [{**record, "instruction_dataset": source["dataset"]} for record in records]
+
+
+def add_file_types(config, data: DataArguments, records: list[dict]) -> None:
+    """Make the model know the types and dataset names of the file sources among the training `records`
+    (`entity_types`, `corpus_types`), so that the saved model's pipeline tags them by default and accepts the
+    dataset names."""
+    datasets = {source_name(source): source["dataset"] for source in data.train_files}
+    types: dict[str, list[str]] = {}
+    for record in records:
+        if record["corpus"] in datasets:
+            types.setdefault(record["corpus"], []).append(record["entity_type"])
+    for name, found in types.items():
+        found = list(dict.fromkeys(found))
+        config.entity_types = list(dict.fromkeys([*config.entity_types, *found]))
+        if datasets[name]:
+            config.corpus_types = {**config.corpus_types, datasets[name]: ", ".join(found)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -228,14 +317,24 @@ def parse_overrides(items: list[str]) -> dict:
 def training_records(data: DataArguments, seed: int) -> list[dict]:
     """The multi-corpus training mixture: per corpus its first `train_limits[corpus]` (else
     `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
-    sentence `train_repeats[corpus]` times, plus their DBR sentences once. A random `type_only_share` of each
-    corpus's sentences get the type-only instruction (`instruction_dataset` None, as DBR sentences have)."""
+    sentence `train_repeats[corpus]` times, plus their DBR sentences once; and every sentence of `train_files`.
+    A random `type_only_share` of each corpus's (and named file source's) sentences get the type-only
+    instruction (`instruction_dataset` None, as DBR sentences have)."""
     import random
 
     from .dbr.mixture import build_training_mixture, load_builder
 
-    builder = None if data.dbr_variant == "none" else load_builder(corpora_dir=data.corpora_dir, seed=seed)
     records = []
+    for source in data.train_files:  # first: a bad file fails before the corpora are read
+        found = file_source_records(source)
+        if source["dataset"]:
+            type_only = random.Random(f"{seed}:{source_name(source)}").sample(
+                range(len(found)), round(data.type_only_share * len(found))
+            )
+            for index in type_only:
+                found[index] = {**found[index], "instruction_dataset": None}
+        records += found
+    builder = None if data.dbr_variant == "none" or not data.corpora else load_builder(data.corpora_dir, seed=seed)
     for corpus in data.corpora:
         limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
         if corpus in data.train_with_dev:
@@ -260,17 +359,19 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
 
 
 def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
-    """The dev sentences of each corpus not in `train_with_dev`, subsampled to `eval_limits[corpus]` (else
-    `eval_limit_per_corpus`)."""
+    """The dev sentences of each corpus of `eval_corpora` (default `corpora`) not in `train_with_dev`, subsampled
+    to `eval_limits[corpus]` (else `eval_limit_per_corpus`), and of every `dev_files` source, whole."""
     from dataset_scripts.corpora import read_corpus
 
     from .evaluation import subsample
 
-    held_out = [name for name in data.corpora if name not in data.train_with_dev]
+    scored = data.corpora if data.eval_corpora is None else data.eval_corpora
+    held_out = [name for name in scored if name not in data.train_with_dev]
     limits = {name: data.eval_limits.get(name, data.eval_limit_per_corpus) for name in held_out}
-    return {
+    dev = {
         name: subsample(read_corpus(name, "validation", data.corpora_dir), limit, seed) for name, limit in limits.items()
     }
+    return dev | {source_name(source): file_source_records(source) for source in data.dev_files}
 
 
 def instruction_dataset(record: dict, dataset_in_instruction: bool) -> str | None:
@@ -428,8 +529,8 @@ def make_trainer(
             metric, counts = load_metric(), []
             rank, world = self.args.process_index, self.args.world_size
             with self.autocast_smart_context_manager():
-                for name, records in dev_sets.items():
-                    dataset = name if data_args.dataset_in_instruction else None
+                for records in dev_sets.values():
+                    dataset = instruction_dataset(records[0], data_args.dataset_in_instruction) if records else None
                     result = score_records(
                         self.tagger, records[rank::world], dataset, data_args.eval_batch_size, metric
                     )
@@ -501,10 +602,11 @@ def run_training(
         raise ValueError("frozen_dtype: bfloat16 needs bf16: true (autocast runs the float32 LoRA beside it)")
     seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
     set_seed(training_args.seed)  # the head and LoRA initialization: same seed, same starting point
-    model, tokenizer = build_model(model_args, data_args.max_length)
-    with training_args.main_process_first(desc="training data"):
+    with training_args.main_process_first(desc="training data"):  # read (a bad file fails) before the model loads
         records = train_records if train_records is not None else training_records(data_args, seed)
         dev = dev if dev is not None else dev_records(data_args, seed)
+    model, tokenizer = build_model(model_args, data_args.max_length)
+    add_file_types(model.get_base_model().config, data_args, records)
     if not dev and training_args.eval_strategy != "no":
         raise ValueError("no held-out dev split to evaluate (all corpora in train_with_dev): set eval_strategy: no")
     rows = encode_records(
@@ -521,15 +623,15 @@ def run_training(
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
     trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
-        "adapter": str(output_dir / ADAPTER_DIR),
+        "adapter": str(output_dir / RUN_ADAPTER_DIR),
         "evaluation": None,
         "global_step": trainer.state.global_step,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
     }
     if trainer.is_world_process_zero():
-        adapter_dir = save_adapter(trainer.model, output_dir / ADAPTER_DIR, model_args.adapter_dtype, train_config)
-        if data_args.final_eval_split != "none":
+        adapter_dir = save_adapter(trainer.model, output_dir / RUN_ADAPTER_DIR, model_args.adapter_dtype, train_config)
+        if data_args.final_eval_split != "none" and data_args.corpora:
             summary["evaluation"] = final_evaluation(trainer, tokenizer, data_args, seed, adapter_dir)
         plot_log(output_dir, adapter_dir / PLOT_FILE)
     trainer.accelerator.wait_for_everyone()
@@ -566,9 +668,25 @@ def final_evaluation(trainer, tokenizer, data_args: DataArguments, seed: int, ad
 # ---------------------------------------------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------------------------------------------
+FINETUNE_CONFIG = "finetune.yaml"  # in configs/: what --train-file runs without --config
+
+
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="fine-tune a VANER adapter from a YAML config (Trainer, LoRA)")
-    parser.add_argument("--config", required=True, type=Path, help="YAML file (see configs/smol.yaml)")
+    parser = subparsers.add_parser(
+        "train",
+        help="fine-tune a VANER adapter from a YAML config, or on your own files (Trainer, LoRA)",
+        description="Train from a YAML config (--config), or fine-tune the embedded vaner-smol on your annotated "
+        "files (--train-file, --dev-file, --type: configs/finetune.yaml unless --config is given).",
+    )
+    parser.add_argument("--config", type=Path, help="YAML file (see configs/smol.yaml, configs/finetune.yaml)")
+    parser.add_argument(
+        "--train-file", action="append", default=[], metavar="FILE",
+        help="your annotated file (token<TAB>IOB2 tag columns, .jsonl of tokens and tags, or .pubtator); repeatable",
+    )
+    parser.add_argument("--dev-file", action="append", default=[], metavar="FILE", help="your dev file; repeatable")
+    parser.add_argument("--type", dest="types", nargs="+", metavar="TYPE", help="entity type(s) to read from them")
+    parser.add_argument("--dataset", help="a name for your files in the instruction (default: type-only)")
+    parser.add_argument("--output-dir", help="where the checkpoints and the adapter go")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
     parser.add_argument(
         "--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
@@ -577,8 +695,30 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run_train)
 
 
+def file_overrides(args) -> dict:
+    """The config fields that `--train-file`, `--dev-file`, `--type`, `--dataset` and `--output-dir` set.
+
+    Raises:
+        ValueError: --dev-file, --type or --dataset without --train-file.
+    """
+    if not args.train_file and (args.dev_file or args.types or args.dataset):
+        raise ValueError("--dev-file, --type and --dataset describe --train-file: give at least one --train-file")
+    overrides = {"output_dir": args.output_dir} if args.output_dir else {}
+    if args.train_file:
+        source = {"types": args.types, "dataset": args.dataset}
+        overrides["train_files"] = [{"path": path, **source} for path in args.train_file]
+        overrides["dev_files"] = [{"path": path, **source} for path in args.dev_file]
+    return overrides
+
+
 def run_train(args) -> int:
-    model_args, data_args, training_args = parse_config(args.config, parse_overrides(args.overrides))
+    from .hub_card import asset_dir
+
+    if args.config is None and not args.train_file:
+        raise ValueError("give --config FILE.yaml, or --train-file FILE to fine-tune on your own annotations")
+    config = args.config or asset_dir("configs") / FINETUNE_CONFIG
+    overrides = {**file_overrides(args), **parse_overrides(args.overrides)}
+    model_args, data_args, training_args = parse_config(config, overrides)
     summary = run_training(model_args, data_args, training_args, resume=args.resume)
     print(json.dumps({key: value for key, value in summary.items() if key != "evaluation"}, indent=2))
     return 0

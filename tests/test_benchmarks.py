@@ -102,3 +102,17 @@ def test_speed_benchmark_reads_whole_abstracts(monkeypatch, corpora_dir):
     abstracts = load_script("speed").load_abstracts(3)
     assert len(abstracts) == 3
     assert all(text.count(" . ") >= 3 for text in abstracts)  # several sentences each, not one
+
+
+def test_annotate_benchmark_compares_speed_and_memory(tmp_path, tiny_model_dir, corpora_dir, monkeypatch):
+    monkeypatch.setenv("VANER_CORPORA_DIR", str(corpora_dir))
+    monkeypatch.setenv("VANER_PRECISION", "fp32")  # a speed ratio only: the precision just has to be one
+    output = tmp_path / "annotate.json"
+    arguments = ["--model", str(tiny_model_dir), "--documents", "20", "--large", "40", "--out", str(output)]
+    load_script("annotate").main(arguments)
+    report = json.loads(output.read_text())
+    assert report["speed"]["documents"] == 20 and report["speed"]["annotate_vs_pipeline"] > 0
+    assert [report["memory"][size]["documents"] for size in ("small", "large")] == [20, 40]
+    memory = report["memory"]
+    assert memory["large_vs_small"] == memory["large"]["peak_rss_mib"] / memory["small"]["peak_rss_mib"]
+    assert set(report["processes"]["seconds"]) == {"1x2", "2x1"} and report["processes"]["documents"] == 20

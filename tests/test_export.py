@@ -49,6 +49,8 @@ def check_folder_round_trip(model, tokenizer, folder: Path, tmp_path: Path) -> d
         (e["start"], e["end"], e["entity_group"]) for e in expected_entities
     ]
     assert all(TEXT[e["start"] : e["end"]] == e["word"] for e in fresh["entities"])
+    assert fresh["constructed_types"] == [e for e in fresh["entities"] if e["entity_group"] == "Disease"]
+    assert fresh["streamed"] == [fresh["entities"]] * 2
     return fresh
 
 

@@ -35,6 +35,8 @@ EVALUATION = {
                 "predicted_entities": 54, "gold_entities": 70, "sentences": 100},
     "mean_f1": 0.54,
 }
+TYPE_ONLY = {**EVALUATION, "instruction": "type-only", "corpora": {
+    "ncbi": {**EVALUATION["corpora"]["ncbi"], "f1": 0.7}, "s800": EVALUATION["corpora"]["s800"]}}
 TRAIN_CONFIG = {"model": {"lora_r": 16, "lora_alpha": 32}, "data": {"corpora": ["ncbi", "s800"]},
                 "training": {"learning_rate": 0.0002, "num_train_epochs": 3},
                 "init_adapter_recipe": {"model": {"lora_r": 16}, "training": {"learning_rate": 0.0003}}}
@@ -55,6 +57,7 @@ def tiny_model_folder(tiny_vaner, tmp_path):
         model.score.bias.copy_(torch.tensor([0.0, 0.5, 0.0]))
     folder = save_vaner_folder(model, tokenizer, tmp_path / "run" / "model")
     (folder / "evaluation.json").write_text(json.dumps(EVALUATION))
+    (folder / "evaluation_type_only.json").write_text(json.dumps(TYPE_ONLY))
     (folder / "train_config.json").write_text(json.dumps(TRAIN_CONFIG))
     return folder
 
@@ -76,13 +79,18 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert metadata["language"] == ["en"] and "biomedical" in metadata["tags"]
     (index,) = metadata["model-index"]
     assert index["name"] == "vaner-tiny"
-    scores = {r["dataset"]["config"]: {m["type"]: m["value"] for m in r["metrics"]} for r in index["results"]}
-    assert scores == {"ncbi": {"precision": 80.0, "recall": 70.0, "f1": 74.67},
-                      "s800": {"precision": 50.0, "recall": 25.0, "f1": 33.33}}
+    scores = [(r["dataset"]["config"], {m["type"]: m["value"] for m in r["metrics"]}) for r in index["results"]]
+    assert scores == [("ncbi", {"precision": 80.0, "recall": 70.0, "f1": 74.67}),
+                      ("s800", {"precision": 50.0, "recall": 25.0, "f1": 33.33}),
+                      ("ncbi", {"precision": 80.0, "recall": 70.0, "f1": 70.0}),
+                      ("s800", {"precision": 50.0, "recall": 25.0, "f1": 33.33})]
     assert all(r["dataset"]["type"] == f"{NAMESPACE}/vaner-corpora" for r in index["results"])
-    assert index["results"][0]["dataset"]["name"] == "ncbi (Disease, test, 50 sentences)"
+    assert index["results"][0]["dataset"]["name"] == "ncbi (Disease, test, 50 sentences, dataset instruction)"
+    assert index["results"][2]["dataset"]["name"] == "ncbi (Disease, test, 50 sentences, type-only instruction)"
     card = (folder / "README.md").read_text()
     assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **74.67** | 88.03 | -13.36 |" in card
+    assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **70.00** | 88.03 | -18.03 |" in card
+    assert card.index("**dataset** instruction") < card.index("**type-only** instruction")
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
     assert card.index("Stage 1:") < card.index("| `learning_rate` | 0.0003 |") < card.index("Stage 2:")
     assert f'model="{NAMESPACE}/vaner-tiny"' in card
@@ -90,6 +98,7 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     chart = hub_settings()["model"]["chart"]
     assert f"]({chart})" in card and (folder / chart).read_bytes().startswith(b"\x89PNG")
     assert json.loads((folder / "evaluation.json").read_text()) == EVALUATION
+    assert json.loads((folder / "evaluation_type_only.json").read_text()) == TYPE_ONLY
     manifest = json.loads((staged_model / MANIFEST).read_text())
     assert manifest == {"namespace": NAMESPACE, "repos": {"model": {
         "repo_id": f"{NAMESPACE}/vaner-tiny", "repo_type": "model", "folder": "vaner-tiny", "trained": True}}}

@@ -111,11 +111,7 @@ def test_multi_word_entities_and_scores(tiny_pipeline):
     entities = tiny_pipeline(text, entity_types="Disease")
     assert [e["word"] for e in entities] == ["breast cancer.", "Tumour cells"]
     assert all(0.4 < e["score"] < 0.7 for e in entities)  # mean of ~0 (the B) and ~1 (the I's)
-    tiny_pipeline.decoding = "argmax"
-    try:
-        entities = tiny_pipeline(text, entity_types="Disease")
-    finally:
-        tiny_pipeline.decoding = "viterbi"
+    entities = tiny_pipeline(text, entity_types="Disease", decoding="argmax")
     assert [e["word"] for e in entities] == ["breast cancer.", "Tumour cells"]
     assert all(0.99 < e["score"] <= 1.0 for e in entities)
     # text the caller already split into sentences is read whole: here, one entity across the period
@@ -183,8 +179,16 @@ def test_other_bad_arguments(tiny_pipeline):
         tiny_pipeline("Mice.", dataset="pubmed")
     with pytest.raises(TypeError, match="text must be a string"):
         tiny_pipeline(["Mice.", 42])
-    with pytest.raises(TypeError, match="unexpected arguments: aggregation_strategy"):
-        tiny_pipeline("Mice.", aggregation_strategy="simple")
+    with pytest.raises(TypeError, match="unexpected arguments: colour"):
+        tiny_pipeline("Mice.", colour="red")
+    with pytest.raises(ValueError, match="aggregation_strategy must be one of"):
+        tiny_pipeline("Mice.", aggregation_strategy="mean")
+    with pytest.raises(ValueError, match="threshold must be a number from 0 to 1"):
+        tiny_pipeline("Mice.", threshold=2)
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        tiny_pipeline(iter(["Mice."]), chunk_size=0)
+    with pytest.raises(TypeError, match="inputs must be a string"):
+        tiny_pipeline(42)
 
 
 def test_free_text_types_and_dataset_reach_the_instruction(tiny_pipeline):

@@ -7,21 +7,11 @@ import json
 import sys
 
 import pytest
-import torch
 
-from modeling_vaner.export import save_vaner_folder
 from modeling_vaner.hub_card import asset_dir
 
 sys.path.insert(0, str(asset_dir("space")))
 from space_browser import EXAMPLES_FILE, SPACE_DIR, ensure_chromium, serve_app, tag_in_browser  # noqa: E402
-
-
-@pytest.fixture
-def tiny_model_dir(tiny_vaner, tmp_path):
-    model, tokenizer = tiny_vaner
-    with torch.no_grad():
-        model.score.bias.copy_(torch.tensor([0.0, 0.5, 0.0]))
-    return save_vaner_folder(model, tokenizer, tmp_path / "vaner-tiny")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from modeling_vaner.adapter import (
     ADAPTER_WEIGHTS,
     EVALUATION_FILE,
     PLOT_FILE,
+    RUN_ADAPTER_DIR,
     TRAIN_CONFIG_FILE,
     adapter_recipe,
     average_adapters,
@@ -27,7 +28,6 @@ from modeling_vaner.adapter import (
 )
 from modeling_vaner.run_log import read_log
 from modeling_vaner.training import (
-    ADAPTER_DIR,
     DataArguments,
     ModelArguments,
     build_model,
@@ -103,7 +103,7 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
     assert sum(losses[-3:]) / 3 < 0.75 * sum(losses[:3]) / 3, losses
     assert all(0 <= entry["padding_share"] < 0.5 for entry in log if "loss" in entry)
     assert [entry["step"] for entry in log if "eval_mean_f1" in entry] == [6, 12]
-    adapter = tmp_path / "run" / ADAPTER_DIR
+    adapter = tmp_path / "run" / RUN_ADAPTER_DIR
     # the run record travels inside the adapter folder, and inside every checkpoint
     assert (adapter / PLOT_FILE).stat().st_size > 1000
     assert adapter_recipe(adapter)["training"]["max_steps"] == 12
@@ -353,7 +353,7 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
     summary = run_training(*parse_config(ROOT / "configs" / "paper.yaml", overrides))
     assert summary["global_step"] == 2
     assert summary["evaluation"]["corpora"]["ncbi"]["sentences"] == 4
-    assert json.loads((tmp_path / "paper" / ADAPTER_DIR / EVALUATION_FILE).read_text())["split"] == "test"
+    assert json.loads((tmp_path / "paper" / RUN_ADAPTER_DIR / EVALUATION_FILE).read_text())["split"] == "test"
 
 
 @pytest.mark.parametrize("preset", sorted(path.name for path in (ROOT / "configs").glob("smol*.yaml")))
@@ -381,4 +381,4 @@ def test_torchrun_two_processes(tmp_path, tiny_backbone, corpora_dir):
     assert result.stdout.count('"global_step": 4') == 2
     state = json.loads((tmp_path / "run" / "checkpoint-4" / "trainer_state.json").read_text())
     assert [e["step"] for e in state["log_history"] if "eval_mean_f1" in e] == [2, 4]
-    assert (tmp_path / "run" / ADAPTER_DIR / "adapter_model.safetensors").is_file()
+    assert (tmp_path / "run" / RUN_ADAPTER_DIR / "adapter_model.safetensors").is_file()

@@ -1,0 +1,147 @@
+"""Fine-tuning on a user's own files: column, JSONL and PubTator sources with new types, mixed with built-in
+corpora, the new type recorded in the saved model, the checkpoint chosen on the user's dev file, bad files named.
+Tiny random model in fp32 (stated: the loss comparison is at fp32)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modeling_vaner.cli import main
+from modeling_vaner.processing_vaner import split_words
+from modeling_vaner.run_log import read_log
+from modeling_vaner.training import DataArguments, file_source_records, training_records
+from test_training import tiny_config
+
+TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial"
+# (title, abstract) pairs and their cell-line mentions, written once as PubTator and once as columns
+DOCUMENTS = [
+    ("HeLa cells grew.", "MCF-7 and Jurkat cells died.", ["HeLa", "MCF-7", "Jurkat"]),
+    ("Mice were treated.", "HEK293 cells expressed BRCA1.", ["HEK293"]),
+]
+
+
+def pubtator_text() -> str:
+    blocks = []
+    for number, (title, abstract, mentions) in enumerate(DOCUMENTS, 1):
+        text = f"{title} {abstract}"
+        lines = [f"{number}|t|{title}", f"{number}|a|{abstract}"]
+        lines += [f"{number}\t{text.index(m)}\t{text.index(m) + len(m)}\t{m}\tCellLine\t" for m in mentions]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def column_text() -> str:
+    sentences = []
+    for title, abstract, mentions in DOCUMENTS:
+        for sentence in (title, abstract):
+            starts = {sentence.index(m): sentence.index(m) + len(m) for m in mentions if m in sentence}
+            lines, inside = [], 0
+            for start, end in split_words(sentence):
+                tag = "B-CellLine" if start in starts else "I-CellLine" if start < inside else "O"
+                inside = starts.get(start, inside)
+                lines.append(f"{sentence[start:end]}\t{tag}")
+            sentences.append("\n".join(lines))
+    return "\n\n".join(sentences) + "\n"
+
+
+def source(path, **fields) -> dict:
+    return {"path": str(path), "types": None, "dataset": None, "format": None, "type_map": None, **fields}
+
+
+def test_pubtator_and_column_files_give_the_same_rows(tmp_path):
+    pubtator, columns = tmp_path / "cells.pubtator", tmp_path / "cells.tsv"
+    pubtator.write_text(pubtator_text())
+    columns.write_text(column_text())
+    from_pubtator, from_columns = file_source_records(source(pubtator)), file_source_records(source(columns))
+    assert len(from_columns) == 4 and sum(1 in r["ner_tags"] for r in from_columns) == 3
+    assert [(r["tokens"], r["ner_tags"], r["entity_type"]) for r in from_pubtator] == [
+        (r["tokens"], r["ner_tags"], r["entity_type"]) for r in from_columns
+    ]
+    jsonl = tmp_path / "cells.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps({"tokens": r["tokens"], "tags": [["O", "B-CellLine", "I-CellLine"][t] for t in r["ner_tags"]]})
+            + "\n"
+            for r in from_columns
+        )
+    )
+    assert [r["ner_tags"] for r in file_source_records(source(jsonl))] == [r["ner_tags"] for r in from_columns]
+
+
+def test_a_mixed_config_builds_the_expected_rows(tmp_path, corpora_dir):
+    two_types = tmp_path / "two.tsv"
+    two_types.write_text("HeLa\tB-CellLine\nlacks\tO\nTP53\tB-Gene\n\nMice\tO\n\nJurkat\tB-CellLine\n")
+    data = DataArguments(
+        corpora=["ncbi"], corpora_dir=str(corpora_dir), dbr_variant="none", train_limit_per_corpus=5,
+        train_files=[{"path": str(two_types), "dataset": "lab"}], type_only_share=0.5,
+    )
+    mixture = training_records(data, seed=0)
+    assert len(mixture) == 5 + 3 * 2  # five NCBI-disease sentences + each of 3 sentences once per type
+    mine = [record for record in mixture if record["corpus"] == "lab"]
+    assert sorted({record["entity_type"] for record in mine}) == ["CellLine", "Gene"]
+    assert sorted(str(record["instruction_dataset"]) for record in mine) == ["None"] * 3 + ["lab"] * 3
+    only_cells = DataArguments(corpora=[], train_files=[{"path": str(two_types), "types": "CellLine"}])
+    assert len(training_records(only_cells, seed=0)) == 3
+    with pytest.raises(ValueError, match="unknown key"):
+        DataArguments(corpora=[], train_files=[{"path": str(two_types), "typ": "CellLine"}])
+    with pytest.raises(ValueError, match="nothing to train on"):
+        DataArguments(corpora=[])
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        DataArguments(corpora=[], train_files=[str(tmp_path / "missing.tsv")])
+
+
+def test_fine_tuning_learns_a_new_type_and_the_model_offers_it(tmp_path, tiny_backbone, capsys):
+    config = tiny_config(
+        tmp_path, tiny_backbone, corpora=[], eval_corpora=[], max_steps=16, eval_steps=8, save_steps=8,
+        per_device_train_batch_size=8, learning_rate=3e-3,
+    )
+    out = tmp_path / "cells"
+    arguments = ["train", "--config", str(config), "--train-file", str(TUTORIAL / "celllines_train.tsv")]
+    arguments += ["--dev-file", str(TUTORIAL / "celllines_dev.tsv"), "--type", "CellLine", "--dataset", "lab"]
+    assert main([*arguments, "--output-dir", str(out)]) == 0
+    log = read_log(out)
+    losses = [entry["loss"] for entry in log if "loss" in entry]
+    assert sum(losses[-3:]) / 3 < 0.75 * sum(losses[:3]) / 3, losses
+    first_eval = next(entry for entry in log if "eval_mean_f1" in entry)
+    assert sorted(k for k in first_eval if k.endswith("_f1")) == ["eval_lab_f1", "eval_mean_f1", "eval_overall_f1"]
+    saved = json.loads((out / "adapter" / "config.json").read_text())
+    assert saved["entity_types"][-1] == "CellLine" and saved["corpus_types"]["lab"] == "CellLine"
+    from modeling_vaner.loading import load_pipeline
+
+    tagger = load_pipeline(str(out), precision="fp32")  # a run folder: its adapter
+    assert tagger.call_parameters()["entity_types"] == saved["entity_types"]
+    assert tagger.call_parameters(dataset="lab")["dataset"] == "lab"
+    rows = tagger.preprocess("HeLa cells.")["rows"]
+    assert {row.type_index for row in rows} == set(range(len(saved["entity_types"])))
+    report = tmp_path / "report.json"
+    test_file = str(TUTORIAL / "celllines_test.tsv")
+    arguments = ["evaluate", "--model", str(out), "--file", test_file, "--type", "CellLine", "--output", str(report)]
+    assert main(arguments) == 0
+    assert json.loads(report.read_text())["corpora"]["celllines_test CellLine"]["sentences"] == 10
+
+
+def test_a_bad_file_fails_with_its_line(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("HeLa\tB-CellLine\ncells\tX-CellLine\n")
+    assert main(["train", "--train-file", str(bad), "--type", "CellLine", "--output-dir", str(tmp_path / "o")]) == 2
+    assert f"{bad}:2: invalid tag 'X-CellLine'" in capsys.readouterr().err
+    assert main(["train", "--type", "CellLine"]) == 2
+    assert "give --config" in capsys.readouterr().err
+    config = yaml.safe_load((TUTORIAL.parents[1] / "configs" / "finetune.yaml").read_text())
+    assert config["init_adapter"] == "embedded" and config["eval_corpora"] == []
+
+
+def test_fine_tuning_starts_from_a_vaner_model_folder(tiny_model_dir, tmp_path):
+    """A trained VANER folder (a staged model, a converted release) as the backbone: its head and types kept."""
+    import torch
+
+    from modeling_vaner.backbone import build_vaner_model
+    from modeling_vaner.training import ModelArguments, build_model
+
+    folder_model, _ = build_vaner_model(str(tiny_model_dir))
+    assert torch.equal(folder_model.score.bias, torch.tensor([0.0, 0.5, 0.0]))  # the folder's head, not a new one
+    model, _ = build_model(ModelArguments(backbone=str(tiny_model_dir), lora_r=4, lora_alpha=8), 64)
+    config = model.get_base_model().config
+    assert config.model_type == "vaner" and config.max_window_tokens == 64 and "ncbi" in config.corpus_types
