@@ -205,8 +205,11 @@ def run_annotate(args) -> int:
     settings = {
         "input": str(args.input.resolve()),
         "input_format": input_format,
+        "id_field": args.id_field,
+        "text_field": args.text_field,
         "output_format": output_format,
         "model": args.model,
+        "precision": args.precision,
         "types": args.types,
         "dataset": args.dataset,
         "threshold": args.threshold,
