@@ -43,6 +43,7 @@ setup(
         "pyyaml>=6",
         "tqdm>=4.66",
         "bioc==2.1",  # PubTator and BioC for `vaner annotate`
+        "torchao==0.18.0",  # precision "int8"; its CPU kernels need torch >= 2.11
         "scikit-learn>=1.5",
         "faiss-cpu>=1.9",
     ],

@@ -2,15 +2,17 @@
 
 (a) pipeline throughput (abstracts/s, tokens/s) versus the bare model forward on the very same padded batches:
     the pipeline's overhead (word splitting, tokenization, windows, batching, decoding);
-(b) achieved GFLOP/s of the model forward and of a LoRA training step, versus a bf16 and an fp32 matmul measured
-    in the same run: the utilization of the arithmetic ceiling;
+(b) achieved GFLOP/s of the model forward and of a LoRA training step, versus a bf16, an fp32 and an int8 matmul
+    measured in the same run: the utilization of the arithmetic ceiling; and the share of the eager forward spent
+    in the linear layers (what int8 can speed up);
 (c) naive (one text and one entity type per call) versus batched pipeline calls.
 
 Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ...] [--out FILE.json]
 (default output: benchmarks/results/speed_amx.json, speed_avx512_bf16.json or speed_no_bf16.json, by the CPU)
-Variants: fp32 and bf16 weights, each eager and under torch.compile. By default the bf16 ones run only where the
-CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16, several times slower than fp32,
-and "auto" precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
+Variants: fp32, bf16 and int8 (torchao: int8 weights and dynamically quantized int8 activations in the backbone's
+linear layers), each eager and under torch.compile. By default the bf16 ones run only where the CPU computes bf16
+natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16, several times slower than fp32, and "auto"
+precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
 settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
 Abstracts: whole GENIA dev abstracts (JNLPBA's shared-task dev file; real MEDLINE text, 237 words on average),
 from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose
@@ -38,11 +40,17 @@ def timed(function, repeat: int = 1) -> float:
 
 
 def matmul_gflops(dtype, shape: tuple[int, int, int] = (2048, 2048, 2048), repeat: int = 5) -> float:
-    """GFLOP/s of an (m, k) @ (k, n) matmul."""
+    """GFLOP/s (GOP/s for int8: int8 x int8 -> int32 with `torch._int_mm`, as torchao runs it) of an (m, k) @ (k, n)
+    matmul."""
     m, k, n = shape
-    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-    a @ b  # warm-up
-    return 2 * m * k * n / timed(lambda: a @ b, repeat) / 1e9
+    if dtype == torch.int8:
+        a, b = torch.randint(-128, 128, (m, k), dtype=dtype), torch.randint(-128, 128, (k, n), dtype=dtype)
+        multiply = torch._int_mm
+    else:
+        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        multiply = torch.matmul
+    multiply(a, b)  # warm-up
+    return 2 * m * k * n / timed(lambda: multiply(a, b), repeat) / 1e9
 
 
 # pipeline variants: (precision, torch.compile)
@@ -51,7 +59,10 @@ VARIANTS = {
     "bf16-compiled": ("bf16", True),
     "fp32": ("fp32", False),
     "fp32-compiled": ("fp32", True),
+    "int8": ("int8", False),
+    "int8-compiled": ("int8", True),
 }
+MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.int8}
 
 
 def cpu_facts() -> dict:
@@ -61,8 +72,10 @@ def cpu_facts() -> dict:
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
     name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
     return {
         "cpu": name,
+        "int8_flags": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8"}),  # int8 dot products in hardware
         "torch_threads": torch.get_num_threads(),
         "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
         "amx": torch.cpu._is_amx_tile_supported(),
@@ -91,8 +104,32 @@ def load_abstracts(limit: int) -> list[str]:
     return [" ".join(" ".join(tokens) for tokens in sentences) for sentences in abstracts[:limit]]
 
 
-def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
-    """(a) and (c)."""
+def linear_seconds(model, batches: list[dict]) -> float:
+    """Seconds the linear layers of `model` take in an eager forward of `batches`: after each batch's forward, each
+    layer is re-run on the input it received there (batch by batch, so that inputs are as warm in the caches as in
+    the forward). Runs without autocast: the weights must be in the dtype the pipeline runs (as `load_pipeline`
+    loads them)."""
+    calls = []
+    hooks = [
+        module.register_forward_hook(lambda layer, inputs, _: calls.append((layer, inputs[0])))
+        for module in model.modules()
+        if isinstance(module, torch.nn.Linear)
+    ]
+    seconds = 0.0
+    try:
+        with torch.inference_mode():
+            for batch in batches:
+                model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                seconds += timed(lambda: [layer.forward(inputs) for layer, inputs in calls])  # .forward: no hooks
+                calls.clear()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seconds
+
+
+def bench_pipeline(tagger, abstracts: list[str], batch_size: int, compiled: bool) -> dict:
+    """(a) and (c); for an eager model also the linear layers' share of the bare forward."""
     types = list(tagger.model.config.entity_types)
     items = [tagger.preprocess(text, types, None) for text in abstracts]
     rows = sorted((row for item in items for row in item["rows"]), key=lambda row: len(row.input_ids))
@@ -113,7 +150,10 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
     naive_texts = abstracts[: max(2, len(abstracts) // 4)]  # naive is slow: time a quarter, scale per abstract
     naive = timed(lambda: [tagger(text, entity_types=[t], batch_size=1) for text in naive_texts for t in types])
     flops = sum(forward_flops(tagger.model.config, batch) for batch in batches)
+    # hooks do not fire inside a compiled graph
+    linear_share = None if compiled else linear_seconds(tagger.model, batches) / bare
     return {
+        "linear_layers_share_of_forward": linear_share,
         "warm_up_s": warm_up,
         "abstracts": len(abstracts),
         "entity_types": len(types),
@@ -189,9 +229,9 @@ def main() -> None:
     native_bf16 = results["cpu_bf16"]
     bf16_kind = "amx" if results["amx"] else "avx512_bf16" if results["avx512_bf16"] else "no_bf16"
     out = args.out or REPO / "benchmarks" / "results" / f"speed_{bf16_kind}.json"
-    variants = args.variants or [name for name, (precision, _) in VARIANTS.items() if native_bf16 or precision == "fp32"]
-    results["matmul_fp32_gflops_per_s"] = matmul_gflops(torch.float32)
-    results["matmul_bf16_gflops_per_s"] = matmul_gflops(torch.bfloat16)
+    variants = args.variants or [name for name, (precision, _) in VARIANTS.items() if native_bf16 or precision != "bf16"]
+    for precision, dtype in MATMUL_DTYPES.items():
+        results[f"matmul_{precision}_gflops_per_s"] = matmul_gflops(dtype)
     # for reference: the model's own largest matmul (2048 tokens x hidden 576 -> intermediate 1536)
     results["matmul_bf16_model_shape_gflops_per_s"] = matmul_gflops(torch.bfloat16, shape=(2048, 576, 1536))
     abstracts = load_abstracts(args.abstracts)
@@ -202,7 +242,7 @@ def main() -> None:
         started = time.perf_counter()
         tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
         load_seconds = time.perf_counter() - started
-        measured = bench_pipeline(tagger, abstracts, args.batch_size)
+        measured = bench_pipeline(tagger, abstracts, args.batch_size, compile)
         measured["load_and_warm_up_s"] = load_seconds + measured.pop("warm_up_s")
         ceiling = results[f"matmul_{precision}_gflops_per_s"]
         measured["forward_utilization"] = measured["forward_gflops_per_s"] / ceiling  # of its own precision's
@@ -219,28 +259,36 @@ def main() -> None:
     results["training_fast_vs_stage1"] = (
         results["training"]["stage1"]["lora_step_s"] / results["training"]["fast"]["lora_step_s"]
     )
-    for precision in ("bf16", "fp32"):
+    for precision in MATMUL_DTYPES:
         if precision in results and f"{precision}-compiled" in results:
             results[f"compiled_vs_eager_{precision}"] = (
                 results[precision]["bare_forward_s"] / results[f"{precision}-compiled"]["bare_forward_s"]
             )
+    # issue 22's measure: int8 against the faster of fp32 and bf16, eager and compiled alike
+    for suffix in ("", "-compiled"):
+        floats = [results[name]["pipeline_abstracts_per_s"] for name in (f"fp32{suffix}", f"bf16{suffix}") if name in results]
+        if f"int8{suffix}" in results and floats:
+            results[f"int8{suffix}_vs_fastest_float"] = results[f"int8{suffix}"]["pipeline_abstracts_per_s"] / max(floats)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"{results['cpu']}, {results['torch_threads']} threads, native bf16: {native_bf16}")
     print(f"matmul ceiling: fp32 {results['matmul_fp32_gflops_per_s']:.0f} GFLOP/s, "
           f"bf16 {results['matmul_bf16_gflops_per_s']:.0f} GFLOP/s (2048^3), "
-          f"bf16 {results['matmul_bf16_model_shape_gflops_per_s']:.0f} GFLOP/s (2048x576x1536)")
+          f"bf16 {results['matmul_bf16_model_shape_gflops_per_s']:.0f} GFLOP/s (2048x576x1536), "
+          f"int8 {results['matmul_int8_gflops_per_s']:.0f} GOP/s (2048^3)")
     print(f"{'variant':14} {'abstracts/s':>11} {'tokens/s':>9} {'pipe/bare':>9} {'GFLOP/s':>8} {'util':>5} "
-          f"{'batched/naive':>13} {'padded':>6} {'load+warm-up':>12}")
+          f"{'linear':>6} {'batched/naive':>13} {'padded':>6} {'load+warm-up':>12}")
     for variant in variants:
         r = results[variant]
+        share = r["linear_layers_share_of_forward"]
         print(f"{variant:14} {r['pipeline_abstracts_per_s']:11.2f} {r['pipeline_tokens_per_s']:9.0f} "
               f"{r['pipeline_vs_bare']:9.1%} {r['forward_gflops_per_s']:8.0f} {r['forward_utilization']:5.0%} "
+              f"{'-' if share is None else f'{share:.0%}':>6} "
               f"{r['batched_vs_naive_speedup']:12.1f}x {r['padded_share']:6.1%} {r['load_and_warm_up_s']:11.1f}s")
-    for precision in ("bf16", "fp32"):
-        if f"compiled_vs_eager_{precision}" in results:
-            print(f"compiled / eager {precision} forward: {results[f'compiled_vs_eager_{precision}']:.2f}x")
+    for name, value in results.items():
+        if name.startswith(("compiled_vs_eager_", "int8")) and isinstance(value, float):
+            print(f"{name}: {value:.2f}x")
     for name, training in results["training"].items():
         print(f"LoRA training step, {name} settings {training['settings']} ({training_precision}, 8x128): "
               f"{training['lora_step_s']:.2f} s, {training['lora_step_gflops_per_s']:.0f} GFLOP/s = "

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents
+from .processing_vaner import PRECISIONS
 
 EXTENSION_FORMATS = {
     ".jsonl": "jsonl",
@@ -54,7 +55,7 @@ def register(subparsers) -> None:
     parser.add_argument("--types", nargs="+", metavar="TYPE", help="entity types (default: all the model's types)")
     parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
     parser.add_argument("--threshold", type=float, default=0.0, help="leave out entities scoring below it (default 0)")
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--batch-size", type=int, default=8, help="rows per forward (default 8)")
     parser.add_argument("--chunk-size", type=int, default=64, help="documents tagged and saved together (default 64)")
     parser.add_argument(

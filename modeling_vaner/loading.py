@@ -64,8 +64,9 @@ def load_pipeline(
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
 
     `precision`: "auto" (bf16 where the hardware computes it natively, else fp32; `$VANER_PRECISION` forces
-    either), "bf16" or "fp32". The weights are loaded in that dtype: casting once beats autocasting fp32 weights on
-    every batch. `compile`: compile the
+    either), "bf16", "fp32" or "int8" (fp32 weights, then the backbone's linear layers quantized to int8 with
+    torchao; `benchmarks/results/int8_quality.json` measures what it costs). The weights are loaded in that dtype:
+    casting once beats autocasting fp32 weights on every batch. `compile`: compile the
     forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging). `decoding`: "viterbi"
     (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label). `padding`:
     "masked" or "visible" (a converted release as its authors ran it; see `VanerTokenClassificationPipeline`)."""

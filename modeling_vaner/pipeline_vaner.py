@@ -4,6 +4,8 @@ Self-contained (transformers and torch, plus its sibling `processing_vaner.py` f
 IOB2 spans) so that it can be copied to a Hub repository as it is.
 """
 
+import ctypes
+import functools
 import math
 import os
 import warnings
@@ -130,8 +132,8 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """"bf16" or "fp32": `precision` itself, or for "auto" the value of `$VANER_PRECISION` when set, else "bf16"
-    where `device` computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs).
+    """"bf16", "fp32" or "int8": `precision` itself, or for "auto" the value of `$VANER_PRECISION` when set, else
+    "bf16" where `device` computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs), else "fp32".
 
     Raises:
         ValueError: `precision` or `$VANER_PRECISION` is not a known precision.
@@ -148,10 +150,46 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def use_bf16_autocast(precision: str, device: torch.device, model_dtype: torch.dtype) -> bool:
     """Whether to run the forward under bf16 autocast: "bf16" always; "auto" for fp32 weights where it resolves to
-    bf16 (see `resolve_precision`); "fp32" never (the model runs in the dtype it was loaded in)."""
+    bf16 (see `resolve_precision`); "fp32" and "int8" never (the model runs in the dtype it was loaded in)."""
     if check_precision(precision) == "auto":
         return model_dtype == torch.float32 and resolve_precision(precision, device) == "bf16"
     return precision == "bf16"
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's `malloc_trim`, or None where the C library has none (macOS, Windows, musl)."""
+    try:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:
+        return None
+
+
+def release_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's `malloc_trim(0)`; nothing where there is none).
+    Batches of ever new shapes leave freed blocks that glibc keeps for reuse but rarely can reuse: without this, a
+    streamed collection's resident memory grew with its length (bf16 on an AMX CPU, one BC2GM sentence per
+    document: +193 MB from 256 to 2,560 documents; with this after each chunk, flat)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def quantize_int8(model) -> None:
+    """Quantize the linear layers of `model`'s backbone in place to int8 weights (per output channel) with int8
+    activations quantized per token at run time (torchao's `Int8DynamicActivationInt8WeightConfig`); the
+    classification head keeps its dtype. A model already quantized is left as it is.
+
+    Raises:
+        ImportError: torchao is not installed.
+    """
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8Tensor, quantize_
+    except ImportError as error:
+        raise ImportError("precision 'int8' needs torchao: pip install torchao==0.18.0") from error
+    linear_layers = [module for module in model.base_model.modules() if isinstance(module, torch.nn.Linear)]
+    if not any(isinstance(layer.weight, Int8Tensor) for layer in linear_layers):
+        quantize_(model.base_model, Int8DynamicActivationInt8WeightConfig())
 
 
 @dataclass
@@ -184,8 +222,9 @@ DEFAULT_BATCH_SIZE = 8
 class VanerTokenClassificationPipeline(Pipeline):
     """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models.
 
-    Fixed at construction: `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16" or
-    "fp32"; `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches
+    Fixed at construction: `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16",
+    "fp32" or "int8" (the backbone's linear layers quantized in place, see `quantize_int8`; needs torchao);
+    `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches
     of any size and width reuse one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs
     about 1.3x faster there (`benchmarks/speed.py`); `padding="visible"` reproduces the authors' released
     inference for a converted release (`vaner convert-release`): rows left-padded to `config.max_window_tokens`
@@ -239,6 +278,8 @@ class VanerTokenClassificationPipeline(Pipeline):
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
+        if precision == "int8":
+            quantize_int8(self.model)
         # the elementwise ops (RMSNorm, RoPE, SiLU) cost as much as the matmuls at this model size: fusing pays
         self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
         self.check_entity_types(self._preprocess_params.get("entity_types"))
@@ -527,12 +568,16 @@ class VanerTokenClassificationPipeline(Pipeline):
         return self.stream(dataset_texts(inputs), parameters)
 
     def tag_texts(self, texts: list[str], parameters: dict) -> list[list[dict]]:
-        """One list of entities per text, all texts' rows batched together by length."""
+        """One list of entities per text, all texts' rows batched together by length; the memory the batches
+        freed is handed back to the system (`release_freed_memory`), so that chunk after chunk does not grow it."""
         preprocess_keys = ("entity_types", "dataset", "sentence_split")
         items = [self.preprocess(text, **{key: parameters[key] for key in preprocess_keys}) for text in texts]
         self.predict_rows(items, parameters["batch_size"])
         postprocess_keys = ("decoding", "threshold", "aggregation_strategy")
-        return [self.postprocess(item, **{key: parameters[key] for key in postprocess_keys}) for item in items]
+        entities = [self.postprocess(item, **{key: parameters[key] for key in postprocess_keys}) for item in items]
+        del items
+        release_freed_memory()
+        return entities
 
     def stream(self, texts, parameters: dict):
         """Yield one list of entities per text of the iterable `texts`, in order, tagging `chunk_size` texts at a

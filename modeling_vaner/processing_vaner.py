@@ -16,9 +16,10 @@ NUM_LABELS = len(IOB2_LABELS)
 IGNORE_INDEX = -100
 # The pipeline's choices, defined here (torch-free) so that command lines can offer them without importing torch:
 # how word labels are decoded (the most probable valid IOB2 sequence, or each word's most probable label) and in
-# which precision the model runs ("auto": bf16 where the hardware computes it natively).
+# which precision the model runs ("auto": bf16 where the hardware computes it natively; "int8": int8 weights and
+# activations in the backbone's linear layers).
 DECODINGS = ("viterbi", "argmax")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp32", "int8")
 # How batches are padded: "masked" (right padding no token attends to, the default) or "visible" (the authors'
 # released inference: each row left-padded to the window with the unknown token, padding attended like text).
 PADDINGS = ("masked", "visible")
