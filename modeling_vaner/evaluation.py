@@ -294,7 +294,8 @@ def run_evaluate(args) -> int:
     facts = {
         "model": args.model or "vaner-smol (embedded)",
         "inference": {
-            "weights": str(pipeline.model.dtype).removeprefix("torch."),
+            # int8 keeps the model's float dtype outside the quantized linear layers
+            "weights": "int8 linear layers" if args.precision == "int8" else str(pipeline.model.dtype).removeprefix("torch."),
             "compiled": args.compile,
             "decoding": args.decoding,
             "padding": args.padding,
