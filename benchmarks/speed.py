@@ -128,7 +128,7 @@ def linear_seconds(model, batches: list[dict]) -> float:
     return seconds
 
 
-def bench_pipeline(tagger, abstracts: list[str], batch_size: int, compiled: bool) -> dict:
+def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
     """(a) and (c); for an eager model also the linear layers' share of the bare forward."""
     types = list(tagger.model.config.entity_types)
     items = [tagger.preprocess(text, types, None) for text in abstracts]
@@ -151,7 +151,7 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int, compiled: bool
     naive = timed(lambda: [tagger(text, entity_types=[t], batch_size=1) for text in naive_texts for t in types])
     flops = sum(forward_flops(tagger.model.config, batch) for batch in batches)
     # hooks do not fire inside a compiled graph
-    linear_share = None if compiled else linear_seconds(tagger.model, batches) / bare
+    linear_share = None if tagger.forward_model is not tagger.model else linear_seconds(tagger.model, batches) / bare
     return {
         "linear_layers_share_of_forward": linear_share,
         "warm_up_s": warm_up,
@@ -242,7 +242,7 @@ def main() -> None:
         started = time.perf_counter()
         tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
         load_seconds = time.perf_counter() - started
-        measured = bench_pipeline(tagger, abstracts, args.batch_size, compile)
+        measured = bench_pipeline(tagger, abstracts, args.batch_size)
         measured["load_and_warm_up_s"] = load_seconds + measured.pop("warm_up_s")
         ceiling = results[f"matmul_{precision}_gflops_per_s"]
         measured["forward_utilization"] = measured["forward_gflops_per_s"] / ceiling  # of its own precision's
