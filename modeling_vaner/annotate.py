@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents
-from .processing_vaner import PRECISIONS
+from .processing_vaner import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, PRECISIONS
 
 EXTENSION_FORMATS = {
     ".jsonl": "jsonl",
@@ -56,8 +56,15 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
     parser.add_argument("--threshold", type=float, default=0.0, help="leave out entities scoring below it (default 0)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
-    parser.add_argument("--batch-size", type=int, default=8, help="rows per forward (default 8)")
-    parser.add_argument("--chunk-size", type=int, default=64, help="documents tagged and saved together (default 64)")
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"rows per forward (default {DEFAULT_BATCH_SIZE})"
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"documents tagged and saved together (default {DEFAULT_CHUNK_SIZE})",
+    )
     parser.add_argument(
         "--on-error",
         choices=ON_ERROR,
@@ -87,7 +94,7 @@ def annotate_records(
     tagger,
     records: Iterable[tuple[int, Document | BadRecord]],
     *,
-    chunk_size: int = 64,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_error: str = "skip",
     **call_arguments,
 ) -> Iterator[list[dict]]:
@@ -271,7 +278,13 @@ def format_summary(summary: dict, output: Path, output_format: str) -> str:
 
 
 def annotate_dataset(
-    dataset, tagger, *, text_column: str = "text", column: str = "entities", batch_size: int = 64, **call_arguments
+    dataset,
+    tagger,
+    *,
+    text_column: str = "text",
+    column: str = "entities",
+    batch_size: int = DEFAULT_CHUNK_SIZE,
+    **call_arguments,
 ):
     """Add a column of entities to a `datasets.Dataset` with `dataset.map(batched=True)`, so that `num_proc`,
     caching and `to_parquet` come from `datasets`.

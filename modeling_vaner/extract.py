@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from .processing_vaner import PRECISIONS
+from .processing_vaner import DEFAULT_BATCH_SIZE, PRECISIONS
 
 
 def register(subparsers) -> None:
@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument(
         "--precision", choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware has it, else fp32"
     )

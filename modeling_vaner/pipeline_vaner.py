@@ -16,6 +16,8 @@ from transformers import Pipeline
 
 from .processing_vaner import (
     DECODINGS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
     IOB2_LABELS,
     LABEL_B,
     LABEL_I,
@@ -214,9 +216,6 @@ class _Window:
 # one dict per (word, entity type) labelled B or I; the others group words into entities, and they coincide here
 # because there are no sub-word scores to combine. Accepted so that code written for BERT pipelines runs as it is.
 AGGREGATION_STRATEGIES = ("simple", "first", "average", "max", "none")
-# Texts per chunk when the input is a generator or a dataset: memory is bounded by a chunk, not the collection.
-DEFAULT_CHUNK_SIZE = 256
-DEFAULT_BATCH_SIZE = 8
 
 
 class VanerTokenClassificationPipeline(Pipeline):

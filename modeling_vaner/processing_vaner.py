@@ -23,6 +23,11 @@ PRECISIONS = ("auto", "bf16", "fp32", "int8")
 # How batches are padded: "masked" (right padding no token attends to, the default) or "visible" (the authors'
 # released inference: each row left-padded to the window with the unknown token, padding attended like text).
 PADDINGS = ("masked", "visible")
+# Rows (one window of one text for one entity type) per forward, and texts per chunk when the pipeline streams a
+# generator or dataset or `vaner annotate` tags a collection: memory is bounded by a chunk, not the collection,
+# and a chunk's rows are batched by length (larger chunks pad less).
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_CHUNK_SIZE = 256
 
 # Words as the corpora tokenize them: runs of word characters, and every other non-space character on its own.
 # `regex`'s \w is Unicode's (UTS #18: letters, combining marks, decimal digits, connector punctuation, joiners),
