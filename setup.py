@@ -49,8 +49,17 @@ setup(
     ],
     extras_require={
         "qlora": ["bitsandbytes==0.50.2"],
+        "onnx": ["onnx==1.23.2", "onnxruntime==1.32.0"],  # `vaner export-onnx`, `--onnx`
         "space": ["gradio==6.31.0", "matplotlib>=3.8"],
-        "dev": ["pytest>=8", "bitsandbytes==0.50.2", "gradio==6.31.0", "matplotlib>=3.8", "playwright>=1.50"],
+        "dev": [
+            "pytest>=8",
+            "bitsandbytes==0.50.2",
+            "onnx==1.23.2",
+            "onnxruntime==1.32.0",
+            "gradio==6.31.0",
+            "matplotlib>=3.8",
+            "playwright>=1.50",
+        ],
     },
     entry_points={"console_scripts": ["vaner=modeling_vaner.cli:main"]},
 )

@@ -1,28 +1,35 @@
-"""Does a cheaper precision cost accuracy? Full test-split F1 of one model run several ways, in ONE run: fp32 (the
+"""Does a cheaper precision cost accuracy? Full test-split (or dev-split) F1 of one model run several ways, in ONE run: fp32 (the
 reference), bf16 with the LoRA merged into the weights, bf16 with the LoRA kept beside them, int8 (torchao: the
 backbone's linear layers with int8 weights and dynamically quantized int8 activations); plus fp32 with per-word
-argmax labels instead of the pipeline's Viterbi decoding (what the decoding adds).
+argmax labels instead of the pipeline's Viterbi decoding (what the decoding adds); and `vaner export-onnx` files run
+by ONNX Runtime (onnx-fp32, onnx-int8).
 
 Usage: python benchmarks/precision_quality.py [--model PATH] [--corpus ncbi bc5cdr-chem] [--variants fp32 int8]
-    [--out benchmarks/results/int8_quality.json]
+    [--split test] [--out benchmarks/results/int8_quality.json]
 (`benchmarks/results/bf16_quality.json`: --corpus ncbi --variants fp32 bf16-merged bf16-unmerged fp32-argmax)
 """
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-# name: (weights dtype, merge the LoRA into the weights, decoding, the pipeline's precision)
+# name: (weights dtype, merge the LoRA into the weights, decoding, the pipeline's precision, ONNX Runtime file: None,
+# "fp32" or "int8")
 VARIANTS = {
-    "fp32": (torch.float32, True, "viterbi", "fp32"),
-    "bf16-merged": (torch.bfloat16, True, "viterbi", "fp32"),
-    "bf16-unmerged": (torch.bfloat16, False, "viterbi", "fp32"),
-    "int8": (torch.float32, True, "viterbi", "int8"),
-    "fp32-argmax": (torch.float32, True, "argmax", "fp32"),
+    "fp32": (torch.float32, True, "viterbi", "fp32", None),
+    "bf16-merged": (torch.bfloat16, True, "viterbi", "fp32", None),
+    "bf16-unmerged": (torch.bfloat16, False, "viterbi", "fp32", None),
+    "int8": (torch.float32, True, "viterbi", "int8", None),
+    "fp32-argmax": (torch.float32, True, "argmax", "fp32", None),
+    "onnx-fp32": (torch.float32, True, "viterbi", "fp32", "fp32"),
+    "onnx-int8": (torch.float32, True, "viterbi", "fp32", "int8"),
+    # the ablation behind FP32_MODULES: the MLP down projections quantized too (only the head kept in fp32)
+    "onnx-int8-down-proj": (torch.float32, True, "viterbi", "fp32", "int8-down-proj"),
 }
 
 
@@ -33,6 +40,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["fp32", "int8"],
                         help="fp32 first: the others are compared with it")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--split", choices=("validation", "test"), default="test",
+                        help="validation to choose settings (e.g. the ONNX int8 ablation), test to report them")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "int8_quality.json")
     args = parser.parse_args()
     if args.variants[0] != "fp32":
@@ -41,19 +50,32 @@ def main() -> None:
     from dataset_scripts.corpora import resolve_corpora_dir
     from modeling_vaner.evaluation import cpu_kind, evaluate_corpora
     from modeling_vaner.loading import load_vaner
+    from modeling_vaner.onnx_export import FP32_MODULES, export_onnx
     from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
 
     corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
-    results = {"model": args.model or "vaner-smol (embedded)", "split": "test", "cpu": cpu_kind(),
+    results = {"model": args.model or "vaner-smol (embedded)", "split": args.split, "cpu": cpu_kind(),
                "torch_threads": torch.get_num_threads(), "instruction": "dataset"}
     for name in args.variants:
-        dtype, merge, decoding, precision = VARIANTS[name]
+        dtype, merge, decoding, precision, onnx_file = VARIANTS[name]
         model, tokenizer, _ = load_vaner(args.model, dtype=dtype, merge=merge)
-        tagger = VanerTokenClassificationPipeline(
-            model=model.eval(), tokenizer=tokenizer, precision=precision, decoding=decoding, task="token-classification"
-        )  # "fp32": no autocast, the model runs in the dtype it was loaded in
+        with tempfile.TemporaryDirectory() as folder:  # ONNX Runtime has read the file once the pipeline exists
+            onnx_model = onnx_file and export_onnx(
+                model,
+                Path(folder) / "model.onnx",
+                int8=onnx_file.startswith("int8"),
+                fp32_modules=("/score/",) if onnx_file == "int8-down-proj" else FP32_MODULES,
+            )
+            tagger = VanerTokenClassificationPipeline(
+                model=model.eval(),
+                tokenizer=tokenizer,
+                precision=precision,
+                decoding=decoding,
+                onnx_model=onnx_model,
+                task="token-classification",
+            )  # "fp32": no autocast, the model runs in the dtype it was loaded in
         started = time.perf_counter()
-        report = evaluate_corpora(tagger, args.corpus, "test", corpora_dir, batch_size=args.batch_size)
+        report = evaluate_corpora(tagger, args.corpus, args.split, corpora_dir, batch_size=args.batch_size)
         results[name] = {"seconds": time.perf_counter() - started, **report["corpora"]}
         for corpus, scores in report["corpora"].items():
             scores["f1_minus_fp32"] = scores["f1"] - results["fp32"][corpus]["f1"]

@@ -12,7 +12,8 @@ Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ..
 with ONEDNN_MAX_CPU_ISA set, e.g. to AVX512_CORE_BF16 to run an AMX CPU's bf16 and int8 matmuls as a CPU without
 AMX would, its value is added to the name)
 Variants: fp32, bf16 and int8 (torchao: int8 weights and dynamically quantized int8 activations in the backbone's
-linear layers), each eager and under torch.compile. By default the bf16 ones run only where the CPU computes bf16
+linear layers), each eager and under torch.compile; onnx-fp32 and onnx-int8 (a `vaner export-onnx` file run by ONNX
+Runtime: fp32, or int8 weights and per-tensor dynamic activations in the linear layers but the kept ones). By default the bf16 ones run only where the CPU computes bf16
 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16, several times slower than fp32, and "auto"
 precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
 settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
@@ -24,6 +25,7 @@ files mark none: each of those texts was one sentence.)
 import argparse
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,14 +58,17 @@ def matmul_gflops(dtype, shape: tuple[int, int, int] = (2048, 2048, 2048), repea
     return 2 * m * k * n / timed(lambda: multiply(a, b), repeat) / 1e9
 
 
-# pipeline variants: (precision, torch.compile)
+# pipeline variants: (precision, torch.compile, ONNX Runtime); the onnx ones run a `vaner export-onnx` file of the
+# model, fp32 or with int8 linear layers, and are compared with the ceiling of that precision
 VARIANTS = {
-    "bf16": ("bf16", False),
-    "bf16-compiled": ("bf16", True),
-    "fp32": ("fp32", False),
-    "fp32-compiled": ("fp32", True),
-    "int8": ("int8", False),
-    "int8-compiled": ("int8", True),
+    "bf16": ("bf16", False, False),
+    "bf16-compiled": ("bf16", True, False),
+    "fp32": ("fp32", False, False),
+    "fp32-compiled": ("fp32", True, False),
+    "int8": ("int8", False, False),
+    "int8-compiled": ("int8", True, False),
+    "onnx-fp32": ("fp32", False, True),
+    "onnx-int8": ("int8", False, True),
 }
 MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.int8}
 
@@ -178,6 +183,17 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
     }
 
 
+def onnx_pipeline(model: str | None, int8: bool, batch_size: int):
+    """The pipeline on a `vaner export-onnx` file of `model` (the export is part of its load time; ONNX Runtime
+    has read the file once the pipeline exists)."""
+    from modeling_vaner.loading import load_pipeline, load_vaner
+    from modeling_vaner.onnx_export import export_onnx
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_onnx(load_vaner(model, dtype=torch.float32)[0], Path(folder) / "model.onnx", int8=int8)
+        return load_pipeline(model, precision="fp32", batch_size=batch_size, onnx_model=path)
+
+
 def lora_settings(native_bf16: bool) -> dict:
     """configs/smol.yaml (stage 1) versus the speed settings of the later stages: LoRA dropout 0, eager attention,
     and, where bf16 is native, frozen weights stored in bf16 (configs/smol-stage2.yaml) else fp32 throughout
@@ -237,7 +253,7 @@ def main() -> None:
     isa_cap = results["onednn_max_cpu_isa"]
     name = f"speed_{bf16_kind}" + (f"_onednn_{isa_cap.lower()}" if isa_cap else "")
     out = args.out or REPO / "benchmarks" / "results" / f"{name}.json"
-    variants = args.variants or [name for name, (precision, _) in VARIANTS.items() if native_bf16 or precision != "bf16"]
+    variants = args.variants or [name for name, (precision, *_) in VARIANTS.items() if native_bf16 or precision != "bf16"]
     for precision, dtype in MATMUL_DTYPES.items():
         results[f"matmul_{precision}_gflops_per_s"] = matmul_gflops(dtype)
     # for reference: the model's own largest matmul (2048 tokens x hidden 576 -> intermediate 1536)
@@ -246,9 +262,12 @@ def main() -> None:
     results["abstracts_from"] = "GENIA dev abstracts (dataset_scripts.corpora.genia_dev_abstracts)"
     results["characters_per_abstract"] = sum(map(len, abstracts)) / len(abstracts)
     for variant in variants:
-        precision, compile = VARIANTS[variant]
+        precision, compile, onnx = VARIANTS[variant]
         started = time.perf_counter()
-        tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
+        if onnx:
+            tagger = onnx_pipeline(args.model, int8=precision == "int8", batch_size=args.batch_size)
+        else:
+            tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
         load_seconds = time.perf_counter() - started
         measured = bench_pipeline(tagger, abstracts, args.batch_size)
         measured["load_and_warm_up_s"] = load_seconds + measured.pop("warm_up_s")
@@ -272,11 +291,12 @@ def main() -> None:
             results[f"compiled_vs_eager_{precision}"] = (
                 results[precision]["bare_forward_s"] / results[f"{precision}-compiled"]["bare_forward_s"]
             )
-    # issue 22's measure: int8 against the faster of fp32 and bf16, eager and compiled alike
-    for suffix in ("", "-compiled"):
+    # issue 22's measure: int8 against the faster of fp32 and bf16 (eager against eager, compiled against compiled;
+    # the ONNX Runtime file against the eager PyTorch floats)
+    for int8, suffix in (("int8", ""), ("int8-compiled", "-compiled"), ("onnx-int8", "")):
         floats = [results[name]["pipeline_abstracts_per_s"] for name in (f"fp32{suffix}", f"bf16{suffix}") if name in results]
-        if f"int8{suffix}" in results and floats:
-            results[f"int8{suffix}_vs_fastest_float"] = results[f"int8{suffix}"]["pipeline_abstracts_per_s"] / max(floats)
+        if int8 in results and floats:
+            results[f"{int8}_vs_fastest_float"] = results[int8]["pipeline_abstracts_per_s"] / max(floats)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -295,7 +315,7 @@ def main() -> None:
               f"{'-' if share is None else f'{share:.0%}':>6} "
               f"{r['batched_vs_naive_speedup']:12.1f}x {r['padded_share']:6.1%} {r['load_and_warm_up_s']:11.1f}s")
     for name, value in results.items():
-        if name.startswith(("compiled_vs_eager_", "int8")) and isinstance(value, float):
+        if name.startswith(("compiled_vs_eager_", "int8", "onnx")) and isinstance(value, float):
             print(f"{name}: {value:.2f}x")
     for name, training in results["training"].items():
         print(f"LoRA training step, {name} settings {training['settings']} ({training_precision}, 8x128): "

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents
+from .onnx_export import add_onnx_option
 from .processing_vaner import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, PRECISIONS
 
 EXTENSION_FORMATS = {
@@ -56,6 +57,7 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
     parser.add_argument("--threshold", type=float, default=0.0, help="leave out entities scoring below it (default 0)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
+    add_onnx_option(parser)
     parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"rows per forward (default {DEFAULT_BATCH_SIZE})"
     )
@@ -218,6 +220,7 @@ def run_annotate(args) -> int:
         "output_format": output_format,
         "model": args.model,
         "precision": args.precision,
+        "onnx": args.onnx and str(args.onnx.resolve()),
         "types": args.types,
         "dataset": args.dataset,
         "threshold": args.threshold,
@@ -227,7 +230,9 @@ def run_annotate(args) -> int:
     parts_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(parts_dir, rank, processes, settings)
     start = journal.resume()
-    tagger = load_pipeline(args.model, device=state.device, precision=args.precision, batch_size=args.batch_size)
+    tagger = load_pipeline(
+        args.model, device=state.device, precision=args.precision, batch_size=args.batch_size, onnx_model=args.onnx
+    )
     mine = ((index, record) for index, record in enumerate(records) if index % processes == rank and index >= start)
     progress = tqdm(desc=f"process {rank}/{processes}" if processes > 1 else "annotate", unit="doc", disable=rank > 0)
     found = 0

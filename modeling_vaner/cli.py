@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "modeling_vaner.evaluation",  # vaner evaluate
     "modeling_vaner.hub",  # vaner stage | push
     "modeling_vaner.release",  # vaner convert-release
+    "modeling_vaner.onnx_export",  # vaner export-onnx
 )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dataset_scripts.corpora import CORPORA_DIR_HELP, PAPER_F1, SPLITS
 
+from .onnx_export import add_onnx_option
 from .processing_vaner import DECODINGS, LABEL_B, LABEL_O, PADDINGS, PRECISIONS
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
@@ -214,6 +215,7 @@ def register(subparsers) -> None:
         "--precision", choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware has it"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the forward (pays off on whole corpora)")
+    add_onnx_option(parser)
     parser.add_argument(
         "--decoding",
         choices=DECODINGS,
@@ -273,6 +275,14 @@ def cpu_kind() -> str:
     return "amx" if "amx_tile" in flags else "avx512_bf16" if "avx512_bf16" in flags else "no native bf16"
 
 
+def inference_weights(args, dtype) -> str:
+    """How the report names the weights that ran: an ONNX file, int8 linear layers (the model's float dtype
+    elsewhere), or the dtype."""
+    if args.onnx is not None:
+        return f"ONNX Runtime: {args.onnx.name}"
+    return "int8 linear layers" if args.precision == "int8" else str(dtype).removeprefix("torch.")
+
+
 def run_evaluate(args) -> int:
     from dataset_scripts.tagged_files import read_tagged_file
 
@@ -290,12 +300,13 @@ def run_evaluate(args) -> int:
         compile=args.compile,
         decoding=args.decoding,
         padding=args.padding,
+        onnx_model=args.onnx,
     )
     facts = {
         "model": args.model or "vaner-smol (embedded)",
         "inference": {
             # int8 keeps the model's float dtype outside the quantized linear layers
-            "weights": "int8 linear layers" if args.precision == "int8" else str(pipeline.model.dtype).removeprefix("torch."),
+            "weights": inference_weights(args, pipeline.model.dtype),
             "compiled": args.compile,
             "decoding": args.decoding,
             "padding": args.padding,

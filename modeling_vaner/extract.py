@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+from .onnx_export import add_onnx_option
 from .processing_vaner import DEFAULT_BATCH_SIZE, PRECISIONS
 
 
@@ -26,6 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--compile", action="store_true", help="torch.compile the forward: minutes once, then ~1.3x faster (large inputs only)"
     )
+    add_onnx_option(parser)
     parser.set_defaults(func=run_extract)
 
 
@@ -63,7 +65,9 @@ def run_extract(args) -> int:
     text = read_input_text(args)
     from .loading import load_pipeline
 
-    tagger = load_pipeline(args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile)
+    tagger = load_pipeline(
+        args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile, onnx_model=args.onnx
+    )
     entities = tagger(text, entity_types=args.types, dataset=args.dataset)
     if args.format == "jsonl":
         for entity in entities:

@@ -60,6 +60,7 @@ def load_pipeline(
     compile: bool = False,
     decoding: str = "viterbi",
     padding: str = "masked",
+    onnx_model=None,
 ):
     """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
 
@@ -69,12 +70,15 @@ def load_pipeline(
     casting once beats autocasting fp32 weights on every batch. `compile`: compile the
     forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging). `decoding`: "viterbi"
     (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label). `padding`:
-    "masked" or "visible" (a converted release as its authors ran it; see `VanerTokenClassificationPipeline`)."""
+    "masked" or "visible" (a converted release as its authors ran it; see `VanerTokenClassificationPipeline`).
+    `onnx_model`: a file `vaner export-onnx` wrote from `model`, run by ONNX Runtime instead of the torch forward
+    (`model` still gives the config and tokenizer; precision "auto" or "fp32")."""
     import torch
 
     from .pipeline_vaner import VanerTokenClassificationPipeline, resolve_precision
 
-    precision = resolve_precision(precision, torch.device("cpu" if device is None else device))
+    if onnx_model is None:
+        precision = resolve_precision(precision, torch.device("cpu" if device is None else device))
     loaded, tokenizer, _ = load_vaner(model, dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
     return VanerTokenClassificationPipeline(
         model=loaded.eval(),
@@ -85,5 +89,6 @@ def load_pipeline(
         compile=compile,
         decoding=decoding,
         padding=padding,
+        onnx_model=onnx_model,
         task="token-classification",
     )

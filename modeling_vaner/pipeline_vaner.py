@@ -6,6 +6,7 @@ IOB2 spans) so that it can be copied to a Hub repository as it is.
 
 import ctypes
 import functools
+import json
 import math
 import os
 import warnings
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 from transformers import Pipeline
+from transformers.modeling_outputs import TokenClassifierOutput
 
 from .processing_vaner import (
     DECODINGS,
@@ -194,6 +196,37 @@ def quantize_int8(model) -> None:
         quantize_(model.base_model, Int8DynamicActivationInt8WeightConfig())
 
 
+class OnnxRuntimeForward:
+    """A file written by `vaner export-onnx`, run on the CPU by ONNX Runtime and called like the torch model:
+    `forward(input_ids=..., attention_mask=...)` (batch, tokens) returns an object whose `logits` is a float32
+    (batch, tokens, labels) tensor.
+
+    Raises:
+        ImportError: onnxruntime is not installed.
+        ValueError: the file was exported from a model with another config than `config`.
+    """
+
+    def __init__(self, path, config):
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise ImportError('an ONNX model needs onnxruntime: pip install "vaner[onnx]"') from error
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()  # torch's setting (OMP_NUM_THREADS) rules both
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        exported = json.loads(self.session.get_modelmeta().custom_metadata_map.get("vaner_config", "null"))
+        expected = {name: getattr(config, name, None) for name in exported or {}}
+        if exported is None or exported != json.loads(json.dumps(expected)):
+            raise ValueError(
+                f"{path} was not exported from this model (its config: {exported}; this model's: {expected}): "
+                "export it with `vaner export-onnx` and the same --model"
+            )
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        feeds = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy()}
+        return TokenClassifierOutput(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
+
+
 @dataclass
 class _Row:
     """One model input: one window of one sentence of one text, asked for one entity type."""
@@ -223,6 +256,8 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     Fixed at construction: `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16",
     "fp32" or "int8" (the backbone's linear layers quantized in place, see `quantize_int8`; needs torchao);
+    `onnx_model`: a file written by `vaner export-onnx` from this model (fp32, or its int8 linear layers, the
+    fastest on CPUs: see `benchmarks/results/`), run by ONNX Runtime on the CPU instead of the torch forward;
     `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches
     of any size and width reuse one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs
     about 1.3x faster there (`benchmarks/speed.py`); `padding="visible"` reproduces the authors' released
@@ -262,12 +297,22 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = True
 
-    def __init__(self, *args, precision: str = "auto", compile: bool = False, padding: str = "masked", **kwargs):
-        """`precision`, `compile` and `padding` as in the class docstring; the call arguments (see the class
-        docstring) as defaults for every call; the rest as `Pipeline`.
+    def __init__(
+        self,
+        *args,
+        precision: str = "auto",
+        compile: bool = False,
+        padding: str = "masked",
+        onnx_model=None,
+        **kwargs,
+    ):
+        """`precision`, `compile`, `padding` and `onnx_model` as in the class docstring; the call arguments (see the
+        class docstring) as defaults for every call; the rest as `Pipeline`.
 
         Raises:
-            ValueError: an unknown padding or precision, or a bad call argument.
+            ValueError: an unknown padding or precision, a bad call argument, `onnx_model` with `compile`, a
+                precision other than "auto" or "fp32", or a device other than the CPU, or a file exported from
+                another model.
             TypeError: an argument this pipeline does not take.
         """
         super().__init__(*args, **kwargs)
@@ -276,11 +321,20 @@ class VanerTokenClassificationPipeline(Pipeline):
         self.padding = padding
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
-        self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
-        if precision == "int8":
-            quantize_int8(self.model)
-        # the elementwise ops (RMSNorm, RoPE, SiLU) cost as much as the matmuls at this model size: fusing pays
-        self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
+        if onnx_model is not None:
+            if compile or check_precision(precision) not in ("auto", "fp32") or self.device.type != "cpu":
+                raise ValueError(
+                    "onnx_model runs on the CPU in the precision it was exported in: "
+                    f"not with compile={compile}, precision={precision!r}, device={self.device.type!r}"
+                )
+            self.autocast_bf16 = False
+            self.forward_model = OnnxRuntimeForward(onnx_model, self.model.config)
+        else:
+            self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
+            if precision == "int8":
+                quantize_int8(self.model)
+            # the elementwise ops (RMSNorm, RoPE, SiLU) cost as much as the matmuls at this model size: fusing pays
+            self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
         self.check_entity_types(self._preprocess_params.get("entity_types"))
         self.check_dataset(self._preprocess_params.get("dataset"))
 

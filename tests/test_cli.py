@@ -56,6 +56,26 @@ def test_extract_table(tiny_folder, precision):
     assert lines[1].split()[:3] == ["0", "4", "Gene"] and lines[1].split()[-1] == "Mice"
 
 
+def test_export_onnx_then_extract_with_it(tiny_folder, tmp_path):
+    path = tmp_path / "model.onnx"
+    exported = vaner("export-onnx", str(path), "--model", str(tiny_folder))
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert "wrote" in exported.stdout and "warn" not in exported.stderr.lower()  # the exporter's noise is silenced
+    again = vaner("export-onnx", str(path), "--model", str(tiny_folder))
+    assert again.returncode == 2 and "exists: pass --overwrite" in again.stderr
+    text = "BRCA1 mutations cause breast cancer in mice."
+    runs = [
+        vaner("extract", text, "--model", str(tiny_folder), "--format", "jsonl", "--precision", "fp32", *onnx)
+        for onnx in ([], ["--onnx", str(path)])
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[1].stderr[-2000:]
+    torch_entities, onnx_entities = ([json.loads(line) for line in run.stdout.splitlines()] for run in runs)
+    assert torch_entities and len(onnx_entities) == len(torch_entities)
+    for expected, actual in zip(torch_entities, onnx_entities):
+        assert {**actual, "score": None} == {**expected, "score": None}
+        assert actual["score"] == pytest.approx(expected["score"], abs=1e-4)
+
+
 def test_extract_errors_are_clear(tiny_folder, tmp_path):
     missing = vaner("extract", "--file", str(tmp_path / "nope.txt"), "--model", str(tiny_folder))
     assert missing.returncode == 2 and "no such file" in missing.stderr

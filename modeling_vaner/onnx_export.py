@@ -1,0 +1,169 @@
+"""`vaner export-onnx OUT.onnx`: the model's forward (token ids and attention mask in, O/B/I logits out) as an ONNX
+file for ONNX Runtime, in fp32 or with int8 linear layers (ONNX Runtime's dynamic quantization). The pipeline runs
+such a file with `onnx_model=` (`--onnx` on `vaner extract`, `evaluate`, `annotate`).
+
+Measured on an AMX CPU, 2 threads (`benchmarks/speed.py`, `benchmarks/precision_quality.py`; docs/RESULTS.md):
+the int8 file runs about 2x the fp32 PyTorch forward, 1.7x torchao's int8, and stays within 0.3 F1 of fp32 on
+the NCBI-disease and BC5CDR-chem test splits.
+"""
+
+import json
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+
+ONNX_OPSET = 17
+# ONNX Runtime quantizes a MatMul's activations with ONE scale per tensor (torchao's int8 uses one per token), so
+# three kinds of MatMul stay fp32: attention scores and values (both operands are activations), the classification
+# head (kept in higher precision, as with torchao), and the MLP down projections, whose input (SiLU(gate) * up)
+# has outlier channels one scale cannot hold. Chosen on the dev splits (NCBI-disease, BC5CDR-chem; with them
+# quantized F1 fell by about 0.9 on NCBI-disease dev; docs/RESULTS.md).
+FP32_MODULES = ("/mlp/down_proj/", "/score/")
+# Config fields an exported file must share with the model the pipeline loads (stored in the file's metadata).
+CONFIG_FINGERPRINT = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export-onnx",
+        help="write the model's forward as ONNX for ONNX Runtime (fp32, or int8 linear layers)",
+        description="Export the model's forward (input_ids, attention_mask -> logits) to OUT for ONNX Runtime; "
+        "run it with `vaner extract|evaluate|annotate --onnx OUT` (same --model).",
+    )
+    parser.add_argument("output", type=Path, help="the .onnx file to write")
+    parser.add_argument("--model", help="model folder, adapter folder or hub id (default: the embedded vaner-smol)")
+    parser.add_argument(
+        "--int8", action="store_true", help="int8 weights and dynamically quantized activations in the linear layers"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.set_defaults(func=run_export_onnx)
+
+
+def add_onnx_option(parser) -> None:
+    """`--onnx FILE` for the commands that tag (`vaner extract`, `evaluate`, `annotate`)."""
+    parser.add_argument(
+        "--onnx",
+        type=Path,
+        metavar="FILE",
+        help="run this `vaner export-onnx` file (from the same --model) in ONNX Runtime instead of PyTorch",
+    )
+
+
+def run_export_onnx(args) -> int:
+    import torch
+
+    from .loading import load_vaner
+
+    if args.output.exists() and not args.overwrite:
+        raise ValueError(f"{args.output} exists: pass --overwrite to replace it")
+    model, _, _ = load_vaner(args.model, dtype=torch.float32)
+    export_onnx(model, args.output, int8=args.int8)
+    precision = "int8 linear layers" if args.int8 else "fp32"
+    print(f"vaner export-onnx: wrote {args.output} ({precision}, {args.output.stat().st_size / 2**20:,.1f} MiB)")
+    return 0
+
+
+def config_fingerprint(config) -> dict:
+    """The fields of `config` an exported file records (`CONFIG_FINGERPRINT`), JSON-ready."""
+    return {name: getattr(config, name, None) for name in CONFIG_FINGERPRINT}
+
+
+def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, ...] = FP32_MODULES) -> Path:
+    """Write `model`'s forward to `output` as ONNX: inputs `input_ids` and `attention_mask` (batch, tokens), int64;
+    output `logits` (batch, tokens, num_labels), float32; batch and tokens dynamic. The file's metadata holds
+    `config_fingerprint(model.config)` under "vaner_config".
+
+    Args:
+        model: a `VanerForTokenClassification` in fp32 (LoRA merged).
+        output: the .onnx file to write (its folder is created).
+        int8: quantize the linear layers (int8 weights per output channel, activations per tensor at run time),
+            except those in `fp32_modules` and the attention's activation-by-activation products.
+        fp32_modules: node name parts of the MatMuls int8 leaves in fp32 (default `FP32_MODULES`; other values
+            are for the ablation in `benchmarks/precision_quality.py`).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImportError: onnx or onnxruntime is not installed (`pip install "vaner[onnx]"`).
+    """
+    import onnx
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        traced = Path(folder) / "model.onnx" if int8 else output
+        trace_forward(model.float().eval(), traced)
+        if int8:
+            quantize_linear_layers(traced, output, fp32_modules)
+        exported = onnx.load(str(output))
+    onnx.helper.set_model_props(exported, {"vaner_config": json.dumps(config_fingerprint(model.config))})
+    onnx.save(exported, str(output))
+    return output
+
+
+def trace_forward(model, path: Path) -> None:
+    """Export with torch's TorchScript-based exporter: 10x faster than the torch.export-based one here, and its node
+    names follow the module paths (`FP32_MODULES` selects by them). Its warnings concern branches this model's
+    inputs never take (a mask shorter than the inputs, a causal mask), so they are silenced."""
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self, wrapped):
+            super().__init__()
+            self.wrapped = wrapped
+
+        def forward(self, input_ids, attention_mask):
+            return self.wrapped(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    input_ids = torch.randint(0, model.config.vocab_size, (2, 16))
+    attention_mask = torch.ones_like(input_ids)
+    attention_mask[1, 12:] = 0  # a padded row: the bidirectional padding mask is traced, not a constant
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            LogitsOnly(model),
+            (input_ids, attention_mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={**axes, "logits": {0: "batch", 1: "tokens"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+
+
+def fp32_nodes(model_path: Path, fp32_modules: tuple[str, ...] = FP32_MODULES) -> list[str]:
+    """The MatMul nodes of an exported file that int8 quantization leaves in fp32: those without a weight operand
+    and those whose name contains one of `fp32_modules`."""
+    import onnx
+
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    weights = {initializer.name for initializer in graph.initializer}
+    return [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul"
+        and (not weights.intersection(node.input) or any(module in node.name for module in fp32_modules))
+    ]
+
+
+def quantize_linear_layers(source: Path, output: Path, fp32_modules: tuple[str, ...] = FP32_MODULES) -> None:
+    """ONNX Runtime's dynamic quantization of `source` into `output`: int8 weights per output channel, uint8
+    activations quantized per tensor at run time; `fp32_nodes` left as they are."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # it logs a generic advice to pre-process the model (shape inference for static quantization) on every call
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(output),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=fp32_nodes(source, fp32_modules),
+        )
+    finally:
+        logging.disable(logging.NOTSET)
