@@ -8,9 +8,7 @@
 (c) naive (one text and one entity type per call) versus batched pipeline calls.
 
 Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ...] [--out FILE.json]
-(default output: benchmarks/results/speed_amx.json, speed_avx512_bf16.json or speed_no_bf16.json, by the CPU;
-with ONEDNN_MAX_CPU_ISA set, e.g. to AVX512_CORE_BF16 to run an AMX CPU's bf16 and int8 matmuls as a CPU without
-AMX would, its value is added to the name)
+(default output: benchmarks/results/speed_amx.json, speed_avx512_bf16.json or speed_no_bf16.json, by the CPU)
 Variants: fp32, bf16 and int8 (torchao: int8 weights and dynamically quantized int8 activations in the backbone's
 linear layers), each eager and under torch.compile; onnx-fp32 and onnx-int8 (a `vaner export-onnx` file run by ONNX
 Runtime: fp32, or int8 weights and per-tensor dynamic activations in the linear layers but the kept ones). By default the bf16 ones run only where the CPU computes bf16
@@ -24,7 +22,6 @@ files mark none: each of those texts was one sentence.)
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -88,9 +85,6 @@ def cpu_facts() -> dict:
         "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
         "amx": torch.cpu._is_amx_tile_supported(),
         "cpu_bf16": bf16_supported(torch.device("cpu")),
-        # oneDNN (bf16 and int8 matmuls) uses no instructions above this, e.g. AVX512_CORE_BF16 on an AMX CPU runs
-        # them as a CPU with AVX512_BF16 and VNNI but without AMX would; MKL (fp32) and ATen's own kernels ignore it
-        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
     }
 
 
@@ -250,9 +244,7 @@ def main() -> None:
     results = cpu_facts()
     native_bf16 = results["cpu_bf16"]
     bf16_kind = "amx" if results["amx"] else "avx512_bf16" if results["avx512_bf16"] else "no_bf16"
-    isa_cap = results["onednn_max_cpu_isa"]
-    name = f"speed_{bf16_kind}" + (f"_onednn_{isa_cap.lower()}" if isa_cap else "")
-    out = args.out or REPO / "benchmarks" / "results" / f"{name}.json"
+    out = args.out or REPO / "benchmarks" / "results" / f"speed_{bf16_kind}.json"
     variants = args.variants or [name for name, (precision, *_) in VARIANTS.items() if native_bf16 or precision != "bf16"]
     for precision, dtype in MATMUL_DTYPES.items():
         results[f"matmul_{precision}_gflops_per_s"] = matmul_gflops(dtype)

@@ -2,9 +2,9 @@
 file for ONNX Runtime, in fp32 or with int8 linear layers (ONNX Runtime's dynamic quantization). The pipeline runs
 such a file with `onnx_model=` (`--onnx` on `vaner extract`, `evaluate`, `annotate`).
 
-Measured on an AMX CPU, 2 threads (`benchmarks/speed.py`, `benchmarks/precision_quality.py`; docs/RESULTS.md):
-the int8 file runs about 2x the fp32 PyTorch forward, 1.7x torchao's int8, and stays within 0.3 F1 of fp32 on
-the NCBI-disease and BC5CDR-chem test splits.
+Measured on an AMX CPU, 2 threads (`benchmarks/results/speed_amx.json`, `onnx_int8_quality.json`; docs/RESULTS.md):
+the int8 file runs the pipeline at 2.05x fp32 PyTorch, 1.45x torchao's int8 and 0.90x bf16, within 0.2 F1 of fp32
+on the NCBI-disease and BC5CDR-chem test splits.
 """
 
 import json
@@ -17,8 +17,9 @@ ONNX_OPSET = 17
 # ONNX Runtime quantizes a MatMul's activations with ONE scale per tensor (torchao's int8 uses one per token), so
 # three kinds of MatMul stay fp32: attention scores and values (both operands are activations), the classification
 # head (kept in higher precision, as with torchao), and the MLP down projections, whose input (SiLU(gate) * up)
-# has outlier channels one scale cannot hold. Chosen on the dev splits (NCBI-disease, BC5CDR-chem; with them
-# quantized F1 fell by about 0.9 on NCBI-disease dev; docs/RESULTS.md).
+# has outlier channels one scale cannot hold. Chosen on the dev splits (`benchmarks/results/
+# onnx_int8_ablation_dev.json`, F1 against fp32: down projections in fp32 NCBI-disease -0.06, BC5CDR-chem -0.16;
+# quantized too -0.60 and -1.78).
 FP32_MODULES = ("/mlp/down_proj/", "/score/")
 # Config fields an exported file must share with the model the pipeline loads (stored in the file's metadata).
 CONFIG_FINGERPRINT = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
@@ -75,7 +76,8 @@ def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, .
     `config_fingerprint(model.config)` under "vaner_config".
 
     Args:
-        model: a `VanerForTokenClassification` in fp32 (LoRA merged).
+        model: a `VanerForTokenClassification` with its LoRA merged (cast to fp32 in place). One file holds the
+            weights, so models up to protobuf's 2 GB (vaner-smol: 540 MB); the 7B configuration is not exported.
         output: the .onnx file to write (its folder is created).
         int8: quantize the linear layers (int8 weights per output channel, activations per tensor at run time),
             except those in `fp32_modules` and the attention's activation-by-activation products.
@@ -104,8 +106,8 @@ def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, .
 
 
 def trace_forward(model, path: Path) -> None:
-    """Export with torch's TorchScript-based exporter: 10x faster than the torch.export-based one here, and its node
-    names follow the module paths (`FP32_MODULES` selects by them). Its warnings concern branches this model's
+    """Export with torch's TorchScript-based exporter: seconds where the torch.export-based one takes minutes, and
+    its node names follow the module paths (`FP32_MODULES` selects by them). Its warnings concern branches this model's
     inputs never take (a mask shorter than the inputs, a causal mask), so they are silenced."""
     import torch
 

@@ -203,7 +203,8 @@ class OnnxRuntimeForward:
 
     Raises:
         ImportError: onnxruntime is not installed.
-        ValueError: the file was exported from a model with another config than `config`.
+        FileNotFoundError: no file at `path`.
+        ValueError: not a file ONNX Runtime can load, or exported from a model with another config than `config`.
     """
 
     def __init__(self, path, config):
@@ -211,9 +212,14 @@ class OnnxRuntimeForward:
             import onnxruntime
         except ImportError as error:
             raise ImportError('an ONNX model needs onnxruntime: pip install "vaner[onnx]"') from error
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no such ONNX file: {path}")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # torch's setting (OMP_NUM_THREADS) rules both
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime's own exception types (InvalidProtobuf, Fail...)
+            raise ValueError(f"{path}: ONNX Runtime cannot load it: {error}") from error
         exported = json.loads(self.session.get_modelmeta().custom_metadata_map.get("vaner_config", "null"))
         expected = {name: getattr(config, name, None) for name in exported or {}}
         if exported is None or exported != json.loads(json.dumps(expected)):

@@ -49,16 +49,19 @@ def test_metric_loads_offline_and_counts():
     assert result["f1"] == pytest.approx(0.8)
 
 
-def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, capsys):
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, capsys, runtime):
     from modeling_vaner.export import save_vaner_folder
+    from modeling_vaner.onnx_export import export_onnx
 
     model, tokenizer = always_b_model(tiny_backbone)
     save_vaner_folder(model, tokenizer, tmp_path / "model")
+    onnx = ["--onnx", str(export_onnx(model, tmp_path / "model.onnx"))] if runtime == "onnx" else []
     (tmp_path / "gold.tsv").write_text(TAGGED_FILE)
     output = tmp_path / "report.json"
     assert evaluate_cli(
         ["--model", str(tmp_path / "model"), "--file", str(tmp_path / "gold.tsv"), "--type", "Disease",
-         "--precision", "fp32", "--output", str(output)]
+         "--precision", "fp32", "--output", str(output), *onnx]
     ) == 0
     # Every word but "." (no letter or digit) is predicted as a one-word entity: 5 predicted, 3 gold, 2 right
     # (asthma, Diabetes).
@@ -69,7 +72,8 @@ def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, caps
     assert scores["f1"] == pytest.approx(1 / 2)
     assert report["overall"]["f1"] == pytest.approx(1 / 2) and report["instruction"] == "type-only"
     # what the score was computed with: weights, decoding and the CPU's bf16 support
-    assert report["inference"]["weights"] == "float32" and report["inference"]["decoding"] == "viterbi"
+    weights = "ONNX Runtime: model.onnx" if onnx else "float32"
+    assert report["inference"]["weights"] == weights and report["inference"]["decoding"] == "viterbi"
     assert report["inference"]["cpu"] in ("amx", "avx512_bf16", "no native bf16", "unknown")
     assert "gold" in capsys.readouterr().out
 
