@@ -1,8 +1,8 @@
-"""Does a cheaper precision cost accuracy? Full test-split (or dev-split) F1 of one model run several ways, in ONE run: fp32 (the
-reference), bf16 with the LoRA merged into the weights, bf16 with the LoRA kept beside them, int8 (torchao: the
-backbone's linear layers with int8 weights and dynamically quantized int8 activations); plus fp32 with per-word
-argmax labels instead of the pipeline's Viterbi decoding (what the decoding adds); and `vaner export-onnx` files run
-by ONNX Runtime (onnx-fp32, onnx-int8).
+"""Does a cheaper precision cost accuracy? Full test-split (or dev-split) F1 of one model run several ways, in ONE
+run: fp32 (the reference), bf16 with the LoRA merged into the weights, bf16 with the LoRA kept beside them, int8
+(torchao: the backbone's linear layers with int8 weights and dynamically quantized int8 activations); plus fp32 with
+per-word argmax labels instead of the pipeline's Viterbi decoding (what the decoding adds); and `vaner export-onnx`
+files run by ONNX Runtime (onnx-fp32, onnx-int8; onnx-int8-down-proj, the dev ablation behind its fp32 layers).
 
 Usage: python benchmarks/precision_quality.py [--model PATH] [--corpus ncbi bc5cdr-chem] [--variants fp32 int8]
     [--split test] [--out benchmarks/results/int8_quality.json]

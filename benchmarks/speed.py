@@ -11,9 +11,9 @@ Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ..
 (default output: benchmarks/results/speed_amx.json, speed_avx512_bf16.json or speed_no_bf16.json, by the CPU)
 Variants: fp32, bf16 and int8 (torchao: int8 weights and dynamically quantized int8 activations in the backbone's
 linear layers), each eager and under torch.compile; onnx-fp32 and onnx-int8 (a `vaner export-onnx` file run by ONNX
-Runtime: fp32, or int8 weights and per-tensor dynamic activations in the linear layers but the kept ones). By default the bf16 ones run only where the CPU computes bf16
-natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates bf16, several times slower than fp32, and "auto"
-precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
+Runtime: fp32, or int8 weights and per-tensor dynamic activations in the linear layers but the kept ones). By
+default the bf16 ones run only where the CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates
+bf16, several times slower than fp32, and "auto" precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
 settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
 Abstracts: whole GENIA dev abstracts (JNLPBA's shared-task dev file; real MEDLINE text, 237 words on average),
 from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose
@@ -245,7 +245,9 @@ def main() -> None:
     native_bf16 = results["cpu_bf16"]
     bf16_kind = "amx" if results["amx"] else "avx512_bf16" if results["avx512_bf16"] else "no_bf16"
     out = args.out or REPO / "benchmarks" / "results" / f"speed_{bf16_kind}.json"
-    variants = args.variants or [name for name, (precision, *_) in VARIANTS.items() if native_bf16 or precision != "bf16"]
+    variants = args.variants or [
+        name for name, (precision, *_) in VARIANTS.items() if native_bf16 or precision != "bf16"
+    ]
     for precision, dtype in MATMUL_DTYPES.items():
         results[f"matmul_{precision}_gflops_per_s"] = matmul_gflops(dtype)
     # for reference: the model's own largest matmul (2048 tokens x hidden 576 -> intermediate 1536)
