@@ -227,12 +227,13 @@ def run_annotate(args) -> int:
         "processes": processes,
     }
     records = read_documents(args.input, input_format, id_field=args.id_field, text_field=args.text_field)
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    journal = Journal(parts_dir, rank, processes, settings)
-    start = journal.resume()
+    # loaded before OUTPUT.parts/ exists: a bad model or setting leaves nothing behind to block the corrected command
     tagger = load_pipeline(
         args.model, device=state.device, precision=args.precision, batch_size=args.batch_size, onnx_model=args.onnx
     )
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(parts_dir, rank, processes, settings)
+    start = journal.resume()
     mine = ((index, record) for index, record in enumerate(records) if index % processes == rank and index >= start)
     progress = tqdm(desc=f"process {rank}/{processes}" if processes > 1 else "annotate", unit="doc", disable=rank > 0)
     found = 0

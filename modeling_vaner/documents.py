@@ -162,6 +162,12 @@ def read_pubtator(path: Path) -> Iterator[Document | BadRecord]:
     from bioc import pubtator
 
     for first, lines in pubtator_blocks(path):
+        # a block's lines are consecutive: title, abstract, then tab-separated annotation or relation lines
+        junk = [i for i, line in enumerate(lines) if not PUBTATOR_TEXT_LINE.match(line) and "\t" not in line]
+        if junk:
+            problem = "not a PubTator line (ID|t|title, ID|a|abstract or tab-separated fields)"
+            yield BadRecord(str(path), first + junk[0], problem)
+            continue
         kinds = [match.group(2) for match in map(PUBTATOR_TEXT_LINE.match, lines) if match]
         if kinds.count("t") != 1 or kinds.count("a") != 1:
             missing = "title (ID|t|...)" if "t" not in kinds else "abstract (ID|a|...)"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .adapter import default_model_dir, is_adapter_dir, load_adapter, run_folder_model
+from .processing_vaner import DEFAULT_BATCH_SIZE
 
 
 def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
@@ -36,6 +37,8 @@ def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
             return built, tokenizer, False
         return (*load_adapter(path, dtype, merge), True)
     path = run_folder_model(Path(model))
+    if not path.exists() and (path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1):
+        raise FileNotFoundError(f"no such model folder: {model}")  # a path, not a hub id (namespace/name)
     if path.exists() and not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path} has no config.json: not a VANER model, adapter or training run folder")
     if is_adapter_dir(path):
@@ -56,7 +59,7 @@ def load_pipeline(
     *,
     device=None,
     precision: str = "auto",
-    batch_size: int = 8,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     compile: bool = False,
     decoding: str = "viterbi",
     padding: str = "masked",

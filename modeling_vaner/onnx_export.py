@@ -21,23 +21,21 @@ ONNX_OPSET = 17
 # onnx_int8_ablation_dev.json`, F1 against fp32: down projections in fp32 NCBI-disease -0.06, BC5CDR-chem -0.16;
 # quantized too -0.60 and -1.78).
 FP32_MODULES = ("/mlp/down_proj/", "/score/")
-# Config fields an exported file must share with the model the pipeline loads (stored in the file's metadata).
-CONFIG_FINGERPRINT = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "export-onnx",
         help="write the model's forward as ONNX for ONNX Runtime (fp32, or int8 linear layers)",
-        description="Export the model's forward (input_ids, attention_mask -> logits) to OUT for ONNX Runtime; "
-        "run it with `vaner extract|evaluate|annotate --onnx OUT` (same --model).",
+        description="Export the model's forward (input_ids, attention_mask -> logits) to OUT.onnx for ONNX Runtime; "
+        "run it with `vaner extract|evaluate|annotate --onnx OUT.onnx` (same --model).",
     )
-    parser.add_argument("output", type=Path, help="the .onnx file to write")
+    parser.add_argument("output", type=Path, metavar="OUT.onnx", help="the .onnx file to write")
     parser.add_argument("--model", help="model folder, adapter folder or hub id (default: the embedded vaner-smol)")
     parser.add_argument(
         "--int8", action="store_true", help="int8 weights and dynamically quantized activations in the linear layers"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT.onnx if it exists")
     parser.set_defaults(func=run_export_onnx)
 
 
@@ -56,6 +54,8 @@ def run_export_onnx(args) -> int:
 
     from .loading import load_vaner
 
+    if args.output.is_dir():
+        raise ValueError(f"{args.output} is a folder: name the .onnx file to write")
     if args.output.exists() and not args.overwrite:
         raise ValueError(f"{args.output} exists: pass --overwrite to replace it")
     model, _, _ = load_vaner(args.model, dtype=torch.float32)
@@ -65,15 +65,10 @@ def run_export_onnx(args) -> int:
     return 0
 
 
-def config_fingerprint(config) -> dict:
-    """The fields of `config` an exported file records (`CONFIG_FINGERPRINT`), JSON-ready."""
-    return {name: getattr(config, name, None) for name in CONFIG_FINGERPRINT}
-
-
 def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, ...] = FP32_MODULES) -> Path:
     """Write `model`'s forward to `output` as ONNX: inputs `input_ids` and `attention_mask` (batch, tokens), int64;
     output `logits` (batch, tokens, num_labels), float32; batch and tokens dynamic. The file's metadata holds
-    `config_fingerprint(model.config)` under "vaner_config".
+    `model_fingerprint(model)` under "vaner_model" (the pipeline refuses the file for another model).
 
     Args:
         model: a `VanerForTokenClassification` with its LoRA merged (cast to fp32 in place). One file holds the
@@ -92,6 +87,8 @@ def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, .
     """
     import onnx
 
+    from .pipeline_vaner import model_fingerprint
+
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -100,7 +97,7 @@ def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, .
         if int8:
             quantize_linear_layers(traced, output, fp32_modules)
         exported = onnx.load(str(output))
-    onnx.helper.set_model_props(exported, {"vaner_config": json.dumps(config_fingerprint(model.config))})
+    onnx.helper.set_model_props(exported, {"vaner_model": json.dumps(model_fingerprint(model))})
     onnx.save(exported, str(output))
     return output
 

@@ -6,6 +6,7 @@ IOB2 spans) so that it can be copied to a Hub repository as it is.
 
 import ctypes
 import functools
+import hashlib
 import json
 import math
 import os
@@ -196,6 +197,19 @@ def quantize_int8(model) -> None:
         quantize_(model.base_model, Int8DynamicActivationInt8WeightConfig())
 
 
+# The config fields an exported ONNX file must share with the model that runs it (with its head's weights)
+ONNX_CONFIG_FIELDS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
+
+
+def model_fingerprint(model) -> dict:
+    """What ties an ONNX file to the model it was exported from (stored in the file, checked when it is loaded):
+    the config's `ONNX_CONFIG_FIELDS` and a SHA-256 of the classification head's weights in fp32, which tells
+    apart two adapters of one backbone (same config, other weights)."""
+    head = model.score.weight.detach().float().cpu().contiguous().numpy().tobytes()
+    fields = {name: getattr(model.config, name, None) for name in ONNX_CONFIG_FIELDS}
+    return json.loads(json.dumps({**fields, "head_sha256": hashlib.sha256(head).hexdigest()}))
+
+
 class OnnxRuntimeForward:
     """A file written by `vaner export-onnx`, run on the CPU by ONNX Runtime and called like the torch model:
     `forward(input_ids=..., attention_mask=...)` (batch, tokens) returns an object whose `logits` is a float32
@@ -204,10 +218,10 @@ class OnnxRuntimeForward:
     Raises:
         ImportError: onnxruntime is not installed.
         FileNotFoundError: no file at `path`.
-        ValueError: not a file ONNX Runtime can load, or exported from a model with another config than `config`.
+        ValueError: not a file ONNX Runtime can load, or exported from another model than `model`.
     """
 
-    def __init__(self, path, config):
+    def __init__(self, path, model):
         try:
             import onnxruntime
         except ImportError as error:
@@ -220,11 +234,12 @@ class OnnxRuntimeForward:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime's own exception types (InvalidProtobuf, Fail...)
             raise ValueError(f"{path}: ONNX Runtime cannot load it: {error}") from error
-        exported = json.loads(self.session.get_modelmeta().custom_metadata_map.get("vaner_config", "null"))
-        expected = {name: getattr(config, name, None) for name in exported or {}}
-        if exported is None or exported != json.loads(json.dumps(expected)):
+        exported = json.loads(self.session.get_modelmeta().custom_metadata_map.get("vaner_model", "{}"))
+        expected = model_fingerprint(model)
+        differing = sorted(key for key in expected.keys() | exported.keys() if exported.get(key) != expected.get(key))
+        if differing:
             raise ValueError(
-                f"{path} was not exported from this model (its config: {exported}; this model's: {expected}): "
+                f"{path} was not exported from this model (they differ in {', '.join(differing)}): "
                 "export it with `vaner export-onnx` and the same --model"
             )
 
@@ -328,13 +343,18 @@ class VanerTokenClassificationPipeline(Pipeline):
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         if onnx_model is not None:
-            if compile or check_precision(precision) not in ("auto", "fp32") or self.device.type != "cpu":
+            conflicts = [
+                *(["compile"] if compile else []),
+                *([f"precision {precision!r}"] if check_precision(precision) not in ("auto", "fp32") else []),
+                *([f"device {self.device.type!r}"] if self.device.type != "cpu" else []),
+            ]
+            if conflicts:
+                conflicting = ", ".join(conflicts)
                 raise ValueError(
-                    "onnx_model runs on the CPU in the precision it was exported in: "
-                    f"not with compile={compile}, precision={precision!r}, device={self.device.type!r}"
+                    f"an ONNX model runs on the CPU in the precision it was exported in, not with {conflicting}"
                 )
             self.autocast_bf16 = False
-            self.forward_model = OnnxRuntimeForward(onnx_model, self.model.config)
+            self.forward_model = OnnxRuntimeForward(onnx_model, self.model)
         else:
             self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
             if precision == "int8":

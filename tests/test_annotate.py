@@ -137,6 +137,10 @@ def test_readers_report_bad_records_with_their_line(tmp_path):
     first = pubtator[0]
     assert first.annotations == [(0, 5, "Gene", "BRCA1"), (10, 23, "Disease", "breast cancer")]
     assert all(first.text()[start:end] == text for start, end, _, text in first.annotations)
+    junk = list(read_documents(write(tmp_path / "junk.pubtator", "1|t|T\n1|a|A.\nthis line is junk\n"), "pubtator"))
+    assert [str(record).split(": ", 1)[1] for record in junk] == [
+        "not a PubTator line (ID|t|title, ID|a|abstract or tab-separated fields)"
+    ] and junk[0].line == 3
     lines = list(read_documents(write(tmp_path / "docs.txt", "a b\r\n\nc\u2028d\n"), "text"))
     assert [(d.id, d.text()) for d in lines] == [("1", "a b"), ("2", ""), ("3", "c\u2028d")]
     with pytest.raises(ValueError, match="invalid BioC XML"):

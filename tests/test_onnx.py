@@ -65,12 +65,16 @@ def test_int8_file_quantizes_the_linear_layers_but_the_kept_ones(tiny_vaner, tmp
 def test_a_file_from_another_model_or_bad_settings_are_refused(tiny_vaner, tmp_path):
     model, tokenizer = tiny_vaner
     path = export_onnx(model, tmp_path / "tiny.onnx")
+    with torch.no_grad():
+        model.score.weight.add_(0.01)  # another adapter of the same backbone: same config, another head
+    with pytest.raises(ValueError, match="was not exported from this model .they differ in head_sha256."):
+        pipelines(model, tokenizer, path)
     model.config.entity_types = ["Disease"]
-    with pytest.raises(ValueError, match="was not exported from this model"):
+    with pytest.raises(ValueError, match="differ in entity_types, head_sha256"):
         pipelines(model, tokenizer, path)
     common = {"model": model, "tokenizer": tokenizer, "task": "token-classification", "onnx_model": path}
     for setting in ({"precision": "bf16"}, {"compile": True}):
-        with pytest.raises(ValueError, match="onnx_model runs on the CPU in the precision it was exported in"):
+        with pytest.raises(ValueError, match="an ONNX model runs on the CPU in the precision it was exported in"):
             VanerTokenClassificationPipeline(**common, **setting)
     with pytest.raises(FileNotFoundError, match="no such ONNX file"):
         VanerTokenClassificationPipeline(**{**common, "onnx_model": tmp_path / "missing.onnx"})
