@@ -180,12 +180,21 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
 def onnx_pipeline(model: str | None, int8: bool, batch_size: int):
     """The pipeline on a `vaner export-onnx` file of `model` (the export is part of its load time; ONNX Runtime
     has read the file once the pipeline exists)."""
-    from modeling_vaner.loading import load_pipeline, load_vaner
+    from modeling_vaner.loading import load_vaner
     from modeling_vaner.onnx_export import export_onnx
+    from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
 
+    loaded, tokenizer, _ = load_vaner(model, dtype=torch.float32)
     with tempfile.TemporaryDirectory() as folder:
-        path = export_onnx(load_vaner(model, dtype=torch.float32)[0], Path(folder) / "model.onnx", int8=int8)
-        return load_pipeline(model, precision="fp32", batch_size=batch_size, onnx_model=path)
+        path = export_onnx(loaded, Path(folder) / "model.onnx", int8=int8)
+        return VanerTokenClassificationPipeline(
+            model=loaded.eval(),
+            tokenizer=tokenizer,
+            precision="fp32",
+            batch_size=batch_size,
+            onnx_model=path,
+            task="token-classification",
+        )
 
 
 def lora_settings(native_bf16: bool) -> dict:

@@ -8,6 +8,7 @@ import torch
 
 from modeling_vaner.onnx_export import export_onnx, fp32_nodes
 from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
+from probability_checks import compare_word_probabilities
 
 SENTENCES = [
     "Mutations in BRCA1 and BRCA2 raise the risk of breast and ovarian cancer in women .".split(),
@@ -25,15 +26,7 @@ def pipelines(model, tokenizer, onnx_path):
 
 def probability_differences(reference, other, entity_types) -> torch.Tensor:
     """|p_reference - p_other| over every word of SENTENCES and every type, (words x 3) rows concatenated."""
-    return torch.cat(
-        [
-            (expected - actual).abs()
-            for entity_type in entity_types
-            for expected, actual in zip(
-                reference.word_probabilities(SENTENCES, entity_type), other.word_probabilities(SENTENCES, entity_type)
-            )
-        ]
-    )
+    return compare_word_probabilities(reference, other, SENTENCES, entity_types)[0]
 
 
 def test_fp32_file_gives_the_torch_probabilities(tiny_vaner, tmp_path):
@@ -104,16 +97,6 @@ def test_int8_file_of_vaner_smol_stays_near_fp32(tmp_path):
     _, exported = pipelines(model, tokenizer, export_onnx(model, tmp_path / "fp32.onnx"))
     entity_types = list(model.config.entity_types)
     assert probability_differences(reference, exported, entity_types).max() <= 1e-4
-    differences, kept, clear = [], 0, 0
-    for entity_type in entity_types:
-        expected = reference.word_probabilities(SENTENCES, entity_type)
-        actual = quantized.word_probabilities(SENTENCES, entity_type)
-        for fp32, int8 in zip(expected, actual):
-            differences.append((fp32 - int8).abs())
-            top = fp32.topk(2, dim=-1)
-            is_clear = top.values[:, 0] - top.values[:, 1] > 0.2
-            clear += int(is_clear.sum())
-            kept += int((is_clear & (top.indices[:, 0] == int8.argmax(-1))).sum())
-    differences = torch.cat(differences)
+    differences, kept, clear = compare_word_probabilities(reference, quantized, SENTENCES, entity_types, margin=0.2)
     assert differences.mean() <= 0.01 and differences.max() <= 0.3, (differences.mean(), differences.max())
     assert kept == clear and clear > 100

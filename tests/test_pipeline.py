@@ -17,6 +17,7 @@ from modeling_vaner.processing_vaner import (
     split_words,
     word_strings,
 )
+from probability_checks import compare_word_probabilities
 
 TRICKY_TEXTS = [
     "Mutations in BRCA1 cause breast cancer in α-synuclein–positive  patients.\tTamoxifen helps.\n\nMice too.",
@@ -413,16 +414,8 @@ def test_int8_word_probabilities_stay_near_fp32():
         word_strings("Interleukin-2 receptor alpha expression in human T cells requires NF-kappa B."),
         word_strings("Patients with Huntington disease showed reduced levels of brain-derived neurotrophic factor."),
     ]
-    differences, kept, clear = [], 0, 0
-    for entity_type in reference.model.config.entity_types:
-        expected = reference.word_probabilities(sentences, entity_type)
-        actual = quantized.word_probabilities(sentences, entity_type)
-        for fp32, int8 in zip(expected, actual):
-            differences.append((fp32 - int8).abs())
-            top = fp32.topk(2, dim=-1)
-            is_clear = top.values[:, 0] - top.values[:, 1] > 0.2
-            clear += int(is_clear.sum())
-            kept += int((is_clear & (top.indices[:, 0] == int8.argmax(-1))).sum())
-    differences = torch.cat(differences)
+    differences, kept, clear = compare_word_probabilities(
+        reference, quantized, sentences, reference.model.config.entity_types, margin=0.2
+    )
     assert differences.mean() <= 0.01 and differences.max() <= 0.25, (differences.mean(), differences.max())
     assert kept == clear and clear > 100
