@@ -53,6 +53,7 @@ setup(
         "space": ["gradio==6.31.0", "matplotlib>=3.8"],
         "dev": [
             "pytest>=8",
+            "ruff==0.17.6",  # `ruff check .` runs in the test suite (ruff.toml)
             "bitsandbytes==0.50.2",
             "onnx==1.23.2",
             "onnxruntime==1.32.0",

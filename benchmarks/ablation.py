@@ -35,13 +35,6 @@ ABLATIONS = {
         {"dbr": {"dbr_variant": "dbr"}, "none": {"dbr_variant": "none"}},
     ),
 }
-# CPU speed settings (configs/smol-stage2.yaml's; the same for both arms); fp32 where the CPU has no native bf16
-PRECISIONS = {
-    "bf16": {"bf16": True, "frozen_dtype": "bfloat16"},
-    "fp32": {"bf16": False, "frozen_dtype": "float32", "adapter_dtype": "float32"},
-}
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("ablation", choices=ABLATIONS)
@@ -53,7 +46,10 @@ def parse_args(argv=None):
     parser.add_argument("--train-limit", type=int, help="first N training sentences (default: the whole split)")
     parser.add_argument("--test-limit", type=int, help="random N test sentences (default: the whole split)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--precision", choices=PRECISIONS, default="bf16", help="fp32 on CPUs without native bf16")
+    parser.add_argument(
+        "--precision", choices=("auto", "bf16", "fp32"), default="auto",
+        help="the same for both arms; auto: bf16 (autocast, frozen weights in bf16) where the CPU has it, else fp32",
+    )
     parser.add_argument("--work-dir", type=Path, help="default: runs/ablation_<name>")
     parser.add_argument("--output", type=Path, help="default: benchmarks/results/ablation_<name>.json")
     args = parser.parse_args(argv)
@@ -68,6 +64,8 @@ def parse_args(argv=None):
 
 
 def run_overrides(args, arm: str, arm_overrides: dict) -> dict:
+    from modeling_vaner.training import precision_overrides
+
     return {
         "backbone": args.backbone,
         "is_causal": False,
@@ -77,7 +75,7 @@ def run_overrides(args, arm: str, arm_overrides: dict) -> dict:
         **arm_overrides,
         "lora_dropout": 0.0,
         "attn_implementation": "eager",
-        **PRECISIONS[args.precision],
+        **precision_overrides(args.precision),
         "train_limit_per_corpus": args.train_limit,
         "final_eval_split": "test",
         "final_eval_limit_per_corpus": args.test_limit,

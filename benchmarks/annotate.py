@@ -32,9 +32,9 @@ ENTITY_TYPE = "Gene"
 
 def sentences(count: int) -> list[str]:
     """The first `count` BC2GM training sentences as plain text (words joined by spaces)."""
-    from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
+    from dataset_scripts.corpora import default_corpora_dir, read_corpus
 
-    rows = read_corpus("bc2gm", "train", resolve_corpora_dir(None))
+    rows = read_corpus("bc2gm", "train", default_corpora_dir())
     texts = [" ".join(row["tokens"]) for row in rows]
     if len(texts) < count:
         raise ValueError(f"BC2GM train has {len(texts)} sentences, fewer than {count}")
@@ -157,12 +157,12 @@ def main(argv=None) -> None:
     sys.path.insert(0, str(REPO))
     import torch
 
-    from modeling_vaner.pipeline_vaner import bf16_supported, resolve_precision
+    from modeling_vaner.runtime_vaner import native_bf16, resolve_precision
 
     result = {
         "torch_threads": torch.get_num_threads(),
-        "cpu_bf16": bf16_supported(torch.device("cpu")),
-        "precision": resolve_precision("auto", torch.device(args.device or "cpu")),
+        "cpu_bf16": native_bf16(torch.device("cpu")),
+        "precision": resolve_precision("auto", torch.device(args.device or "cpu")).name,
         "entity_types": [ENTITY_TYPE],
     }
     texts = sentences(max(args.documents, args.large))

@@ -21,8 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv=None) -> int:
+    from dataset_scripts.corpora import default_corpora_dir
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpora-dir", default=os.environ.get("VANER_CORPORA_DIR", str(ROOT.parent / "shared" / "corpora")))
+    parser.add_argument("--corpora-dir", default=default_corpora_dir(),
+                        help="default: $VANER_CORPORA_DIR, else ../shared/corpora")
     parser.add_argument("--corpus", default="ncbi")
     parser.add_argument("--variant", default="dbr", choices=("dbr", "random"))
     parser.add_argument("--encoder", default="tfidf")
@@ -56,7 +59,7 @@ def main(argv=None) -> int:
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"| corpus | sentences | dense | KB names | index | best s | sent/s (best) | sent/s (median) |")
+    print("| corpus | sentences | dense | KB names | index | best s | sent/s (best) | sent/s (median) |")
     print("|---|---|---|---|---|---|---|---|")
     print(f"| {args.corpus} train | {len(sentences)} | {built} | {len(builder.kb)} | {result['index']} | {best:.2f} | "
           f"{result['sentences_per_second_best']} | {result['sentences_per_second_median']} |")

@@ -29,10 +29,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
+from dataset_scripts.corpora import default_corpora_dir, read_corpus
+from modeling_vaner.decoding_vaner import viterbi_labels
 from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
-from modeling_vaner.pipeline_vaner import viterbi_labels
+from modeling_vaner.options_vaner import DEFAULT_BATCH_SIZE
 from modeling_vaner.processing_vaner import LABEL_O, entity_spans
 
 REPO = Path(__file__).resolve().parents[1]
@@ -185,13 +186,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=[None], help="adapter or model folders (default: vaner-smol)")
     parser.add_argument("--corpus", default="ncbi")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--context-sentences", type=int, default=0, help="also read each sentence after N before it")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or REPO / "benchmarks" / "results" / f"error_analysis_{args.corpus}.json"
 
-    corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
+    corpora_dir = default_corpora_dir()
     records = {split: read_corpus(args.corpus, split, corpora_dir) for split in SPLITS}
     gold = {split: [set(entity_spans(r["ner_tags"])) for r in records[split]] for split in SPLITS}
     names = [model or "vaner-smol (embedded)" for model in args.models]

@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from dataset_scripts.corpora import genia_dev_abstracts, resolve_corpora_dir
+from dataset_scripts.corpora import default_corpora_dir, genia_dev_abstracts
 from modeling_vaner.processing_vaner import split_sentences, split_words
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentence_splitting.json")
     args = parser.parse_args()
 
-    documents = genia_dev_abstracts(resolve_corpora_dir() or REPO.parent / "shared" / "corpora")
+    documents = genia_dev_abstracts(default_corpora_dir())
     abstracts = [detokenize(sentences) for sentences in documents]
     splitters = {
         "previous_rule": word_rule(previous_rule),

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
+from dataset_scripts.corpora import default_corpora_dir, read_corpus
+from modeling_vaner.decoding_vaner import viterbi_labels
 from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
-from modeling_vaner.pipeline_vaner import resolve_precision, viterbi_labels
 from modeling_vaner.processing_vaner import (
     BRACKET_RULES,
     CLOSING_BRACKETS,
@@ -34,6 +34,7 @@ from modeling_vaner.processing_vaner import (
     entity_spans,
     tidy_spans,
 )
+from modeling_vaner.runtime_vaner import resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = ("ncbi", "bc5cdr-chem", "bc2gm", "jnlpba", "s800")
@@ -76,9 +77,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "span_hygiene.json")
     args = parser.parse_args()
 
-    precision = resolve_precision(args.precision, torch.device("cpu"))
+    precision = resolve_precision(args.precision, torch.device("cpu")).name
     tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size)
-    corpora_dir = resolve_corpora_dir() or REPO.parent / "shared" / "corpora"
+    corpora_dir = default_corpora_dir()
     words, gold, raw = {}, {}, {}
     for corpus, split in itertools.product(CORPORA, SPLITS):
         started = time.perf_counter()

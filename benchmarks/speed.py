@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from modeling_vaner.options_vaner import DEFAULT_BATCH_SIZE
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -72,7 +74,7 @@ MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.in
 
 def cpu_facts() -> dict:
     """The processor and its native bf16 support (what decides the precision "auto" picks)."""
-    from modeling_vaner.pipeline_vaner import bf16_supported
+    from modeling_vaner.runtime_vaner import cpu_bf16_kind, native_bf16
 
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
@@ -82,9 +84,8 @@ def cpu_facts() -> dict:
         "cpu": name,
         "int8_flags": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8"}),  # int8 dot products in hardware
         "torch_threads": torch.get_num_threads(),
-        "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
-        "amx": torch.cpu._is_amx_tile_supported(),
-        "cpu_bf16": bf16_supported(torch.device("cpu")),
+        "cpu_bf16_kind": cpu_bf16_kind(),
+        "cpu_bf16": native_bf16(torch.device("cpu")),
     }
 
 
@@ -103,9 +104,9 @@ def forward_flops(config, batch: dict) -> float:
 
 def load_abstracts(limit: int) -> list[str]:
     """The first `limit` whole GENIA dev abstracts (`genia_dev_abstracts`), tokens joined with spaces."""
-    from dataset_scripts.corpora import genia_dev_abstracts, resolve_corpora_dir
+    from dataset_scripts.corpora import default_corpora_dir, genia_dev_abstracts
 
-    abstracts = genia_dev_abstracts(resolve_corpora_dir() or REPO.parent / "shared" / "corpora")
+    abstracts = genia_dev_abstracts(default_corpora_dir())
     return [" ".join(" ".join(tokens) for tokens in sentences) for sentences in abstracts[:limit]]
 
 
@@ -136,7 +137,7 @@ def linear_seconds(model, batches: list[dict]) -> float:
 def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
     """(a) and (c); for an eager model also the linear layers' share of the bare forward."""
     types = list(tagger.model.config.entity_types)
-    items = [tagger.preprocess(text, types, None) for text in abstracts]
+    items = [tagger.preprocess(text, tagger.call_options(entity_types=types)) for text in abstracts]
     rows = sorted((row for item in items for row in item["rows"]), key=lambda row: len(row.input_ids))
     batches = [tagger.pad_batch(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
     real_tokens = sum(len(row.input_ids) for row in rows)
@@ -240,7 +241,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder or adapter (default: the embedded vaner-smol)")
     parser.add_argument("--abstracts", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
                         help="default: all where the CPU computes bf16 natively, else the fp32 ones")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/speed_<bf16 kind>.json, where the "
@@ -252,7 +253,7 @@ def main() -> None:
     torch.manual_seed(0)
     results = cpu_facts()
     native_bf16 = results["cpu_bf16"]
-    bf16_kind = "amx" if results["amx"] else "avx512_bf16" if results["avx512_bf16"] else "no_bf16"
+    bf16_kind = results["cpu_bf16_kind"].replace("no native bf16", "no_bf16")
     out = args.out or REPO / "benchmarks" / "results" / f"speed_{bf16_kind}.json"
     variants = args.variants or [
         name for name, (precision, *_) in VARIANTS.items() if native_bf16 or precision != "bf16"

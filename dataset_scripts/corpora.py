@@ -1,26 +1,58 @@
 """The eight VANER training corpora: one table of facts, and `read_corpus`, which turns a split into records.
 
-Every corpus is described once in `CORPORA` (entity type, the paper's F1, the file of each split in a local
-mirror and at its public URL, the tag types it uses, licence, citation, the counts of Table 2 of the VANER
-paper, and the documented repairs of known defects). `read_corpus`, the `datasets` builder, `vaner data stats`
-and `vaner data export` are all driven by that table; the file formats are read by `tagged_files.py`.
+Every corpus is described once in `CORPORA` (`corpus_table.py`, re-exported here: entity type, the paper's F1,
+the file of each split in a local mirror and at its public URL, the tag types it uses, licence, citation, the
+counts of Table 2 of the VANER paper, and the documented repairs of known defects). `read_corpus`, the `datasets`
+builder, `vaner data stats` and `vaner data export` are all driven by that table; the file formats are read by
+`tagged_files.py`.
 
 A record is a dict with keys `id`, `document_id`, `tokens`, `ner_tags` (0=O, 1=B, 2=I), `entity_type`
 and `corpus`.
+
+The corpora directory is resolved at the edges (`resolve_corpora_dir`: the --corpora-dir flag, else
+$VANER_CORPORA_DIR, else None, meaning the public URLs): in `vaner`'s main for every command, and in the entry
+points a user calls directly, whose docstrings say so (`read_corpus`, and the `VanerCorpora` builder through it;
+`export`; `modeling_vaner.hub.stage`; `modeling_vaner.dbr.mixture`'s `load_builder`, `build_training_mixture` and
+`export_dataset`). The functions below them (`readable_corpora`, `genia_dev_abstracts`, the DBR knowledge base's
+`load_kb`, `resolve_kb_paths`, `s800_train_documents`) take the resolved `Path | None` and read no environment;
+resolving a resolved path again changes nothing. `default_corpora_dir` adds ../shared/corpora beside the
+repository: the benchmarks' and the tests' default, never the library's.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .tagged_files import Repair, Sentence, read_jsonl, read_tagged_file, read_tsv, sentence_records, tag_labels
+from .corpus_table import (  # noqa: F401  (re-exported: the table's names are imported from this module)
+    BADERLAB,
+    BC5CDR_CITATION,
+    BIOBERT,
+    BIOBERT_SPLIT_REPAIR,
+    CORPORA,
+    CORPUS_TYPES,
+    MTL,
+    MTL_CITATION,
+    MTL_LICENCE,
+    PAPER_F1,
+    SPLITS,
+    VANER,
+    Corpus,
+    Repository,
+    Source,
+    Split,
+    baderlab,
+    biobert,
+    mtl,
+    vaner_jsonl,
+)
+from .tagged_files import Sentence, read_jsonl, read_tagged_file, read_tsv, sentence_records, tag_labels
 
-SPLITS = ("train", "validation", "test")
 CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
+# The benchmarks' and tests' fallback (`default_corpora_dir`): a checkout beside the shared corpora.
+SHARED_CORPORA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 GENIA_DEV_FILE = "JNLPBA/devel.tsv"  # not in the table: JNLPBA's dev split is BioBERT's
 # Every command's --corpora-dir; `vaner` resolves it once (`resolve_corpora_dir`) before the command runs.
 CORPORA_DIR_HELP = (
@@ -30,262 +62,6 @@ CORPORA_DIR_HELP = (
 
 class CorpusUnavailableError(FileNotFoundError):
     """A file of a corpus is not where it is expected."""
-
-
-@dataclass(frozen=True)
-class Repository:
-    """A public GitHub repository, pinned to the commit the files were taken from."""
-
-    name: str
-    commit: str
-
-    def url(self, path: str) -> str:
-        return f"https://raw.githubusercontent.com/{self.name}/{self.commit}/{path}"
-
-
-MTL = Repository("cambridgeltl/MTL-Bioinformatics-2016", "df0df02fae6dbb87d88ffcf323b9096528f06f84")
-VANER = Repository("Eulring/VANER", "239b273439e38228f45075bb27f577bcbff3d3b4")
-BADERLAB = Repository("BaderLab/Biomedical-Corpora", "16a661de8ed604dc71da0fcd3d29fcf3bc2ab5ce")
-# A copy of BioBERT's NER data; its JNLPBA files were removed after this commit.
-BIOBERT = Repository("BioMedBERT/biomedbert", "93fd69d6fb59e5c04b5a1ac7668117643c4a8583")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file: its path relative to a local corpora directory, and where it is published.
-
-    The helpers `mtl`, `baderlab`, `biobert` and `vaner_jsonl` spell the layouts of the source repositories."""
-
-    local: str
-    repository: Repository
-    path: str
-    format: str  # "tsv": token<TAB>tag IOB2 lines; "jsonl": the VANER release (prompt + tokens, ner_tags)
-
-    @property
-    def url(self) -> str:
-        return self.repository.url(self.path)
-
-
-def mtl(local: str, path: str) -> Source:
-    return Source(local, MTL, f"data/{path}", "tsv")
-
-
-def baderlab(local: str, path: str) -> Source:
-    return Source(local, BADERLAB, f"corpora/NER/CoNLL/BIO/{path}", "tsv")
-
-
-def biobert(local: str, path: str) -> Source:
-    return Source(local, BIOBERT, f"datasets/NER/{path}", "tsv")
-
-
-def vaner_jsonl(corpus_dir: str, split_file: str) -> Source:
-    return Source(
-        f"vaner_dbr/{corpus_dir}/{split_file}_df_mix2.jsonl",
-        VANER,
-        f"data/vaner_datacohort/{corpus_dir}/{split_file}_df_mix2.jsonl",
-        "jsonl",
-    )
-
-
-@dataclass(frozen=True)
-class Split:
-    """A split is one source file, minus the sentences (matched by token sequence) of the splits in `minus`."""
-
-    source: Source
-    minus: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Corpus:
-    name: str
-    display_name: str
-    entity_type: str  # the one type the corpus annotates (one of VANER_ENTITY_TYPES)
-    paper_f1: float  # the VANER paper's test F1 (%), Table 1
-    splits: Mapping[str, Split]
-    tag_types: frozenset[str]  # tag types (B-<type>) of the entity; untyped B/I tags are always accepted
-    licence: str
-    citation: str
-    table2_sentences: tuple[int, int, int]
-    table2_entities: int
-    ignored_tag_types: frozenset[str] = frozenset()  # typed tags read as O
-    repairs: tuple[Repair, ...] = ()
-    notes: str = ""  # source differences against Table 2
-    missing_hint: str = ""  # added to the error when a file of the corpus is missing
-
-
-def _mtl_splits(mtl_dir: str, local_dir: str, vaner_dir: str, vaner_splits: tuple[str, ...]) -> dict[str, Split]:
-    """MTL token<TAB>tag files, except the splits whose VANER jsonl release is used instead."""
-    mtl_files = {"train": "train", "validation": "devel", "test": "test"}
-    vaner_files = {"validation": "dev", "test": "test"}
-    return {
-        split: Split(vaner_jsonl(vaner_dir, vaner_files[split]))
-        if split in vaner_splits
-        else Split(mtl(f"{local_dir}/{mtl_files[split]}.tsv", f"{mtl_dir}/{mtl_files[split]}.tsv"))
-        for split in SPLITS
-    }
-
-
-MTL_CITATION = (
-    "Crichton G, Pyysalo S, Chiu B, Korhonen A. A neural network multi-task learning approach to biomedical "
-    "named entity recognition. BMC Bioinformatics 18, 368 (2017). doi:10.1186/s12859-017-1776-8"
-)
-MTL_LICENCE = "cc-by-4.0"
-BC5CDR_CITATION = (
-    "Li J, Sun Y, Johnson RJ, et al. BioCreative V CDR task corpus: a resource for chemical disease relation "
-    "extraction. Database 2016, baw068 (2016). doi:10.1093/database/baw068"
-)
-BIOBERT_SPLIT_REPAIR = "BioBERT's sentence splitter cut an entity; the sentence-initial I is read as B"
-
-CORPORA: dict[str, Corpus] = {
-    corpus.name: corpus
-    for corpus in (
-        Corpus(
-            name="ncbi",
-            display_name="NCBI-disease",
-            entity_type="Disease",
-            paper_f1=88.03,
-            splits=_mtl_splits("NCBI-disease-IOB", "NCBI-disease", "ncbi", ("validation", "test")),
-            tag_types=frozenset({"Disease"}),
-            licence="cc0-1.0",
-            citation="Dogan RI, Leaman R, Lu Z. NCBI disease corpus: a resource for disease name recognition "
-            "and concept normalization. Journal of Biomedical Informatics 47, 1-10 (2014). "
-            "doi:10.1016/j.jbi.2013.12.006",
-            table2_sentences=(5432, 923, 942),
-            table2_entities=6861,
-        ),
-        Corpus(
-            name="bc5cdr-disease",
-            display_name="BC5CDR-disease",
-            entity_type="Disease",
-            paper_f1=87.76,
-            splits=_mtl_splits("BC5CDR-disease-IOB", "BC5CDR-disease", "BC5CDR-disease", ("test",)),
-            tag_types=frozenset({"Disease"}),
-            licence=MTL_LICENCE,
-            citation=BC5CDR_CITATION,
-            table2_sentences=(4559, 4580, 4796),
-            table2_entities=12931,
-            notes="As BC5CDR-chem (same sentences).",
-        ),
-        Corpus(
-            name="bc2gm",
-            display_name="BC2GM",
-            entity_type="Gene",
-            paper_f1=83.47,
-            splits=_mtl_splits("BC2GM-IOB", "BC2GM", "BC2GM", ("validation", "test")),
-            tag_types=frozenset({"GENE"}),
-            licence=MTL_LICENCE,
-            citation="Smith L, Tanabe LK, Ando RJ, et al. Overview of BioCreative II gene mention recognition. "
-            "Genome Biology 9, S2 (2008). doi:10.1186/gb-2008-9-s2-s2",
-            table2_sentences=(12632, 2531, 5065),
-            table2_entities=24453,
-            repairs=(Repair("vaner_dbr/BC2GM/dev_df_mix2.jsonl", 1485, "tag", "I", "B", BIOBERT_SPLIT_REPAIR),),
-            notes="train is the MTL file: same tokens as BioBERT's, 58 fewer sentence breaks.",
-        ),
-        Corpus(
-            name="jnlpba",
-            display_name="JNLPBA",
-            entity_type="Gene",
-            paper_f1=77.41,
-            splits={
-                # BioBERT's sentence-level re-split of the GENIA training data, tokenized as the test split is
-                # (hyphens split: "IL - 2"), where the GENIA files keep "IL-2" one token
-                "train": Split(biobert("JNLPBA/BioBERT/train.tsv", "JNLPBA/train.tsv")),
-                "validation": Split(biobert("JNLPBA/BioBERT/devel.tsv", "JNLPBA/devel.tsv")),
-                "test": Split(vaner_jsonl("JNLPBA", "test")),
-            },
-            # BioBERT/VANER count protein, DNA and RNA as the gene class; cell_line and cell_type are O.
-            # BaderLab's copy renames protein -> PRGE, cell_line -> CLLN, cell_type -> CLTP.
-            tag_types=frozenset({"protein", "PRGE", "DNA", "RNA"}),
-            ignored_tag_types=frozenset({"cell_line", "CLLN", "cell_type", "CLTP"}),
-            licence="cc-by-3.0",
-            citation="Kim J-D, Ohta T, Tsuruoka Y, Tateisi Y, Collier N. Introduction to the bio-entity "
-            "recognition task at JNLPBA. Proceedings of JNLPBA 2004, 70-75 (2004).",
-            table2_sentences=(14731, 3876, 3873),
-            table2_entities=30263,
-            repairs=tuple(
-                Repair("vaner_dbr/JNLPBA/test_df_mix2.jsonl", line, "tag", "I", "B", BIOBERT_SPLIT_REPAIR)
-                for line in (2779, 3338)
-            ),
-            notes="train and validation are BioBERT's files: the 18546 GENIA training sentences re-split at sentence "
-            "level into 14690/3856 (Table 2: 14731/3876, BioBERT's preprocessing also cuts sentences over 126 word "
-            "pieces). Entities: the test split has the 6241 B tags of the VANER test (+2 repaired sentence-initial "
-            "I); Table 2's total of 30263 leaves 24022 for train+dev, which BioBERT's train+dev (40753) does not "
-            "match.",
-        ),
-        Corpus(
-            name="bc4chemd",
-            display_name="BC4CHEMD",
-            entity_type="Chemical",
-            paper_f1=93.18,
-            splits=_mtl_splits("BC4CHEMD", "BC4CHEMD", "BC4CHEMD", ()),
-            tag_types=frozenset({"Chemical"}),
-            licence="unknown",
-            citation="Krallinger M, Rabal O, Leitner F, et al. The CHEMDNER corpus of chemicals and drugs and its "
-            "annotation principles. Journal of Cheminformatics 7, S2 (2015). doi:10.1186/1758-2946-7-S1-S2",
-            table2_sentences=(30884, 30841, 26561),
-            table2_entities=65238,
-            notes="Not readable from the shared corpora (annotations only, no text).",
-            missing_hint="The shared corpora hold only the CHEMDNER annotations of BC4CHEMD, without the text, "
-            "so it cannot be read from them. Put the MTL files BC4CHEMD/{train,devel,test}.tsv (token<TAB>tag) "
-            "in the corpora directory, or read it from the public URLs (no corpora directory).",
-        ),
-        Corpus(
-            name="bc5cdr-chem",
-            display_name="BC5CDR-chem",
-            entity_type="Chemical",
-            paper_f1=94.34,
-            splits=_mtl_splits("BC5CDR-chem-IOB", "BC5CDR-chem", "BC5CDR-chem", ("test",)),
-            tag_types=frozenset({"Chemical"}),
-            licence=MTL_LICENCE,
-            citation=BC5CDR_CITATION,
-            table2_sentences=(4559, 4580, 4796),
-            table2_entities=15828,
-            notes="MTL train/devel have one sentence more than Table 2; the VANER test release has 4812 "
-            "sentences (16 more sentence breaks than Table 2, same 5385 entities as the MTL test).",
-        ),
-        Corpus(
-            name="linnaeus",
-            display_name="linnaeus",
-            entity_type="Species",
-            paper_f1=94.06,
-            splits=_mtl_splits("linnaeus-IOB", "linnaeus", "linnaeus", ("test",)),
-            tag_types=frozenset({"Species"}),
-            licence="cc-by-4.0",
-            citation="Gerner M, Nenadic G, Bergman CM. LINNAEUS: a species name identification system for "
-            "biomedical literature. BMC Bioinformatics 11, 85 (2010). doi:10.1186/1471-2105-11-85",
-            table2_sentences=(12004, 4086, 7181),
-            table2_entities=2724,
-            notes="Entities: the MTL files and the VANER test file give 4263 B tags; Table 2 gives 2724, which "
-            "none of them matches.",
-        ),
-        Corpus(
-            name="s800",
-            display_name="s800",
-            entity_type="Species",
-            paper_f1=77.06,
-            splits={
-                "train": Split(
-                    baderlab("s800/BaderLab_S800_BIO/train.tsv", "S800_BIO/train.tsv"), minus=("validation", "test")
-                ),
-                "validation": Split(vaner_jsonl("s800", "dev")),
-                "test": Split(vaner_jsonl("s800", "test")),
-            },
-            tag_types=frozenset({"LIVB"}),
-            licence="other",
-            citation="Pafilis E, Frankild SP, Fanini L, et al. The SPECIES and ORGANISMS resources for fast and "
-            "accurate identification of taxonomic names in text. PLoS ONE 8, e65390 (2013). "
-            "doi:10.1371/journal.pone.0065390",
-            table2_sentences=(5743, 831, 1630),
-            table2_entities=3734,
-            notes="train = the whole-corpus BaderLab file minus the VANER dev/test sentences (by token "
-            "sequence); 2 VANER dev sentences do not occur in it (see dataset_scripts/CORPORA.md).",
-        ),
-    )
-}
-# The corpus names as the instruction writes them, and the type each annotates: what a new model's
-# `VanerConfig.corpus_types` holds (`backbone.build_vaner_model`).
-CORPUS_TYPES = {name: corpus.entity_type for name, corpus in CORPORA.items()}
-PAPER_F1 = {name: corpus.paper_f1 for name, corpus in CORPORA.items()}  # VANER, Table 1 (%)
 
 
 def check_corpus_names(names: Sequence[str]) -> list[str]:
@@ -317,15 +93,29 @@ def get_corpus(name: str) -> Corpus:
 
 
 def resolve_corpora_dir(path: str | os.PathLike | None = None) -> Path | None:
-    """The corpora directory: `path` (the --corpora-dir flag), else $VANER_CORPORA_DIR, else None (public URLs)."""
+    """The corpora directory: `path` (the --corpora-dir flag), else $VANER_CORPORA_DIR, else None (public URLs).
+
+    Called at the edges only (`vaner`'s main, the entry points a user calls); what they resolve is passed down."""
     value = path if path is not None else os.environ.get(CORPORA_DIR_ENV) or None
     return None if value is None else Path(value).expanduser()
 
 
-def genia_dev_abstracts(corpora_dir: str | os.PathLike | None = None) -> list[list[list[str]]]:
+def default_corpora_dir() -> Path | None:
+    """The benchmarks' and tests' corpora directory: $VANER_CORPORA_DIR (returned even where it does not exist, so
+    that a wrong setting is reported, not replaced), else `SHARED_CORPORA_DIR` (../shared/corpora beside the
+    repository) where it is a directory, else None. `vaner` and the library never fall back to ../shared."""
+    return resolve_corpora_dir() or (SHARED_CORPORA_DIR if SHARED_CORPORA_DIR.is_dir() else None)
+
+
+def _path(corpora_dir: str | os.PathLike | None) -> Path | None:
+    """An already-resolved corpora directory as a `Path` (None stays None: the public URLs); no environment read."""
+    return None if corpora_dir is None else Path(corpora_dir)
+
+
+def genia_dev_abstracts(corpora_dir: str | os.PathLike | None) -> list[list[list[str]]]:
     """Whole abstracts, for benchmarks that need running text: the 200 of the GENIA shared task's dev file
     (`JNLPBA/devel.tsv`, JNLPBA's dev split before BioBERT's re-split), the one file of the shared corpora whose
-    `-DOCSTART-` lines mark abstracts.
+    `-DOCSTART-` lines mark abstracts. `corpora_dir`: already resolved (the benchmarks: `default_corpora_dir()`).
 
     Returns:
         `list[list[list[str]]]`: per abstract, its sentences' tokens, in file order.
@@ -333,7 +123,7 @@ def genia_dev_abstracts(corpora_dir: str | os.PathLike | None = None) -> list[li
     Raises:
         CorpusUnavailableError: no local corpora directory, or the file is missing from it.
     """
-    root = resolve_corpora_dir(corpora_dir)
+    root = _path(corpora_dir)
     path = None if root is None else root / GENIA_DEV_FILE
     if path is None or not path.is_file():
         raise CorpusUnavailableError(f"{path or GENIA_DEV_FILE} not found: set --corpora-dir or {CORPORA_DIR_ENV}")
@@ -344,15 +134,15 @@ def genia_dev_abstracts(corpora_dir: str | os.PathLike | None = None) -> list[li
 
 
 def readable_corpora(
-    names: list[str], split: str, corpora_dir: str | os.PathLike | None = None
+    names: list[str], split: str, corpora_dir: str | os.PathLike | None
 ) -> tuple[list[str], dict[str, str]]:
-    """Which corpora of `names` can have their `split` read, from `corpora_dir` (or $VANER_CORPORA_DIR); with neither
-    set the public URLs are used, and only being offline is checked, not the network.
+    """Which corpora of `names` can have their `split` read from `corpora_dir` (already resolved, see
+    `resolve_corpora_dir`); None means the public URLs, and then only being offline is checked, not the network.
 
     Returns:
         `tuple[list[str], dict[str, str]]`: the readable names, in order, and for each other name why it is not.
     """
-    root = resolve_corpora_dir(corpora_dir)
+    root = _path(corpora_dir)
     readable, missing = [], {}
     for name in names:
         corpus = get_corpus(name)
@@ -431,9 +221,9 @@ def read_corpus(
 ) -> list[dict]:
     """The records of one split of one corpus.
 
-    Files are read from `corpora_dir` (or $VANER_CORPORA_DIR) laid out like shared/corpora; with neither,
-    they are fetched from their public URLs with `download` (url -> local path; default: a `datasets`
-    DownloadManager, which caches).
+    Files are read from `corpora_dir` (or $VANER_CORPORA_DIR: resolved here, an entry point) laid out like
+    shared/corpora; with neither, they are fetched from their public URLs with `download` (url -> local path;
+    default: a `datasets` DownloadManager, which caches).
 
     Raises:
         ValueError: an unknown corpus or split.
@@ -443,7 +233,12 @@ def read_corpus(
     corpus = get_corpus(name)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    root = resolve_corpora_dir(corpora_dir)
+    return _read_split(corpus, split, resolve_corpora_dir(corpora_dir), download)
+
+
+def _read_split(corpus: Corpus, split: str, root: Path | None, download) -> list[dict]:
+    """`read_corpus` from the resolved corpora directory `root` (None: the public URLs)."""
+    name = corpus.name
     spec = corpus.splits[split]
     path = _locate(corpus, split, spec.source, root, download)
     repairs = {repair.line: repair for repair in corpus.repairs if repair.source == spec.source.local}
@@ -456,7 +251,7 @@ def read_corpus(
             for tokens, tags, document in read_tsv(path, repairs, counted | corpus.ignored_tag_types)
         )
     if spec.minus:
-        sentences = _subtract(sentences, (read_corpus(name, other, root, download=download) for other in spec.minus))
+        sentences = _subtract(sentences, (_read_split(corpus, other, root, download) for other in spec.minus))
     return sentence_records(sentences, f"{name}-{split}", corpus.entity_type, name)
 
 

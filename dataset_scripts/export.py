@@ -42,6 +42,7 @@ def build(name: str, corpora_dir, cache_dir: str) -> datasets.DatasetDict:
 
 def export(out_dir, corpora_dir=None, names=tuple(CORPORA), repo_id: str = REPO_ID) -> dict:
     """Write the Hub folder; returns {"exported": [names], "unavailable": {name: reason}, "stats": [...]}.
+    An entry point (`vaner data export`, `hub.stage`): `corpora_dir`, else $VANER_CORPORA_DIR, is resolved here.
 
     Raises:
         CorpusUnavailableError: no corpus could be read.

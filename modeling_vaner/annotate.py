@@ -1,5 +1,5 @@
-"""Tag whole collections: `vaner annotate INPUT OUTPUT` (resumable, splits the input between the processes of
-`torchrun` or `accelerate launch`) and `annotate_dataset` (entity columns on a `datasets.Dataset`).
+"""Tag whole collections: `annotate_file` (`vaner annotate INPUT OUTPUT`: resumable, splits the input between the
+processes of `torchrun` or `accelerate launch`) and `annotate_dataset` (entity columns on a `datasets.Dataset`).
 
 A run keeps its progress in OUTPUT.parts/, one journal per process: a settings line, then one JSON line per input
 record it owns (record i belongs to process i % processes), appended a chunk at a time. Started again with the
@@ -18,8 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents
-from .onnx_export import add_onnx_option
-from .processing_vaner import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, PRECISIONS
+from .options_vaner import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
 
 EXTENSION_FORMATS = {
     ".jsonl": "jsonl",
@@ -29,52 +28,6 @@ EXTENSION_FORMATS = {
     ".txt": "text",
 }
 ON_ERROR = ("skip", "fail")
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "annotate",
-        help="tag a whole collection: text, JSONL, PubTator or BioC in; JSONL, PubTator or BioC out (resumable)",
-        description="Tag every document of INPUT and write them with their entities to OUTPUT. Killed and started "
-        "again with the same command, it continues where it stopped (progress in OUTPUT.parts/). Under torchrun or "
-        "accelerate launch the documents are shared between the processes.",
-    )
-    parser.add_argument("input", type=Path, help="the collection to tag")
-    parser.add_argument("output", type=Path, help="where to write it with its entities")
-    parser.add_argument(
-        "--input-format",
-        choices=INPUT_FORMATS,
-        help="text: one document per line; jsonl: one JSON object per line (see --id-field, --text-field); "
-        "default: from the extension (.jsonl, .pubtator, .xml = bioc-xml, .json = bioc-json, else text)",
-    )
-    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="default: from the extension (else jsonl)")
-    parser.add_argument("--id-field", default="id", help="JSONL input: the id field (default id; else the line number)")
-    parser.add_argument(
-        "--text-field", default="text", help="JSONL input: the text field (default text; else title and abstract)"
-    )
-    parser.add_argument("--model", help="model folder, adapter folder or hub id (default: the embedded vaner-smol)")
-    parser.add_argument("--types", nargs="+", metavar="TYPE", help="entity types (default: all the model's types)")
-    parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
-    parser.add_argument("--threshold", type=float, default=0.0, help="leave out entities scoring below it (default 0)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
-    add_onnx_option(parser)
-    parser.add_argument(
-        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"rows per forward (default {DEFAULT_BATCH_SIZE})"
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=int,
-        default=DEFAULT_CHUNK_SIZE,
-        help=f"documents tagged and saved together (default {DEFAULT_CHUNK_SIZE})",
-    )
-    parser.add_argument(
-        "--on-error",
-        choices=ON_ERROR,
-        default="skip",
-        help="a record that cannot be read: skip it (reported, counted) or stop (default skip)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    parser.set_defaults(func=run_annotate)
 
 
 def format_from_extension(path: Path, choices: tuple, default: str) -> str:
@@ -198,38 +151,81 @@ def process_state():
     return PartialState(cpu=not torch.cuda.is_available())
 
 
-def run_annotate(args) -> int:
+def annotate_file(
+    input_path,
+    output,
+    *,
+    input_format: str | None = None,
+    output_format: str | None = None,
+    id_field: str = "id",
+    text_field: str = "text",
+    model: str | None = None,
+    precision: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    compile: bool = False,
+    onnx_model=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_error: str = "skip",
+    overwrite: bool = False,
+    **call_arguments,
+) -> dict | None:
+    """Tag every document of a file and write them with their entities (`vaner annotate`): resumable, and shared
+    between the processes of `torchrun` or `accelerate launch` (see the module docstring).
+
+    Args:
+        input_path: the collection to tag.
+        output: where to write it with its entities (written whole at the end, by the first process).
+        input_format, output_format: `documents.INPUT_FORMATS` / `OUTPUT_FORMATS`; None: from the extension
+            (`EXTENSION_FORMATS`; else text in, jsonl out).
+        id_field, text_field: JSONL input: the id and text fields.
+        model, precision, batch_size, compile, onnx_model: passed to `load_pipeline`.
+        chunk_size: documents tagged and saved together.
+        on_error: "skip" (a bad record is reported, counted and left out) or "fail".
+        overwrite: replace `output` if it exists.
+        call_arguments: passed to the pipeline (`entity_types`, `dataset`, `threshold`).
+
+    Returns:
+        On the first process, `{"documents", "skipped", "entities": {type: count}, "output_format"}` (see
+        `write_output`); None on the others.
+
+    Raises:
+        ValueError: a bad chunk size, `output` exists (without `overwrite`), OUTPUT.parts/ holds a run with other
+            settings, or a bad record with `on_error="fail"`.
+        FileNotFoundError: no such input file or model.
+    """
     from tqdm.auto import tqdm
 
     from .loading import load_pipeline
 
+    input_path, output = Path(input_path), Path(output)
     state = process_state()
     rank, processes = state.process_index, state.num_processes
-    input_format = args.input_format or format_from_extension(args.input, INPUT_FORMATS, "text")
-    output_format = args.output_format or format_from_extension(args.output, OUTPUT_FORMATS, "jsonl")
-    if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
-    parts_dir = args.output.with_name(args.output.name + ".parts")
-    if args.output.exists() and not parts_dir.exists() and not args.overwrite:
-        raise ValueError(f"{args.output} exists: pass --overwrite to replace it")
+    input_format = input_format or format_from_extension(input_path, INPUT_FORMATS, "text")
+    output_format = output_format or format_from_extension(output, OUTPUT_FORMATS, "jsonl")
+    if chunk_size < 1:
+        raise ValueError(f"--chunk-size must be positive, got {chunk_size}")
+    parts_dir = output.with_name(output.name + ".parts")
+    if output.exists() and not parts_dir.exists() and not overwrite:
+        raise ValueError(f"{output} exists: pass --overwrite to replace it")
     settings = {
-        "input": str(args.input.resolve()),
+        "input": str(input_path.resolve()),
         "input_format": input_format,
-        "id_field": args.id_field,
-        "text_field": args.text_field,
+        "id_field": id_field,
+        "text_field": text_field,
         "output_format": output_format,
-        "model": args.model,
-        "precision": args.precision,
-        "onnx": args.onnx and str(args.onnx.resolve()),
-        "types": args.types,
-        "dataset": args.dataset,
-        "threshold": args.threshold,
+        "model": model,
+        "precision": precision,
+        "onnx": onnx_model and str(Path(onnx_model).resolve()),
+        "types": call_arguments.get("entity_types"),
+        "dataset": call_arguments.get("dataset"),
+        "threshold": call_arguments.get("threshold", 0.0),
         "processes": processes,
+        **{k: v for k, v in call_arguments.items() if k not in ("entity_types", "dataset", "threshold")},
     }
-    records = read_documents(args.input, input_format, id_field=args.id_field, text_field=args.text_field)
+    records = read_documents(input_path, input_format, id_field=id_field, text_field=text_field)
     # loaded before OUTPUT.parts/ exists: a bad model or setting leaves nothing behind to block the corrected command
     tagger = load_pipeline(
-        args.model, device=state.device, precision=args.precision, batch_size=args.batch_size, onnx_model=args.onnx
+        model, device=state.device, precision=precision, batch_size=batch_size, compile=compile, onnx_model=onnx_model
     )
     parts_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(parts_dir, rank, processes, settings)
@@ -237,22 +233,20 @@ def run_annotate(args) -> int:
     mine = ((index, record) for index, record in enumerate(records) if index % processes == rank and index >= start)
     progress = tqdm(desc=f"process {rank}/{processes}" if processes > 1 else "annotate", unit="doc", disable=rank > 0)
     found = 0
-    call_arguments = {"entity_types": args.types, "dataset": args.dataset, "threshold": args.threshold}
-    for tagged in annotate_records(tagger, mine, chunk_size=args.chunk_size, on_error=args.on_error, **call_arguments):
+    for tagged in annotate_records(tagger, mine, chunk_size=chunk_size, on_error=on_error, **call_arguments):
         journal.append(tagged)
         found += sum(len(record.get("entities", ())) for record in tagged)
         progress.update(len(tagged))
         progress.set_postfix(entities=found)
     progress.close()
     state.wait_for_everyone()
-    if rank == 0:
-        journals = [Journal(parts_dir, other, processes, settings) for other in range(processes)]
-        summary = write_output(
-            heapq.merge(*(j.records() for j in journals), key=lambda r: r["index"]), args.output, output_format
-        )
-        shutil.rmtree(parts_dir)
-        print(format_summary(summary, args.output, output_format), file=sys.stderr)
-    return 0
+    if rank != 0:
+        return None
+    journals = [Journal(parts_dir, other, processes, settings) for other in range(processes)]
+    merged = heapq.merge(*(journal.records() for journal in journals), key=lambda record: record["index"])
+    summary = write_output(merged, output, output_format)
+    shutil.rmtree(parts_dir)
+    return {**summary, "output_format": output_format}
 
 
 def write_output(records: Iterable[dict], output: Path, output_format: str) -> dict:
@@ -323,7 +317,7 @@ def annotate_dataset(
         raise ValueError(f"no column {text_column!r}; columns: {', '.join(dataset.column_names)}")
     if column in dataset.column_names:
         raise ValueError(f"the dataset already has a column {column!r}: name another with column=")
-    tagger.call_parameters(**call_arguments)  # a bad argument fails here, not in a worker
+    tagger.call_options(**call_arguments)  # a bad argument fails here, not in a worker
     if call_arguments.get("aggregation_strategy") == "none":
         fields = {"entity": Value("string"), "score": Value("float64"), "index": Value("int64")}
     else:

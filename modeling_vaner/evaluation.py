@@ -4,8 +4,8 @@ Words are tagged with the pipeline's `tag_words` (first sub-token per word, long
 inference), so no word is ever dropped; the count of gold entities scored is checked against the count in the
 split. Scores come from the offline `evaluate` metric in `metrics/vaner_seqeval.py` (seqeval, IOB2).
 
-CLI: `vaner evaluate --model PATH --corpus ncbi s800 --split test` or `vaner evaluate --model PATH --file F --type
-Disease`; writes a JSON file and prints a table.
+`evaluate_model` is `vaner evaluate --model PATH --corpus ncbi s800 --split test` (or `--file F --type Disease`):
+it writes a JSON report; the command prints it as a table (`format_table`).
 """
 
 import json
@@ -13,10 +13,10 @@ import random
 import sys
 from pathlib import Path
 
-from dataset_scripts.corpora import CORPORA_DIR_HELP, PAPER_F1, SPLITS
+from dataset_scripts.corpora import PAPER_F1, resolve_corpora_dir
 
-from .onnx_export import add_onnx_option
-from .processing_vaner import DECODINGS, LABEL_B, LABEL_O, PADDINGS, PRECISIONS
+from .options_vaner import DEFAULT_BATCH_SIZE
+from .processing_vaner import LABEL_B, LABEL_O
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
 COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
@@ -173,79 +173,6 @@ def write_report(report: dict, path) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------------------------
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "evaluate", help="entity-level P/R/F1 of a model on corpus splits or a token<TAB>tag file"
-    )
-    parser.add_argument("--model", help="adapter folder, model folder or hub id (default: the embedded vaner-smol)")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--corpus", nargs="+", metavar="NAME", help="corpus names (e.g. ncbi s800), or 'all'")
-    source.add_argument(
-        "--file", type=Path, help="a tagged column file: token first, IOB2 tag last, blank line between sentences"
-    )
-    parser.add_argument(
-        "--type", dest="entity_type", help="score only this entity type of --file (default: every type in it)"
-    )
-    parser.add_argument(
-        "--type-map",
-        type=parse_type_map,
-        help="the --file's type names to instruction types, e.g. Organism=Species,Simple_chemical=Chemical "
-        "(a type it does not map is an error)",
-    )
-    parser.add_argument(
-        "--strict", action="store_true", help="an I- tag that does not continue an entity is an error, not a start"
-    )
-    parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
-    parser.add_argument(
-        "--instruction",
-        choices=("dataset", "type-only"),
-        help="instruction with the corpus name or type-only (VANER_adapt); default: dataset for --corpus, "
-        "type-only for --file",
-    )
-    parser.add_argument(
-        "--limit", type=int, help="score a random subsample of this many sentences per corpus (per type for --file)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subsample")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument(
-        "--precision", choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware has it"
-    )
-    parser.add_argument("--compile", action="store_true", help="torch.compile the forward (pays off on whole corpora)")
-    add_onnx_option(parser)
-    parser.add_argument(
-        "--decoding",
-        choices=DECODINGS,
-        default="viterbi",
-        help="word labels: the most probable valid IOB2 sequence (viterbi) or each word's own argmax",
-    )
-    parser.add_argument(
-        "--padding",
-        choices=PADDINGS,
-        default="masked",
-        help="visible: a converted release as its authors ran it (rows left-padded to the window, padding attended)",
-    )
-    parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
-    parser.set_defaults(func=run_evaluate)
-
-
-def parse_type_map(text: str) -> dict[str, str]:
-    """`A=B,C=D` as {"A": "B", "C": "D"}.
-
-    Raises:
-        argparse.ArgumentTypeError: anything else.
-    """
-    import argparse
-
-    pairs = [item.partition("=") for item in text.split(",")]
-    if not all(source.strip() and sep and target.strip() for source, sep, target in pairs):
-        raise argparse.ArgumentTypeError(f"expected FILE_TYPE=TYPE[,FILE_TYPE=TYPE...], got {text!r}")
-    return {source.strip(): target.strip() for source, _, target in pairs}
-
-
 def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
     """The corpora `vaner evaluate --corpus NAMES` scores, all checked before the model loads: "all" means every
     corpus whose `split` can be read (the others, and why, are printed first); named corpora must all be readable.
@@ -265,83 +192,136 @@ def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
     return readable
 
 
-def cpu_kind() -> str:
-    """What this CPU offers for bf16, which decides the arithmetic behind a score: "amx", "avx512_bf16" or
-    "no native bf16" (from /proc/cpuinfo; "unknown" where there is none)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        return "unknown"
-    flags = set(cpuinfo.read_text().split())
-    return "amx" if "amx_tile" in flags else "avx512_bf16" if "avx512_bf16" in flags else "no native bf16"
-
-
-def inference_weights(args, dtype) -> str:
+def inference_weights(onnx_model, precision: str, dtype) -> str:
     """How the report names the weights that ran: an ONNX file, int8 linear layers (the model's float dtype
     elsewhere), or the dtype."""
-    if args.onnx is not None:
-        return f"ONNX Runtime: {args.onnx.name}"
-    return "int8 linear layers" if args.precision == "int8" else str(dtype).removeprefix("torch.")
+    if onnx_model is not None:
+        return f"ONNX Runtime: {Path(onnx_model).name}"
+    return "int8 linear layers" if precision == "int8" else str(dtype).removeprefix("torch.")
 
 
-def run_evaluate(args) -> int:
-    from dataset_scripts.tagged_files import read_tagged_file
+def evaluate_file(pipeline, records: list[dict], file, *, instruction: str = "type-only", limit=None, seed=0) -> dict:
+    """Scores of `pipeline` on the records of a tagged `file` (as `dataset_scripts.tagged_files.read_tagged_file`
+    returns them), each entity type scored on its own, as a corpus named "STEM TYPE" (STEM: the file's name without
+    its extension), subsampled to `limit` sentences per type if given.
 
+    Returns:
+        `dict`: {"file", "entity_types", "instruction", "limit_per_corpus", "corpora": {"STEM TYPE": scores},
+        "overall", "mean_f1"}; `instruction` "dataset" puts STEM in the instruction, "type-only" does not.
+    """
+    name = Path(file).stem
+    by_type: dict[str, list[dict]] = {}
+    for record in records:
+        by_type.setdefault(record["entity_type"], []).append(record)
+    dataset = name if instruction == "dataset" else None
+    per_type = {
+        f"{name} {entity_type}": score_records(pipeline, subsample(group, limit, seed), dataset)
+        for entity_type, group in by_type.items()
+    }
+    return {
+        "file": str(file),
+        "entity_types": list(by_type),
+        "instruction": instruction,
+        "limit_per_corpus": limit,
+        "corpora": per_type,
+        **summarize(per_type),
+    }
+
+
+def evaluate_model(
+    model: str | None = None,
+    *,
+    corpora: list[str] | None = None,
+    file=None,
+    entity_type: str | None = None,
+    type_map: dict[str, str] | None = None,
+    strict: bool = False,
+    split: str = "test",
+    corpora_dir=None,
+    instruction: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    precision: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    compile: bool = False,
+    onnx_model=None,
+    decoding: str = "viterbi",
+    padding: str = "masked",
+    output=None,
+) -> dict:
+    """`vaner evaluate`: load a model and score it on corpus splits or on a tagged file, checking the corpora or
+    reading the file (a bad one fails) before the model loads.
+
+    Args:
+        model: as `load_pipeline`'s (None: the embedded vaner-smol).
+        corpora: corpus names, or ["all"] (every corpus whose split is readable; see `corpora_to_score`).
+        file: a tagged file (token first, IOB2 tag last), instead of `corpora`; `entity_type` (only this type),
+            `type_map` (its type names to instruction types) and `strict` (an I- tag that continues nothing is an
+            error) are `read_tagged_file`'s.
+        split, corpora_dir: the corpora's split and directory (an entry point: None reads $VANER_CORPORA_DIR).
+        instruction: "dataset" or "type-only"; None: dataset for corpora, type-only for a file.
+        limit, seed: score a random subsample of `limit` sentences per corpus (per type for a file).
+        precision, batch_size, compile, onnx_model, decoding, padding: passed to `load_pipeline`.
+        output: where the JSON report is written (None: nowhere); for corpora, also after each corpus, with
+            `"complete": false`, so that a failure keeps what is finished.
+
+    Returns:
+        The report (see `evaluate_corpora`, `evaluate_file`) with "model", "inference" (what ran: weights,
+        compiled, decoding, padding, cpu) and `"complete": true`.
+
+    Raises:
+        ValueError: neither or both of `corpora` and `file`, an unknown corpus or a bad file or option.
+        FileNotFoundError: a corpus, the file or the model is missing.
+    """
     from .loading import load_pipeline
+    from .runtime_vaner import cpu_bf16_kind
 
-    corpora_dir = args.corpora_dir
-    corpora = corpora_to_score(args.corpus, args.split, corpora_dir) if args.corpus else None
+    if (corpora is None) == (file is None):
+        raise ValueError("score corpora or a file: give exactly one of them")
+    corpora_dir = resolve_corpora_dir(corpora_dir)
     records = None
-    if args.file is not None:  # read (and reject a bad file) before loading the model
-        records = read_tagged_file(args.file, args.entity_type, type_map=args.type_map, strict=args.strict)
+    if corpora is not None:
+        corpora = corpora_to_score(corpora, split, corpora_dir)
+    else:  # read (and reject a bad file) before loading the model
+        from dataset_scripts.tagged_files import read_tagged_file
+
+        records = read_tagged_file(file, entity_type, type_map=type_map, strict=strict)
     pipeline = load_pipeline(
-        args.model,
-        precision=args.precision,
-        batch_size=args.batch_size,
-        compile=args.compile,
-        decoding=args.decoding,
-        padding=args.padding,
-        onnx_model=args.onnx,
+        model,
+        precision=precision,
+        batch_size=batch_size,
+        compile=compile,
+        decoding=decoding,
+        padding=padding,
+        onnx_model=onnx_model,
     )
     facts = {
-        "model": args.model or "vaner-smol (embedded)",
+        "model": model or "vaner-smol (embedded)",
         "inference": {
             # int8 keeps the model's float dtype outside the quantized linear layers
-            "weights": inference_weights(args, pipeline.model.dtype),
-            "compiled": args.compile,
-            "decoding": args.decoding,
-            "padding": args.padding,
-            "cpu": cpu_kind(),
+            "weights": inference_weights(onnx_model, precision, pipeline.model.dtype),
+            "compiled": compile,
+            "decoding": decoding,
+            "padding": padding,
+            "cpu": cpu_bf16_kind(),
         },
     }
-    if corpora:
+    if corpora is not None:
         report = evaluate_corpora(
             pipeline,
             corpora,
-            args.split,
+            split,
             corpora_dir,
-            dataset_in_instruction=(args.instruction or "dataset") == "dataset",
-            limit=args.limit,
-            seed=args.seed,
-            on_corpus=lambda partial: write_report({**partial, **facts, "complete": False}, args.output),
+            dataset_in_instruction=(instruction or "dataset") == "dataset",
+            limit=limit,
+            seed=seed,
+            on_corpus=None if output is None else lambda partial: write_report(
+                {**partial, **facts, "complete": False}, output
+            ),
         )
     else:
-        by_type: dict[str, list[dict]] = {}
-        for record in records:
-            by_type.setdefault(record["entity_type"], []).append(record)
-        dataset = args.file.stem if args.instruction == "dataset" else None
-        per_type = {
-            f"{args.file.stem} {entity_type}": score_records(pipeline, subsample(group, args.limit, args.seed), dataset)
-            for entity_type, group in by_type.items()
-        }
-        report = {
-            "file": str(args.file),
-            "entity_types": list(by_type),
-            "instruction": args.instruction or "type-only",
-            "limit_per_corpus": args.limit,
-            "corpora": per_type,
-            **summarize(per_type),
-        }
+        report = evaluate_file(pipeline, records, file, instruction=instruction or "type-only", limit=limit, seed=seed)
     report = {**report, **facts, "complete": True}
-    print(format_table(report))
-    print(f"wrote {write_report(report, args.output)}", file=sys.stderr)
-    return 0
+    if output is not None:
+        write_report(report, output)
+    return report

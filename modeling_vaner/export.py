@@ -5,7 +5,15 @@ installed."""
 import shutil
 from pathlib import Path
 
-CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py", "pipeline_vaner.py")
+CODE_FILES = (
+    "configuration_vaner.py",
+    "modeling_vaner.py",
+    "options_vaner.py",
+    "processing_vaner.py",
+    "decoding_vaner.py",
+    "runtime_vaner.py",
+    "pipeline_vaner.py",
+)
 CUSTOM_PIPELINES = {
     "token-classification": {
         "impl": "pipeline_vaner.VanerTokenClassificationPipeline",

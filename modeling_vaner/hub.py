@@ -20,10 +20,6 @@ import shutil
 import sys
 from pathlib import Path
 
-from dataset_scripts.corpora import CORPORA_DIR_HELP
-
-from .dbr.assembly import DBR_VARIANTS
-
 DEFAULT_STAGE_DIR = "build/hub"
 MANIFEST = "hub_stage.json"
 REPO_TYPES = {"model": "model", "corpora": "dataset", "dbr": "dataset", "space": "space"}
@@ -197,15 +193,18 @@ def stage(
     dbr_limit: int | None = None,
     parts=("model", "corpora", "dbr", "space"),
 ) -> dict:
-    """Stage the repositories of `parts` under OUT; returns the manifest.
+    """Stage the repositories of `parts` under OUT; returns the manifest. An entry point: `corpora_dir`, else
+    $VANER_CORPORA_DIR, is resolved here and passed down.
 
     Raises:
         CorpusUnavailableError: the corpora or DBR part is asked for and no corpus can be read.
         ValueError: every part was skipped.
     """
-    from dataset_scripts.corpora import CORPORA
+    from dataset_scripts.corpora import CORPORA, resolve_corpora_dir
 
     from .hub_card import hub_settings
+
+    corpora_dir = resolve_corpora_dir(corpora_dir)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -328,69 +327,3 @@ def push(staged_dir, namespace: str, private: bool = False, dry_run: bool = Fals
         print(f"pushed {repo['repo_type']} {url}")
         urls.append(str(url))
     return urls
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------------------------
-def register(subparsers) -> None:
-    stage_parser = subparsers.add_parser("stage", help="build the Hub repository folders (model, datasets, Space)")
-    stage_parser.add_argument("--out", default=DEFAULT_STAGE_DIR, help=f"output folder (default: {DEFAULT_STAGE_DIR})")
-    stage_parser.add_argument("--namespace", required=True, help="Hub user or organisation the repositories go to")
-    stage_parser.add_argument("--model", help="model or adapter folder, or hub id (default: the embedded vaner-smol)")
-    stage_parser.add_argument("--name", help="model repository name (default from hub_card/hub.yaml)")
-    stage_parser.add_argument("--base-model", help="hub id of the model's backbone, for the card (needed with --model)")
-    stage_parser.add_argument("--evaluation", help="evaluation JSON (default: the evaluation.json inside the model folder)")
-    stage_parser.add_argument("--train-config", help="train_config.json (default: the one inside the model folder)")
-    stage_parser.add_argument(
-        "--allow-untrained", action="store_true", help="stage a model with an untrained head (push refuses it)"
-    )
-    stage_parser.add_argument("--corpus", action="append", help="a corpus of the dataset repositories (default: all)")
-    stage_parser.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
-    stage_parser.add_argument("--dbr-variant", default="dbr", choices=DBR_VARIANTS)
-    stage_parser.add_argument("--dbr-limit", type=int, help="corpus sentences per corpus in vaner-dbr (default: all)")
-    for part in ("model", "datasets", "space"):
-        stage_parser.add_argument(f"--skip-{part}", action="store_true", help=f"do not stage the {part}")
-    stage_parser.set_defaults(func=run_stage)
-
-    push_parser = subparsers.add_parser("push", help="create the staged repositories on the Hub and upload them")
-    push_parser.add_argument("--namespace", required=True, help="Hub user or organisation (as staged)")
-    push_parser.add_argument("--staged", default=DEFAULT_STAGE_DIR, help=f"staged folder (default: {DEFAULT_STAGE_DIR})")
-    push_parser.add_argument("--private", action="store_true", help="create private repositories")
-    push_parser.add_argument("--dry-run", action="store_true", help="list the files and sizes; upload nothing")
-    push_parser.set_defaults(func=run_push)
-
-
-def run_stage(args) -> int:
-    parts = [
-        part
-        for part, skip in (
-            ("model", args.skip_model),
-            ("corpora", args.skip_datasets),
-            ("dbr", args.skip_datasets),
-            ("space", args.skip_space),
-        )
-        if not skip
-    ]
-    manifest = stage(
-        args.out,
-        args.namespace,
-        model=args.model,
-        name=args.name,
-        base_model=args.base_model,
-        evaluation=args.evaluation,
-        train_config=args.train_config,
-        allow_untrained=args.allow_untrained,
-        corpora=args.corpus,
-        corpora_dir=args.corpora_dir,
-        dbr_variant=args.dbr_variant,
-        dbr_limit=args.dbr_limit,
-        parts=parts,
-    )
-    print(dry_run_listing(args.out, manifest))
-    return 0
-
-
-def run_push(args) -> int:
-    push(args.staged, args.namespace, private=args.private, dry_run=args.dry_run)
-    return 0

@@ -229,6 +229,7 @@ def render_model_card(
     from dataset_scripts.corpora import CORPORA
 
     from .configuration_vaner import VANER_ENTITY_TYPES
+    from .options_vaner import render_call_arguments
 
     settings = hub_settings()["model"]
     name = repo_ids["model"].split("/")[-1]
@@ -254,6 +255,7 @@ def render_model_card(
         dtype=settings["dtype"],
         trained=trained,
         entity_types=list(VANER_ENTITY_TYPES),
+        call_arguments=render_call_arguments(),
         corpora=list(CORPORA),
         corpus_licences=[(corpus.display_name, corpus.licence) for corpus in CORPORA.values()],
         release=release,

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from .adapter import default_model_dir, is_adapter_dir, load_adapter, run_folder_model
-from .processing_vaner import DEFAULT_BATCH_SIZE
 
 
 def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
@@ -59,30 +58,46 @@ def load_pipeline(
     *,
     device=None,
     precision: str = "auto",
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     compile: bool = False,
-    decoding: str = "viterbi",
+    decoding: str | None = None,
     padding: str = "masked",
     onnx_model=None,
 ):
-    """A `VanerTokenClassificationPipeline` for `model` (see module docstring); call it with text.
+    """A ready tagger: call it with text (see `VanerTokenClassificationPipeline`).
 
-    `precision`: "auto" (bf16 where the hardware computes it natively, else fp32; `$VANER_PRECISION` forces
-    either), "bf16", "fp32" or "int8" (fp32 weights, then the backbone's linear layers quantized to int8 with
-    torchao; `benchmarks/results/int8_quality.json` measures what it costs). The weights are loaded in that dtype:
-    casting once beats autocasting fp32 weights on every batch. `compile`: compile the
-    forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; for bulk tagging). `decoding`: "viterbi"
-    (the most probable valid IOB2 label sequence) or "argmax" (each word's most probable label). `padding`:
-    "masked" or "visible" (a converted release as its authors ran it; see `VanerTokenClassificationPipeline`).
-    `onnx_model`: a file `vaner export-onnx` wrote from `model`, run by ONNX Runtime instead of the torch forward
-    (`model` still gives the config and tokenizer; precision "auto" or "fp32")."""
+    Args:
+        model: None (the embedded vaner-smol), a model folder or hub id, an adapter folder or a training run's
+            output_dir (see the module docstring).
+        device: where the forward runs (default: the CPU).
+        precision: see `runtime_vaner.resolve_precision` ("auto": bf16 where the hardware computes it natively,
+            else fp32; `$VANER_PRECISION` forces either; "int8": fp32 weights, then the backbone's linear layers
+            quantized with torchao). The weights are loaded in its dtype: casting once beats autocasting fp32
+            weights on every batch.
+        batch_size, decoding: call options, as defaults for every call (`options_vaner.CALL_ARGUMENTS`; None: the
+            defaults there).
+        compile: compile the forward with `torch.compile` (minutes once, then ~1.3x faster on CPU; bulk tagging).
+        padding: "masked" or "visible" (a converted release as its authors ran it).
+        onnx_model: a file `vaner export-onnx` wrote from `model`, run by ONNX Runtime instead of the torch forward
+            (`model` still gives the config and tokenizer; precision "auto" or "fp32").
+
+    Returns:
+        `VanerTokenClassificationPipeline`.
+
+    Raises:
+        FileNotFoundError: no such model folder or ONNX file.
+        ValueError: a bad option, or a model that is not a VANER model.
+    """
     import torch
 
-    from .pipeline_vaner import VanerTokenClassificationPipeline, resolve_precision
+    from .pipeline_vaner import VanerTokenClassificationPipeline
+    from .runtime_vaner import RESOLVED_PRECISIONS, resolve_precision
 
     if onnx_model is None:
-        precision = resolve_precision(precision, torch.device("cpu" if device is None else device))
-    loaded, tokenizer, _ = load_vaner(model, dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
+        weight_dtype = resolve_precision(precision, torch.device("cpu" if device is None else device)).weight_dtype
+    else:  # ONNX Runtime runs the exported file; the torch weights only give the config and the head's fingerprint
+        weight_dtype = RESOLVED_PRECISIONS["fp32"].weight_dtype
+    loaded, tokenizer, _ = load_vaner(model, dtype=weight_dtype)
     return VanerTokenClassificationPipeline(
         model=loaded.eval(),
         tokenizer=tokenizer,

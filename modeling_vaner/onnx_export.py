@@ -23,46 +23,32 @@ ONNX_OPSET = 17
 FP32_MODULES = ("/mlp/down_proj/", "/score/")
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "export-onnx",
-        help="write the model's forward as ONNX for ONNX Runtime (fp32, or int8 linear layers)",
-        description="Export the model's forward (input_ids, attention_mask -> logits) to OUT.onnx for ONNX Runtime; "
-        "run it with `vaner extract|evaluate|annotate --onnx OUT.onnx` (same --model).",
-    )
-    parser.add_argument("output", type=Path, metavar="OUT.onnx", help="the .onnx file to write")
-    parser.add_argument("--model", help="model folder, adapter folder or hub id (default: the embedded vaner-smol)")
-    parser.add_argument(
-        "--int8", action="store_true", help="int8 weights and dynamically quantized activations in the linear layers"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT.onnx if it exists")
-    parser.set_defaults(func=run_export_onnx)
+def export_model_onnx(model: str | None, output, *, int8: bool = False, overwrite: bool = False) -> Path:
+    """Load `model` in fp32 and write its forward to `output` with `export_onnx` (`vaner export-onnx`).
 
+    Args:
+        model: as `load_vaner`'s (None: the embedded vaner-smol).
+        output: the .onnx file to write.
+        int8: int8 linear layers (see `export_onnx`).
+        overwrite: replace `output` if it exists.
 
-def add_onnx_option(parser) -> None:
-    """`--onnx FILE` for the commands that tag (`vaner extract`, `evaluate`, `annotate`)."""
-    parser.add_argument(
-        "--onnx",
-        type=Path,
-        metavar="FILE",
-        help="run this `vaner export-onnx` file (from the same --model) in ONNX Runtime instead of PyTorch",
-    )
+    Returns:
+        The path written.
 
-
-def run_export_onnx(args) -> int:
+    Raises:
+        ValueError: `output` is a folder, or exists without `overwrite`.
+    """
     import torch
 
     from .loading import load_vaner
 
-    if args.output.is_dir():
-        raise ValueError(f"{args.output} is a folder: name the .onnx file to write")
-    if args.output.exists() and not args.overwrite:
-        raise ValueError(f"{args.output} exists: pass --overwrite to replace it")
-    model, _, _ = load_vaner(args.model, dtype=torch.float32)
-    export_onnx(model, args.output, int8=args.int8)
-    precision = "int8 linear layers" if args.int8 else "fp32"
-    print(f"vaner export-onnx: wrote {args.output} ({precision}, {args.output.stat().st_size / 2**20:,.1f} MiB)")
-    return 0
+    output = Path(output)
+    if output.is_dir():
+        raise ValueError(f"{output} is a folder: name the .onnx file to write")
+    if output.exists() and not overwrite:
+        raise ValueError(f"{output} exists: pass --overwrite to replace it")
+    loaded, _, _ = load_vaner(model, dtype=torch.float32)
+    return export_onnx(loaded, output, int8=int8)
 
 
 def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, ...] = FP32_MODULES) -> Path:
@@ -87,7 +73,7 @@ def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, .
     """
     import onnx
 
-    from .pipeline_vaner import model_fingerprint
+    from .runtime_vaner import model_fingerprint
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,251 +1,43 @@
 """VANER token-classification pipeline: biomedical entities with character offsets, types and scores.
 
-Self-contained (transformers and torch, plus its sibling `processing_vaner.py` for words, sentences, windows and
-IOB2 spans) so that it can be copied to a Hub repository as it is.
+Self-contained (transformers and torch, plus its sibling Hub files: `options_vaner.py` for the call options,
+`processing_vaner.py` for words, sentences, windows and IOB2 spans, `decoding_vaner.py` for labels and entities,
+`runtime_vaner.py` for precision, int8, ONNX Runtime and memory) so that it can be copied to a Hub repository as
+it is.
 """
 
-import ctypes
-import functools
-import hashlib
-import json
-import math
-import os
-import warnings
+import contextlib
 from dataclasses import dataclass
 
 import torch
 from transformers import Pipeline
-from transformers.modeling_outputs import TokenClassifierOutput
+from transformers.utils import add_end_docstrings
 
+from .decoding_vaner import decode_entities
+from .options_vaner import DEFAULT_CHUNK_SIZE, PADDINGS, PRECISIONS, CallOptions, check_choice, render_call_arguments
 from .processing_vaner import (
-    DECODINGS,
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_CHUNK_SIZE,
     IOB2_LABELS,
     LABEL_B,
     LABEL_I,
-    LABEL_O,
     NUM_LABELS,
-    PADDINGS,
-    PRECISIONS,
     assign_words_to_windows,
     build_input,
     encode_instruction,
     encode_words,
-    entity_spans,
     prepare_tokenizer,
     spans_to_labels,
     split_into_windows,
     split_sentences,
     split_words,
-    tidy_spans,
 )
-
-# In IOB2 an I continues an entity: it never follows an O nor starts a sentence.
-VALID_PREVIOUS_LABELS = {
-    LABEL_O: (LABEL_O, LABEL_B, LABEL_I),
-    LABEL_B: (LABEL_O, LABEL_B, LABEL_I),
-    LABEL_I: (LABEL_B, LABEL_I),
-}
-
-
-def viterbi_labels(probabilities: torch.Tensor) -> list[int]:
-    """The most probable word labels (words x [O, B, I] probabilities) among valid IOB2 sequences. The labels are
-    scored word by word, so the per-word argmax can break an entity ("O I I", "B O I"); choosing the best valid
-    sequence repairs those fragments. Plain Python: 3 labels per word is too small for tensor ops to pay."""
-    log_probabilities = probabilities.float().clamp_min(1e-12).log().tolist()
-    if not log_probabilities:
-        return []
-    labels = range(NUM_LABELS)
-    score = list(log_probabilities[0])
-    score[LABEL_I] = -math.inf
-    back_pointers = []
-    for word in log_probabilities[1:]:
-        previous = [max(VALID_PREVIOUS_LABELS[label], key=score.__getitem__) for label in labels]
-        score = [score[previous[label]] + word[label] for label in labels]
-        back_pointers.append(previous)
-    path = [max(labels, key=score.__getitem__)]
-    for previous in reversed(back_pointers):
-        path.append(previous[path[-1]])
-    return path[::-1]
-
-
-def decode_labels(probabilities: torch.Tensor, decoding: str) -> tuple[list[int], list[float]]:
-    """Word labels and each word's probability of its label, by `decoding`: "viterbi" (valid IOB2, the default)
-    or "argmax" (each word on its own)."""
-    if decoding == "viterbi":
-        labels = viterbi_labels(probabilities)
-    else:
-        labels = probabilities.argmax(-1).tolist() if len(probabilities) else []
-    scores = [float(probabilities[index, label]) for index, label in enumerate(labels)]
-    return labels, scores
-
-
-def pad_sequences(sequences: list[list[int]], pad_value: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad sequences to the longest (the pipeline's batches and the training collator alike).
-
-    Args:
-        sequences: `batch` lists of ints (token ids or labels), at least one.
-        pad_value: the value after each sequence's end.
-
-    Returns:
-        `(padded, mask)`: two long tensors of shape (batch, longest); `mask` is 1 on the sequences' own positions.
-    """
-    width = max(len(sequence) for sequence in sequences)
-    padded = torch.full((len(sequences), width), pad_value, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for index, sequence in enumerate(sequences):
-        padded[index, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-        mask[index, : len(sequence)] = 1
-    return padded, mask
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Pipeline
-# ---------------------------------------------------------------------------------------------------------------
-# Forces what precision "auto" means, whatever the hardware: "bf16" or "fp32" (e.g. to run a test suite in bf16 on a
-# CPU that only emulates it).
-PRECISION_ENV = "VANER_PRECISION"
-# torch's CPU feature probes are private: a torch that renames them must not break every Hub user at construction.
-CPU_BF16_PROBES = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-
-
-def check_precision(precision: str) -> str:
-    """`precision` itself if it is one of `PRECISIONS`.
-
-    Raises:
-        ValueError: another value.
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return precision
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether `device` computes bf16 natively. On CPU that takes AVX512_BF16 or AMX: oneDNN also runs bf16 on plain
-    AVX-512 (`_is_mkldnn_bf16_supported` is true there), but emulated, several times slower than fp32. Where this
-    torch lacks the probes, False (fp32) with a warning."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
-        return False
-    probes = [getattr(torch.cpu, name, None) for name in CPU_BF16_PROBES]
-    if None in probes:
-        warnings.warn(f"this torch has no {' / '.join(CPU_BF16_PROBES)}: precision 'auto' runs fp32", stacklevel=2)
-        return False
-    return any(probe() for probe in probes)
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """"bf16", "fp32" or "int8": `precision` itself, or for "auto" the value of `$VANER_PRECISION` when set, else
-    "bf16" where `device` computes bf16 natively (AMX/AVX512-BF16 CPUs, recent GPUs), else "fp32".
-
-    Raises:
-        ValueError: `precision` or `$VANER_PRECISION` is not a known precision.
-    """
-    if check_precision(precision) != "auto":
-        return precision
-    forced = os.environ.get(PRECISION_ENV)
-    if forced:
-        if forced not in ("bf16", "fp32"):
-            raise ValueError(f"${PRECISION_ENV} must be bf16 or fp32, got {forced!r}")
-        return forced
-    return "bf16" if bf16_supported(device) else "fp32"
-
-
-def use_bf16_autocast(precision: str, device: torch.device, model_dtype: torch.dtype) -> bool:
-    """Whether to run the forward under bf16 autocast: "bf16" always; "auto" for fp32 weights where it resolves to
-    bf16 (see `resolve_precision`); "fp32" and "int8" never (the model runs in the dtype it was loaded in)."""
-    if check_precision(precision) == "auto":
-        return model_dtype == torch.float32 and resolve_precision(precision, device) == "bf16"
-    return precision == "bf16"
-
-
-@functools.cache
-def _malloc_trim():
-    """glibc's `malloc_trim`, or None where the C library has none (macOS, Windows, musl)."""
-    try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
-    except OSError:
-        return None
-
-
-def release_freed_memory() -> None:
-    """Return the C heap's free pages to the system (glibc's `malloc_trim(0)`; nothing where there is none).
-    Batches of ever new shapes leave freed blocks that glibc keeps for reuse but rarely can reuse: without this, a
-    streamed collection's resident memory grew with its length (bf16 on an AMX CPU, one BC2GM sentence per
-    document: +193 MB from 256 to 2,560 documents; with this after each chunk, flat)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def quantize_int8(model) -> None:
-    """Quantize the linear layers of `model`'s backbone in place to int8 weights (per output channel) with int8
-    activations quantized per token at run time (torchao's `Int8DynamicActivationInt8WeightConfig`); the
-    classification head keeps its dtype. A model already quantized is left as it is.
-
-    Raises:
-        ImportError: torchao is not installed.
-    """
-    try:
-        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8Tensor, quantize_
-    except ImportError as error:
-        raise ImportError("precision 'int8' needs torchao: pip install torchao==0.18.0") from error
-    linear_layers = [module for module in model.base_model.modules() if isinstance(module, torch.nn.Linear)]
-    if not any(isinstance(layer.weight, Int8Tensor) for layer in linear_layers):
-        quantize_(model.base_model, Int8DynamicActivationInt8WeightConfig())
-
-
-# The config fields an exported ONNX file must share with the model that runs it (with its head's weights)
-ONNX_CONFIG_FIELDS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
-
-
-def model_fingerprint(model) -> dict:
-    """What ties an ONNX file to the model it was exported from (stored in the file, checked when it is loaded):
-    the config's `ONNX_CONFIG_FIELDS` and a SHA-256 of the classification head's weights in fp32, which tells
-    apart two adapters of one backbone (same config, other weights)."""
-    head = model.score.weight.detach().float().cpu().contiguous().numpy().tobytes()
-    fields = {name: getattr(model.config, name, None) for name in ONNX_CONFIG_FIELDS}
-    return json.loads(json.dumps({**fields, "head_sha256": hashlib.sha256(head).hexdigest()}))
-
-
-class OnnxRuntimeForward:
-    """A file written by `vaner export-onnx`, run on the CPU by ONNX Runtime and called like the torch model:
-    `forward(input_ids=..., attention_mask=...)` (batch, tokens) returns an object whose `logits` is a float32
-    (batch, tokens, labels) tensor.
-
-    Raises:
-        ImportError: onnxruntime is not installed.
-        FileNotFoundError: no file at `path`.
-        ValueError: not a file ONNX Runtime can load, or exported from another model than `model`.
-    """
-
-    def __init__(self, path, model):
-        try:
-            import onnxruntime
-        except ImportError as error:
-            raise ImportError('an ONNX model needs onnxruntime: pip install "vaner[onnx]"') from error
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no such ONNX file: {path}")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()  # torch's setting (OMP_NUM_THREADS) rules both
-        try:
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime's own exception types (InvalidProtobuf, Fail...)
-            raise ValueError(f"{path}: ONNX Runtime cannot load it: {error}") from error
-        exported = json.loads(self.session.get_modelmeta().custom_metadata_map.get("vaner_model", "{}"))
-        expected = model_fingerprint(model)
-        differing = sorted(key for key in expected.keys() | exported.keys() if exported.get(key) != expected.get(key))
-        if differing:
-            raise ValueError(
-                f"{path} was not exported from this model (they differ in {', '.join(differing)}): "
-                "export it with `vaner export-onnx` and the same --model"
-            )
-
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        feeds = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy()}
-        return TokenClassifierOutput(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
+from .runtime_vaner import (
+    RESOLVED_PRECISIONS,
+    OnnxRuntimeForward,
+    apply_precision,
+    pad_sequences,
+    release_freed_memory,
+    resolve_precision,
+)
 
 
 @dataclass
@@ -266,41 +58,22 @@ class _Window:
     owned_words: list[int]  # the words whose labels this window decides
 
 
-# How `aggregation_strategy` groups a model that labels words (each word is read at its first token): "none" gives
-# one dict per (word, entity type) labelled B or I; the others group words into entities, and they coincide here
-# because there are no sub-word scores to combine. Accepted so that code written for BERT pipelines runs as it is.
-AGGREGATION_STRATEGIES = ("simple", "first", "average", "max", "none")
-
-
+@add_end_docstrings("\n", render_call_arguments("    "), "\n    ")
 class VanerTokenClassificationPipeline(Pipeline):
     """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models.
 
-    Fixed at construction: `precision` "auto" (default: bf16 autocast where the hardware supports it), "bf16",
-    "fp32" or "int8" (the backbone's linear layers quantized in place, see `quantize_int8`; needs torchao);
-    `onnx_model`: a file written by `vaner export-onnx` from this model (fp32, or its int8 linear layers, the
-    fastest on CPUs: see `benchmarks/results/`), run by ONNX Runtime on the CPU instead of the torch forward;
-    `compile=True` for bulk tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches
-    of any size and width reuse one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs
-    about 1.3x faster there (`benchmarks/speed.py`); `padding="visible"` reproduces the authors' released
-    inference for a converted release (`vaner convert-release`): rows left-padded to `config.max_window_tokens`
-    with the unknown token and padding attended like text; the default, "masked", lets no token see padding, so
-    a text's entities do not depend on its batch.
-
-    Given at construction as defaults, or at call time to override them:
-    - `entity_types`: the types to tag (default: all the model's types; any non-empty string is allowed, the
-      instruction is free text);
-    - `dataset`: a known corpus name, for the instruction with the dataset name (default None: the type-only
-      instruction);
-    - `decoding`: "viterbi" (default: the most probable valid IOB2 label sequence per sentence) or "argmax" (each
-      word's most probable label);
-    - `threshold`: entities (words, for "none") scoring below it are left out (default 0: all are kept);
-    - `aggregation_strategy`: "simple" (default), "first", "average" and "max" all return entities; VANER labels
-      words (each read at its first token), not sub-word tokens, so the four coincide. "none" returns one dict per
-      (word, entity type) whose label is not O: `{"entity": "B-Disease", "score", "index", "word", "start",
-      "end"}`, `index` being the word's index in the text and `score` its probability of that label;
-    - `batch_size` (rows of one window and one type per forward, default 8), `chunk_size` (texts per chunk of a
-      streamed input, default 256) and `sentence_split=False` when each input is already one sentence (entities
-      never cross a sentence: by default the pipeline finds sentence ends itself).
+    Fixed at construction: `precision` "auto" (default: bf16 where the hardware computes it natively, else fp32;
+    `$VANER_PRECISION` forces either), "bf16" (a float32 model is cast to bf16 in place and runs under bf16
+    autocast), "fp32" (the model runs in the dtype it has, under no autocast of the pipeline's own) or "int8" (the
+    backbone's linear layers quantized in place, see `quantize_int8`; needs torchao); `onnx_model`: a file written
+    by `vaner export-onnx` from this model (fp32, or its int8 linear layers, the fastest on CPUs: see
+    `benchmarks/results/`), run by ONNX Runtime on the CPU instead of the torch forward; `compile=True` for bulk
+    tagging: the forward is compiled by `torch.compile` (dynamic shapes, so batches of any size and width reuse
+    one graph); it costs minutes once (259 s on a 2-core CPU), then the forward runs about 1.3x faster there
+    (`benchmarks/speed.py`); `padding="visible"` reproduces the authors' released inference for a converted
+    release (`vaner convert-release`): rows left-padded to `config.max_window_tokens` with the unknown token and
+    padding attended like text; the default, "masked", lets no token see padding, so a text's entities do not
+    depend on its batch.
 
     Inputs: a string gives one list of entities; a list or tuple of strings a list of lists. Any other iterable (a
     generator, a `KeyDataset`, a `datasets.Dataset` with a "text" column) gives an iterator of lists, in input
@@ -311,7 +84,8 @@ class VanerTokenClassificationPipeline(Pipeline):
     start; `score` is the mean of its words' label probabilities; entities of different types may overlap. Text
     longer than the model window is split into sentences, then into overlapping windows, and the predictions are
     merged: nothing is truncated.
-    """
+
+    Call arguments, given at construction as defaults or to a call to override them (`options_vaner.CallOptions`):"""
 
     _load_processor = False
     _load_image_processor = False
@@ -327,8 +101,8 @@ class VanerTokenClassificationPipeline(Pipeline):
         onnx_model=None,
         **kwargs,
     ):
-        """`precision`, `compile`, `padding` and `onnx_model` as in the class docstring; the call arguments (see the
-        class docstring) as defaults for every call; the rest as `Pipeline`.
+        """`precision`, `compile`, `padding` and `onnx_model` as in the class docstring; the call arguments as
+        defaults for every call; the rest as `Pipeline`.
 
         Raises:
             ValueError: an unknown padding or precision, a bad call argument, `onnx_model` with `compile`, a
@@ -337,15 +111,14 @@ class VanerTokenClassificationPipeline(Pipeline):
             TypeError: an argument this pipeline does not take.
         """
         super().__init__(*args, **kwargs)
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-        self.padding = padding
+        self.padding = check_choice("padding", padding, PADDINGS)
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
         if onnx_model is not None:
+            precision_conflicts = check_choice("precision", precision, PRECISIONS) not in ("auto", "fp32")
             conflicts = [
                 *(["compile"] if compile else []),
-                *([f"precision {precision!r}"] if check_precision(precision) not in ("auto", "fp32") else []),
+                *([f"precision {precision!r}"] if precision_conflicts else []),
                 *([f"device {self.device.type!r}"] if self.device.type != "cpu" else []),
             ]
             if conflicts:
@@ -353,112 +126,49 @@ class VanerTokenClassificationPipeline(Pipeline):
                 raise ValueError(
                     f"an ONNX model runs on the CPU in the precision it was exported in, not with {conflicting}"
                 )
-            self.autocast_bf16 = False
+            self.precision = RESOLVED_PRECISIONS["fp32"]
             self.forward_model = OnnxRuntimeForward(onnx_model, self.model)
         else:
-            self.autocast_bf16 = use_bf16_autocast(precision, self.device, self.model.dtype)
-            if precision == "int8":
-                quantize_int8(self.model)
+            self.precision = resolve_precision(precision, self.device)
+            apply_precision(self.model, self.precision)
             # the elementwise ops (RMSNorm, RoPE, SiLU) cost as much as the matmuls at this model size: fusing pays
             self.forward_model = torch.compile(self.model, dynamic=True) if compile else self.model
-        self.check_entity_types(self._preprocess_params.get("entity_types"))
-        self.check_dataset(self._preprocess_params.get("dataset"))
+        # the defaults of every call: the model's own types, then what was given here (transformers keeps the
+        # call arguments given to the constructor in `_preprocess_params`, and the batch size in `_batch_size`)
+        defaults = CallOptions(entity_types=tuple(self.model.config.entity_types))
+        self.options = self.checked(defaults.replace(**self._preprocess_params, batch_size=self._batch_size))
 
     # --- the steps, each usable on its own ------------------------------------------------------------------
-    def _sanitize_parameters(
-        self,
-        entity_types=None,
-        dataset=None,
-        batch_size=None,
-        sentence_split=None,
-        decoding=None,
-        threshold=None,
-        aggregation_strategy=None,
-        chunk_size=None,
-        **kwargs,
-    ):
-        """The given call arguments, checked, as the first of transformers' three parameter dicts (this pipeline
-        runs its steps itself, across texts).
+    def _sanitize_parameters(self, **kwargs):
+        """The call arguments given (None: not given), as the first of transformers' three parameter dicts (this
+        pipeline runs its steps itself, across texts); they are checked once, when they become `CallOptions`.
 
         Raises:
             TypeError: an argument this pipeline does not take.
-            ValueError: a bad decoding, threshold, aggregation_strategy, batch_size or chunk_size.
         """
-        if kwargs:
-            raise TypeError(
-                f"unexpected arguments: {', '.join(sorted(kwargs))} (VANER's pipeline takes entity_types, dataset, "
-                "decoding, threshold, aggregation_strategy, batch_size, chunk_size, sentence_split)"
-            )
-        if decoding is not None and decoding not in DECODINGS:
-            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
-        if aggregation_strategy is not None and aggregation_strategy not in AGGREGATION_STRATEGIES:
-            raise ValueError(
-                f"aggregation_strategy must be one of {AGGREGATION_STRATEGIES}, got {aggregation_strategy!r}"
-            )
-        if threshold is not None and (isinstance(threshold, bool) or not 0 <= threshold <= 1):
-            raise ValueError(f"threshold must be a number from 0 to 1, got {threshold!r}")
-        for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        given = {
-            "entity_types": entity_types,
-            "dataset": dataset,
-            "batch_size": batch_size,
-            "sentence_split": sentence_split,
-            "decoding": decoding,
-            "threshold": threshold,
-            "aggregation_strategy": aggregation_strategy,
-            "chunk_size": chunk_size,
-        }
-        return {name: value for name, value in given.items() if value is not None}, {}, {}
+        CallOptions.check_names(kwargs)
+        return {name: value for name, value in kwargs.items() if value is not None}, {}, {}
 
-    def call_parameters(self, **kwargs) -> dict:
-        """Every call argument: those given now, else those given at construction, else the defaults (see the
-        class docstring); entity types and dataset checked.
+    def call_options(self, **kwargs) -> CallOptions:
+        """The options of a call: those given now over those given at construction over the defaults
+        (`CallOptions`).
 
         Raises:
-            TypeError, ValueError: see `_sanitize_parameters`, `check_entity_types`, `check_dataset`.
+            TypeError: an argument this pipeline does not take.
+            ValueError: a bad value, or a dataset the model does not know.
         """
-        given = {**self._preprocess_params, **self._sanitize_parameters(**kwargs)[0]}
-        return {
-            "entity_types": self.check_entity_types(given.get("entity_types")),
-            "dataset": self.check_dataset(given.get("dataset")),
-            "batch_size": given.get("batch_size", self._batch_size or DEFAULT_BATCH_SIZE),
-            "sentence_split": given.get("sentence_split", True),
-            "decoding": given.get("decoding", DECODINGS[0]),
-            "threshold": given.get("threshold", 0.0),
-            "aggregation_strategy": given.get("aggregation_strategy", AGGREGATION_STRATEGIES[0]),
-            "chunk_size": given.get("chunk_size", DEFAULT_CHUNK_SIZE),
-        }
+        return self.checked(self.options.replace(**kwargs)) if kwargs else self.options
 
-    def check_entity_types(self, entity_types) -> list[str]:
-        """The entity types to tag: the model's own when None, a string as one type.
-
-        Raises:
-            ValueError: an empty list, or a type that is not a non-empty string.
-        """
-        if entity_types is None:
-            return list(self.model.config.entity_types)
-        if isinstance(entity_types, str):
-            entity_types = [entity_types]
-        entity_types = list(entity_types)
-        if not entity_types:
-            raise ValueError("entity_types is empty: name at least one type, e.g. ['Disease']")
-        for entity_type in entity_types:
-            if not isinstance(entity_type, str) or not entity_type.strip():
-                raise ValueError(f"entity type must be a non-empty string, got {entity_type!r}")
-        return [entity_type.strip() for entity_type in entity_types]
-
-    def check_dataset(self, dataset) -> str | None:
-        """`dataset` itself if the model knows it (config.corpus_types) or it is None.
+    def checked(self, options: CallOptions) -> CallOptions:
+        """`options` itself if its dataset is None or one the model knows (`config.corpus_types`).
 
         Raises:
             ValueError: a dataset name the model does not know.
         """
         known = self.model.config.corpus_types
-        if dataset is not None and dataset not in known:
-            raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(known))}, or None")
-        return dataset
+        if options.dataset is not None and options.dataset not in known:
+            raise ValueError(f"unknown dataset {options.dataset!r}; known: {', '.join(sorted(known))}, or None")
+        return options
 
     def instruction_ids(self, entity_type: str, dataset: str | None) -> list[int]:
         key = (entity_type, dataset)
@@ -505,21 +215,20 @@ class VanerTokenClassificationPipeline(Pipeline):
             )
         return window - longest_instruction
 
-    def preprocess(self, text: str, entity_types=None, dataset=None, sentence_split: bool = True) -> dict:
-        """Words, sentences, windows and model rows of one text; `sentence_split=False` reads the text as one
-        sentence (for text already split into sentences by the caller).
+    def preprocess(self, text: str, options: CallOptions | None = None) -> dict:
+        """Words, sentences, windows and model rows of one text for `options` (default: the construction's);
+        `options.sentence_split=False` reads the text as one sentence.
 
         Raises:
             TypeError: `text` is not a string.
-            ValueError: see `check_entity_types`, `check_dataset`.
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
-        entity_types = self.check_entity_types(entity_types)
-        dataset = self.check_dataset(dataset)
+        options = options or self.options
+        entity_types, dataset = options.entity_types, options.dataset
         spans = split_words(text)
         pieces = encode_words(self.tokenizer, [text[start:end] for start, end in spans])
-        sentences = split_sentences(text, spans) if sentence_split else [(0, len(spans))] if spans else []
+        sentences = split_sentences(text, spans) if options.sentence_split else [(0, len(spans))] if spans else []
         windows = self.word_windows(pieces, sentences, self.window_budget(entity_types, dataset))
         rows = self.rows_for(pieces, windows, entity_types, dataset)
         return {
@@ -533,7 +242,9 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def _forward(self, model_inputs: dict) -> dict:
         """Label probabilities for one padded batch: {"probabilities": (batch, tokens, labels)}."""
-        with torch.inference_mode(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.autocast_bf16):
+        # no autocast context at all when not autocasting: a caller's own (the Trainer's) then applies
+        autocast = torch.autocast(self.device.type, torch.bfloat16) if self.precision.autocast else None
+        with torch.inference_mode(), autocast or contextlib.nullcontext():
             logits = self.forward_model(
                 input_ids=model_inputs["input_ids"].to(self.device),
                 attention_mask=model_inputs["attention_mask"].to(self.device),
@@ -549,21 +260,11 @@ class VanerTokenClassificationPipeline(Pipeline):
             probabilities[owned] = predictions[(type_index, window_index)][owned - window.first_word]
         return probabilities
 
-    def decode_entities(self, probabilities: torch.Tensor, words: list[str], decoding: str):
-        """Entities of one sentence and type from its word probabilities (words x [O, B, I]): word labels by
-        `decoding`, spans tidied by `tidy_spans` (no broken brackets, no edge comma or hyphen: the rule chosen on
-        dev data), each with the mean of its words' label probabilities. Returns `(first, last, score)` per entity."""
-        labels, scores = decode_labels(probabilities, decoding)
-        return [
-            (first, last, sum(scores[first:last]) / (last - first))
-            for first, last in tidy_spans(words, entity_spans(labels))
-        ]
-
-    def postprocess(
-        self, model_outputs: dict, decoding: str = "viterbi", threshold: float = 0.0, aggregation_strategy="simple"
-    ) -> list[dict]:
+    def postprocess(self, model_outputs: dict, options: CallOptions | None = None) -> list[dict]:
         """Entities of one text (or, for `aggregation_strategy="none"`, its B/I words) from its preprocessed form
-        plus per-row word predictions; see the class docstring for the arguments and the dicts."""
+        plus per-row word predictions, by `options` (default: the construction's); see the class docstring for the
+        dicts."""
+        options = options or self.options
         text, spans, windows = model_outputs["text"], model_outputs["spans"], model_outputs["windows"]
         words = [text[start:end] for start, end in spans]
         found = []
@@ -571,16 +272,17 @@ class VanerTokenClassificationPipeline(Pipeline):
             probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
             for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
                 sentence = probabilities[sentence_first:sentence_last]
-                for first, last, score in self.decode_entities(sentence, words[sentence_first:sentence_last], decoding):
+                sentence_words = words[sentence_first:sentence_last]
+                for first, last, score in decode_entities(sentence, sentence_words, options.decoding):
                     first, last = sentence_first + first, sentence_first + last
-                    if aggregation_strategy == "none":
+                    if options.aggregation_strategy == "none":
                         found.extend(self.word_dicts(entity_type, first, last, probabilities, spans, words))
                     else:
                         start, end = spans[first][0], spans[last - 1][1]
                         entity = {"entity_group": entity_type, "score": score, "word": text[start:end]}
                         found.append({**entity, "start": start, "end": end})
-        found = [item for item in found if item["score"] >= threshold]
-        return sorted(found, key=lambda item: (item["start"], item["end"], item.get("entity_group", item.get("entity"))))
+        found = [item for item in found if item["score"] >= options.threshold]
+        return sorted(found, key=lambda item: (item["start"], item["end"], item.get("entity_group") or item["entity"]))
 
     @staticmethod
     def word_dicts(entity_type: str, first: int, last: int, probabilities, spans, words) -> list[dict]:
@@ -639,63 +341,73 @@ class VanerTokenClassificationPipeline(Pipeline):
             TypeError: an input that is not a string, or an unknown argument.
             ValueError: a bad argument value.
         """
-        parameters = self.call_parameters(**kwargs)
+        options = self.call_options(**kwargs)
         if isinstance(inputs, str):
-            return self.tag_texts([inputs], parameters)[0]
+            return self.tag_texts([inputs], options)[0]
         if isinstance(inputs, (list, tuple)):
-            return self.tag_texts(list(inputs), parameters)
-        return self.stream(dataset_texts(inputs), parameters)
+            return self.tag_texts(list(inputs), options)
+        return self.stream(dataset_texts(inputs), options)
 
-    def tag_texts(self, texts: list[str], parameters: dict) -> list[list[dict]]:
+    def tag_texts(self, texts: list[str], options: CallOptions) -> list[list[dict]]:
         """One list of entities per text, all texts' rows batched together by length; the memory the batches
         freed is handed back to the system (`release_freed_memory`), so that chunk after chunk does not grow it."""
-        preprocess_keys = ("entity_types", "dataset", "sentence_split")
-        items = [self.preprocess(text, **{key: parameters[key] for key in preprocess_keys}) for text in texts]
-        self.predict_rows(items, parameters["batch_size"])
-        postprocess_keys = ("decoding", "threshold", "aggregation_strategy")
-        entities = [self.postprocess(item, **{key: parameters[key] for key in postprocess_keys}) for item in items]
+        items = [self.preprocess(text, options) for text in texts]
+        self.predict_rows(items, options.batch_size)
+        entities = [self.postprocess(item, options) for item in items]
         del items
         release_freed_memory()
         return entities
 
-    def stream(self, texts, parameters: dict):
-        """Yield one list of entities per text of the iterable `texts`, in order, tagging `chunk_size` texts at a
-        time."""
+    def stream(self, texts, options: CallOptions):
+        """Yield one list of entities per text of the iterable `texts`, in order, tagging `options.chunk_size`
+        texts at a time."""
         chunk = []
         for text in texts:
             chunk.append(text)
-            if len(chunk) == parameters["chunk_size"]:
-                yield from self.tag_texts(chunk, parameters)
+            if len(chunk) == options.chunk_size:
+                yield from self.tag_texts(chunk, options)
                 chunk = []
         if chunk:
-            yield from self.tag_texts(chunk, parameters)
+            yield from self.tag_texts(chunk, options)
 
     def word_probabilities(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None):
-        """O/B/I probabilities of pre-tokenized sentences: one (words x 3) float tensor per sentence, each word read
-        at its first token; long sentences are windowed exactly as in `__call__`."""
-        parameters = self.call_parameters(entity_types=[entity_type], dataset=dataset, batch_size=batch_size)
-        entity_types, dataset = parameters["entity_types"], parameters["dataset"]
+        """O/B/I probabilities of pre-tokenized sentences, each word read at its first token; long sentences are
+        windowed exactly as in `__call__`.
+
+        Args:
+            sentences: lists of words.
+            entity_type: the type to tag.
+            dataset: a corpus the model knows, for the instruction (None: type-only).
+            batch_size: rows per forward (default: the pipeline's).
+
+        Returns:
+            `list[torch.Tensor]`: one `(words, 3)` float tensor per sentence.
+        """
+        options = self.call_options(entity_types=entity_type, dataset=dataset, batch_size=batch_size)
+        entity_types, dataset = options.entity_types, options.dataset
         budget = self.window_budget(entity_types, dataset)
         items = []
         for words in sentences:
             pieces = encode_words(self.tokenizer, list(words))
             windows = self.word_windows(pieces, [(0, len(words))] if words else [], budget)
             items.append({"windows": windows, "rows": self.rows_for(pieces, windows, entity_types, dataset)})
-        self.predict_rows(items, parameters["batch_size"])
+        self.predict_rows(items, options.batch_size)
         return [
             self.merge_windows(item["windows"], item["predictions"], 0, len(words))
             for item, words in zip(items, sentences)
         ]
 
     def tag_words(self, sentences: list[list[str]], entity_type: str, dataset=None, batch_size=None) -> list[list[int]]:
-        """Word labels (0=O, 1=B, 2=I) for pre-tokenized sentences, one list per sentence with one label per
-        word, decoded from `word_probabilities` exactly as `__call__` decodes entities (with the decoding given at
-        construction). This is what evaluation scores."""
-        decoding = self.call_parameters()["decoding"]
+        """Word labels for pre-tokenized sentences, decoded from `word_probabilities` exactly as `__call__` decodes
+        entities (with the decoding given at construction). This is what evaluation scores.
+
+        Returns:
+            `list[list[int]]`: per sentence, one label (0=O, 1=B, 2=I) per word.
+        """
         probabilities = self.word_probabilities(sentences, entity_type, dataset, batch_size)
         labels = []
         for sentence, words in zip(probabilities, sentences):
-            spans = [(first, last) for first, last, _ in self.decode_entities(sentence, words, decoding)]
+            spans = [(first, last) for first, last, _ in decode_entities(sentence, words, self.options.decoding)]
             labels.append(spans_to_labels(spans, len(words)))
         return labels
 

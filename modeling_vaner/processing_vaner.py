@@ -14,20 +14,6 @@ IOB2_LABELS = ("O", "B", "I")  # the head's classes, in order: outside, begins a
 LABEL_O, LABEL_B, LABEL_I = range(len(IOB2_LABELS))
 NUM_LABELS = len(IOB2_LABELS)
 IGNORE_INDEX = -100
-# The pipeline's choices, defined here (torch-free) so that command lines can offer them without importing torch:
-# how word labels are decoded (the most probable valid IOB2 sequence, or each word's most probable label) and in
-# which precision the model runs ("auto": bf16 where the hardware computes it natively; "int8": int8 weights and
-# activations in the backbone's linear layers).
-DECODINGS = ("viterbi", "argmax")
-PRECISIONS = ("auto", "bf16", "fp32", "int8")
-# How batches are padded: "masked" (right padding no token attends to, the default) or "visible" (the authors'
-# released inference: each row left-padded to the window with the unknown token, padding attended like text).
-PADDINGS = ("masked", "visible")
-# Rows (one window of one text for one entity type) per forward, and texts per chunk when the pipeline streams a
-# generator or dataset or `vaner annotate` tags a collection: memory is bounded by a chunk, not the collection,
-# and a chunk's rows are batched by length (larger chunks pad less).
-DEFAULT_BATCH_SIZE = 8
-DEFAULT_CHUNK_SIZE = 256
 
 # Words as the corpora tokenize them: runs of word characters, and every other non-space character on its own.
 # `regex`'s \w is Unicode's (UTS #18: letters, combining marks, decimal digits, connector punctuation, joiners),

@@ -157,20 +157,3 @@ def convert_release(release_dir, base: str, out_dir, *, adapt: bool = False) -> 
     }
     (folder / RELEASE_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return folder
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "convert-release", help="convert the authors' released VANER checkpoint into a Hub-ready VANER folder"
-    )
-    parser.add_argument("release_dir", type=Path, help="the checkpoint folder (adapter_config.json + weights)")
-    parser.add_argument("--base", required=True, help="the base: a local Llama folder or meta-llama/Llama-2-7b-hf")
-    parser.add_argument("--out", required=True, type=Path, help="the folder to write")
-    parser.add_argument("--adapt", action="store_true", help="the VANER_adapt checkpoint (without dataset names)")
-    parser.set_defaults(func=run_convert)
-
-
-def run_convert(args) -> int:
-    out = convert_release(args.release_dir, args.base, args.out, adapt=args.adapt)
-    print(f"{out}\tconverted from {args.release_dir} on {args.base}")
-    return 0

@@ -71,15 +71,3 @@ def plot_log(run_dir, out_path=None) -> Path:
     figure.savefig(out_path, dpi=110)
     plt.close(figure)
     return out_path
-
-
-def register(subparsers) -> None:
-    plot = subparsers.add_parser("plot-log", help="plot loss and dev F1 curves of a `vaner train` run (PNG)")
-    plot.add_argument("run_dir", type=Path)
-    plot.add_argument("--output", type=Path, help=f"PNG path (default: RUN_DIR/{PLOT_FILE})")
-    plot.set_defaults(func=run_plot)
-
-
-def run_plot(args) -> int:
-    print(plot_log(args.run_dir, args.output))
-    return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY_CORPORA_DIR = Path(__file__).resolve().parent / "resources" / "corpora"
 TOKENIZER_TEXT = [
     "Mutations in the BRCA1 gene cause hereditary breast and ovarian cancer in women.",
     "Tamoxifen and cisplatin were given to patients with Huntington disease and α-synuclein pathology.",
@@ -24,13 +25,41 @@ def pytest_configure(config):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    # Every test that uses the real corpora (directly or through another fixture) is an integration test; a test
+    # that reaches them another way (`request.getfixturevalue`) carries the marker itself.
+    for item in items:
+        if "corpora_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
 @pytest.fixture(scope="session")
 def corpora_dir() -> Path:
-    """The real corpora: $VANER_CORPORA_DIR, else ../shared/corpora beside the repository."""
-    path = Path(os.environ.get("VANER_CORPORA_DIR") or REPO_ROOT.parent / "shared" / "corpora")
-    if not path.is_dir():
-        pytest.fail(f"corpora not found at {path}; set VANER_CORPORA_DIR")
+    """The real corpora (`default_corpora_dir`): $VANER_CORPORA_DIR, else ../shared/corpora beside the repository.
+
+    Absent (no such directory; `VANER_CORPORA_DIR=/nonexistent` means absent), the tests using it are skipped with
+    the reason in the summary; under CI=true, where they must run, they fail instead."""
+    from dataset_scripts.corpora import SHARED_CORPORA_DIR, default_corpora_dir
+
+    path = default_corpora_dir()
+    if path is None or not path.is_dir():
+        reason = f"real corpora not found at {path or SHARED_CORPORA_DIR}; set VANER_CORPORA_DIR"
+        if running_in_ci():
+            pytest.fail(f"{reason} (CI=true: the integration tests must run)", pytrace=False)
+        pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_corpora_dir() -> Path:
+    """tests/resources/corpora: a few synthetic sentences per file, laid out like the real corpora (the files that
+    logic tests read; see tests/resources/README.md)."""
+    return TINY_CORPORA_DIR
 
 
 def make_tiny_tokenizer():

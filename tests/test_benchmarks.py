@@ -1,4 +1,5 @@
-"""Benchmark scripts run end to end on a tiny model (their numbers come from real runs; see the README)."""
+"""Benchmark scripts run end to end on a tiny model and the tiny committed corpora (their numbers come from real
+runs; see the README)."""
 
 import importlib.util
 import json
@@ -17,10 +18,10 @@ def load_script(name: str):
     return module
 
 
-def test_dbr_ablation_trains_both_arms_on_the_same_budget(tmp_path, tiny_backbone, corpora_dir):
+def test_dbr_ablation_trains_both_arms_on_the_same_budget(tmp_path, tiny_backbone, tiny_corpora_dir):
     ablation = load_script("ablation")
     output = tmp_path / "ablation_dbr.json"
-    ablation.main(["dbr", "--backbone", str(tiny_backbone), "--corpora-dir", str(corpora_dir), "--max-steps", "2",
+    ablation.main(["dbr", "--backbone", str(tiny_backbone), "--corpora-dir", str(tiny_corpora_dir), "--max-steps", "2",
                    "--train-limit", "8", "--test-limit", "4", "--precision", "fp32",
                    "--work-dir", str(tmp_path / "runs"), "--output", str(output)])
     report = json.loads(output.read_text())
@@ -97,22 +98,23 @@ def test_error_analysis_context_reading_scores_only_each_sentences_own_words(tin
     assert not torch.allclose(in_context[1], alone[1])  # the unmasked model attends to the sentence before
 
 
-def test_speed_benchmark_reads_whole_abstracts(monkeypatch, corpora_dir):
-    monkeypatch.setenv("VANER_CORPORA_DIR", str(corpora_dir))
+def test_speed_benchmark_reads_whole_abstracts(monkeypatch, tiny_corpora_dir):
+    monkeypatch.setenv("VANER_CORPORA_DIR", str(tiny_corpora_dir))
     abstracts = load_script("speed").load_abstracts(3)
     assert len(abstracts) == 3
     assert all(text.count(" . ") >= 3 for text in abstracts)  # several sentences each, not one
 
 
-def test_annotate_benchmark_compares_speed_and_memory(tmp_path, tiny_model_dir, corpora_dir, monkeypatch):
-    monkeypatch.setenv("VANER_CORPORA_DIR", str(corpora_dir))
+def test_annotate_benchmark_compares_speed_and_memory(tmp_path, tiny_model_dir, tiny_corpora_dir, monkeypatch):
+    monkeypatch.setenv("VANER_CORPORA_DIR", str(tiny_corpora_dir))
     monkeypatch.setenv("VANER_PRECISION", "fp32")  # a speed ratio only: the precision just has to be one
     output = tmp_path / "annotate.json"
-    arguments = ["--model", str(tiny_model_dir), "--documents", "20", "--large", "40", "--out", str(output)]
+    # the tiny BC2GM train split has 8 sentences: 4 documents, and all 8 for the large collection
+    arguments = ["--model", str(tiny_model_dir), "--documents", "4", "--large", "8", "--out", str(output)]
     load_script("annotate").main(arguments)
     report = json.loads(output.read_text())
-    assert report["speed"]["documents"] == 20 and report["speed"]["annotate_vs_pipeline"] > 0
-    assert [report["memory"][size]["documents"] for size in ("small", "large")] == [20, 40]
+    assert report["speed"]["documents"] == 4 and report["speed"]["annotate_vs_pipeline"] > 0
+    assert [report["memory"][size]["documents"] for size in ("small", "large")] == [4, 8]
     memory = report["memory"]
     assert memory["large_vs_small"] == memory["large"]["peak_rss_mib"] / memory["small"]["peak_rss_mib"]
-    assert set(report["processes"]["seconds"]) == {"1x2", "2x1"} and report["processes"]["documents"] == 20
+    assert set(report["processes"]["seconds"]) == {"1x2", "2x1"} and report["processes"]["documents"] == 4

@@ -1,4 +1,5 @@
-"""`vaner extract` from an argument, a file and standard input; table and JSONL output; clear errors."""
+"""The `vaner` command: its parser (built without torch, commands listed in two groups, shared options), and
+`vaner extract` from an argument, a file and standard input; table and JSONL output; clear errors."""
 
 import json
 import subprocess
@@ -110,3 +111,47 @@ def test_every_command_offline_without_corpora_says_what_is_missing(args, tmp_pa
     errors = [line for line in err.splitlines() if line.startswith(f"vaner {args[0]}") and "error: " in line]
     assert len(errors) == 1 and "Traceback" not in err, err[-2000:]
     assert "--corpora-dir" in errors[0] or "corpora directory" in errors[0], errors[0]
+
+
+USER_COMMANDS = ("extract", "annotate", "evaluate", "train", "export-onnx")
+MAINTAINER_COMMANDS = ("stage", "push", "convert-release", "install-adapter", "average-adapters", "plot-log",
+                       "backbone", "data", "dbr")
+
+
+def test_parser_builds_without_torch_or_transformers():
+    code = (
+        "import sys; from modeling_vaner.cli import build_parser; build_parser(); "
+        "print(sorted({'torch', 'transformers', 'datasets'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_help_lists_user_commands_apart_from_maintainer_commands():
+    completed = vaner("--help")
+    assert completed.returncode == 0, completed.stderr
+    user, maintainer = completed.stdout.split("\ncommands:\n")[1].split("\nmaintainer and data commands:\n")
+    listed = [[line.split()[0] for line in block.splitlines() if line.startswith("  ") and line[2] != " "]
+              for block in (user, maintainer.split("\n\n")[0])]
+    assert listed == [list(USER_COMMANDS), list(MAINTAINER_COMMANDS)]
+    assert "tag biomedical entities in text" in user  # each command with its one-line help
+    sub = vaner("evaluate", "--help")  # a command's own help is argparse's
+    assert sub.returncode == 0 and sub.stdout.startswith("usage: vaner evaluate")
+
+
+def test_shared_options_have_one_default_and_one_help():
+    from modeling_vaner.cli import build_parser
+    from modeling_vaner.options_vaner import DEFAULT_BATCH_SIZE, PRECISIONS
+
+    subcommands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    seen = {}
+    for name in ("extract", "annotate", "evaluate"):
+        for action in subcommands[name]._actions:
+            if action.dest in ("model", "precision", "batch_size", "onnx", "types", "dataset"):
+                seen.setdefault(action.dest, set()).add((action.help, action.default, tuple(action.choices or ())))
+    assert all(len(variants) == 1 for variants in seen.values()), seen
+    assert len(seen) == 6
+    ((_, batch_size, _),) = seen["batch_size"]
+    ((_, _, precisions),) = seen["precision"]
+    assert batch_size == DEFAULT_BATCH_SIZE and precisions == PRECISIONS
+

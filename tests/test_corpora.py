@@ -1,4 +1,5 @@
-"""The corpora table, readers, builder, `vaner data stats` and `vaner data export`, on the shared corpora."""
+"""The corpora table, readers, builder, `vaner data stats` and `vaner data export`: their logic on the tiny committed
+corpora (tests/resources/corpora), and the same tests and the facts of the shared corpora on those (`integration`)."""
 
 import argparse
 import json
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from dataset_scripts.cli import register
 from dataset_scripts.corpora import (
     CORPORA,
     CORPORA_DIR_ENV,
@@ -20,9 +20,17 @@ from dataset_scripts.corpora import (
 )
 from dataset_scripts.stats import TOLERANCE, collect
 from dataset_scripts.tagged_files import CorpusFormatError, read_tagged_file
+from modeling_vaner.cli.data import register
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORD_KEYS = {"id", "document_id", "tokens", "ner_tags", "entity_type", "corpus"}
+# A test parametrized with these runs on the tiny corpora, and on the real ones as an integration test.
+TINY_AND_REAL = ["tiny_corpora_dir", pytest.param("corpora_dir", marks=pytest.mark.integration)]
+
+
+def real(*values):
+    """A parameter set of a test's run on the real corpora."""
+    return pytest.param("corpora_dir", *values, marks=pytest.mark.integration)
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +68,21 @@ def test_every_available_corpus_matches_table2_or_is_explained(stats):
         assert next(row for row in stats[name]["splits"] if row["split"] == split)["sentences"] == sentences
 
 
-def test_records_have_the_schema(corpora_dir):
+@pytest.mark.parametrize("corpora, sentences, entities, abstracts", [
+    ("tiny_corpora_dir", 6, 6, 3), real(923, 787, 200)
+])
+def test_records_have_the_schema(request, corpora, sentences, entities, abstracts):
+    corpora_dir = request.getfixturevalue(corpora)
     records = read_corpus("ncbi", "validation", corpora_dir)
-    assert len(records) == 923
+    assert len(records) == sentences
     assert set(records[0]) == RECORD_KEYS
     assert records[0]["id"] == "ncbi-validation-0" and records[0]["entity_type"] == "Disease"
     assert all(len(record["tokens"]) == len(record["ner_tags"]) for record in records)
-    assert sum(record["ner_tags"].count(1) for record in records) == 787
+    assert sum(record["ner_tags"].count(1) for record in records) == entities
     assert len({record["id"] for record in records}) == len(records)
     # -DOCSTART- lines start documents (the GENIA devel file of JNLPBA has 200 abstracts)
     genia = read_tagged_file(corpora_dir / "JNLPBA/devel.tsv", "Gene", tag_types=CORPORA["jnlpba"].tag_types)
-    assert len({record["document_id"] for record in genia}) == 200 and genia[0]["document_id"].endswith("doc0")
+    assert len({record["document_id"] for record in genia}) == abstracts and genia[0]["document_id"].endswith("doc0")
 
 
 def test_jnlpba_types_are_counted_as_biobert_does(corpora_dir):
@@ -94,7 +106,13 @@ def test_jnlpba_train_is_tokenized_as_its_test_split(corpora_dir):
         assert tokens["IL-2"] == 0 and tokens["IL"] > 100
 
 
-def test_s800_train_is_the_corpus_minus_vaner_dev_and_test(corpora_dir):
+@pytest.mark.parametrize("corpora, unmatched, train", [
+    ("tiny_corpora_dir", ["Isolates of Bacillus pu"], 7),
+    real(["C ( 16 : 1 ) omega7c an", "Strain 0533 ( T ) exhib"], 5734),
+])
+def test_s800_train_is_the_corpus_minus_vaner_dev_and_test(request, corpora, unmatched, train):
+    corpora_dir = request.getfixturevalue(corpora)
+
     def sentences(records):
         return Counter(tuple(record["tokens"]) for record in records)
 
@@ -103,13 +121,16 @@ def test_s800_train_is_the_corpus_minus_vaner_dev_and_test(corpora_dir):
     assert not splits["test"] - whole
     unmatched_dev = splits["validation"] - whole
     starts = sorted(" ".join(tokens)[:23] for tokens in unmatched_dev)
-    assert starts == ["C ( 16 : 1 ) omega7c an", "Strain 0533 ( T ) exhib"]
+    assert starts == unmatched
     assert splits["train"] + (splits["validation"] - unmatched_dev) + splits["test"] == whole
-    assert sum(splits["train"].values()) == 5734
+    assert sum(splits["train"].values()) == train
 
 
-def test_bc4chemd_is_reported_unavailable(stats, corpora_dir):
-    assert "only the CHEMDNER annotations" in stats["bc4chemd"]["error"]
+@pytest.mark.parametrize("corpora", TINY_AND_REAL)
+def test_bc4chemd_is_reported_unavailable(request, corpora):
+    corpora_dir = request.getfixturevalue(corpora)
+    (result,) = collect(corpora_dir, ["bc4chemd"])
+    assert not result["available"] and "only the CHEMDNER annotations" in result["error"]
     with pytest.raises(CorpusUnavailableError, match="BC4CHEMD/train.tsv.*--corpora-dir.*VANER_CORPORA_DIR"):
         read_corpus("bc4chemd", "train", corpora_dir)
 
@@ -186,13 +207,13 @@ def test_missing_file_names_path_and_flag(tmp_path):
         read_tagged_file(tmp_path / "nothing.tsv", "Gene")
 
 
-def test_unknown_names_are_value_errors(corpora_dir):
+def test_unknown_names_are_value_errors(tiny_corpora_dir):
     with pytest.raises(ValueError, match="unknown corpus 'NCBI'"):
-        read_corpus("NCBI", "train", corpora_dir)
+        read_corpus("NCBI", "train", tiny_corpora_dir)
     with pytest.raises(ValueError, match="unknown split 'dev'"):
-        read_corpus("ncbi", "dev", corpora_dir)
+        read_corpus("ncbi", "dev", tiny_corpora_dir)
     with pytest.raises(ValueError, match="entity_type"):
-        read_tagged_file(corpora_dir / "NCBI-disease/test.tsv", " ")
+        read_tagged_file(tiny_corpora_dir / "NCBI-disease/train.tsv", " ")
 
 
 def test_plain_tagged_file(tmp_path):
@@ -286,24 +307,29 @@ def _offline_download(corpora_dir, requested):
     return download
 
 
-def test_public_urls_go_through_the_download_function(monkeypatch, corpora_dir):
+def test_public_urls_go_through_the_download_function(monkeypatch, tiny_corpora_dir):
     monkeypatch.delenv(CORPORA_DIR_ENV, raising=False)
     requested = []
-    records = read_corpus("s800", "train", download=_offline_download(corpora_dir, requested))
-    assert records == read_corpus("s800", "train", corpora_dir)
+    records = read_corpus("s800", "train", download=_offline_download(tiny_corpora_dir, requested))
+    assert records == read_corpus("s800", "train", tiny_corpora_dir)
     repositories = [url.split("/")[3:5] for url in requested]
     assert repositories == [["BaderLab", "Biomedical-Corpora"]] + [["Eulring", "VANER"]] * 2
 
 
-def test_builder_from_local_dir_and_from_urls(monkeypatch, corpora_dir, tmp_path):
+@pytest.mark.parametrize("corpora, counts", [
+    ("tiny_corpora_dir", {"train": 10, "validation": 6, "test": 5}),
+    real({"train": 5424, "validation": 923, "test": 942}),
+])
+def test_builder_from_local_dir_and_from_urls(request, monkeypatch, tmp_path, corpora, counts):
     import datasets
 
     from dataset_scripts.vaner_corpora import VanerCorpora
 
+    corpora_dir = request.getfixturevalue(corpora)
     builder = VanerCorpora(config_name="ncbi", corpora_dir=str(corpora_dir), cache_dir=str(tmp_path / "local"))
     builder.download_and_prepare()
     local = builder.as_dataset()
-    assert {split: local[split].num_rows for split in SPLITS} == {"train": 5424, "validation": 923, "test": 942}
+    assert {split: local[split].num_rows for split in SPLITS} == counts
     assert local["train"].features["ner_tags"].feature.names == ["O", "B", "I"]
     assert local["test"][0] == read_corpus("ncbi", "test", corpora_dir)[0]
 
@@ -317,25 +343,30 @@ def test_builder_from_local_dir_and_from_urls(monkeypatch, corpora_dir, tmp_path
     assert len(requested) == 3 and all(url.startswith("https://raw.githubusercontent.com/") for url in requested)
 
 
-def test_export_is_a_loadable_hub_folder(corpora_dir, tmp_path):
+@pytest.mark.parametrize("corpora, ncbi_test, s800_test", [("tiny_corpora_dir", 5, 3), real(942, 1630)])
+def test_export_is_a_loadable_hub_folder(request, tmp_path, corpora, ncbi_test, s800_test):
     import datasets
 
     from dataset_scripts.export import export
 
+    corpora_dir = request.getfixturevalue(corpora)
     out = tmp_path / "vaner-corpora"
     report = export(out, corpora_dir, ["ncbi", "s800", "bc4chemd"])
     assert report["exported"] == ["ncbi", "s800"] and list(report["unavailable"]) == ["bc4chemd"]
     card = (out / "README.md").read_text()
-    assert "config_name: all" in card and "config_name: ncbi" in card and "| ncbi | test | 942 | 942 |" in card
+    assert "config_name: all" in card and "config_name: ncbi" in card and f"| ncbi | test | {ncbi_test} | 942 |" in card
     assert CORPORA["ncbi"].citation in card and "cc0-1.0" in card and "bc4chemd" in card
-    ncbi = datasets.load_dataset(str(out), "ncbi")
-    assert ncbi["test"].num_rows == 942
+    cache = str(tmp_path / "hf-cache")  # the datasets cache keys local folders by name: one per run
+    ncbi = datasets.load_dataset(str(out), "ncbi", cache_dir=cache)
+    assert ncbi["test"].num_rows == ncbi_test
     assert ncbi["train"].features["ner_tags"].feature.names == ["O", "B", "I"]
-    everything = datasets.load_dataset(str(out), "all")
-    assert everything["test"].num_rows == 942 + 1630
+    everything = datasets.load_dataset(str(out), "all", cache_dir=cache)
+    assert everything["test"].num_rows == ncbi_test + s800_test
 
 
-def test_cli_stats_json(capsys, corpora_dir):
+@pytest.mark.parametrize("corpora", TINY_AND_REAL)
+def test_cli_stats_json(request, capsys, corpora):
+    corpora_dir = request.getfixturevalue(corpora)
     parser = argparse.ArgumentParser(prog="vaner")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
@@ -350,6 +381,6 @@ def test_cli_stats_json(capsys, corpora_dir):
 
 
 def test_cli_module_keeps_heavy_imports_lazy():
-    code = "import sys, dataset_scripts.cli; print(sorted({'datasets', 'pyarrow'} & set(sys.modules)))"
+    code = "import sys, modeling_vaner.cli.data; print(sorted({'datasets', 'pyarrow'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
     assert result.stdout.strip() == "[]"

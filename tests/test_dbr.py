@@ -1,8 +1,13 @@
 """Dense Bioentities Recognition: knowledge base (no dev/test leak, on the real corpora), mining, retrieval,
-assembly caps and labels, determinism, resumable shards, the training mixture and its Hub dataset folder."""
+assembly caps and labels, determinism, resumable shards, the training mixture and its Hub dataset folder.
+
+The builder's tests run on the tiny committed corpora and knowledge-base files (tests/resources/corpora), and again
+on the real ones as integration tests."""
 
 import json
 import random
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +22,24 @@ from modeling_vaner.processing_vaner import entity_spans, word_strings
 # A small knowledge base (TRAIN entity names of the corpora) keeps the index fast to build in tests.
 TEST_SOURCES = ("corpus_train",)
 SEED = 7
+TINY_LIMIT = 5  # sentences per corpus the tests take from the tiny corpora (ncbi has 6 dev, s800 7 train sentences)
+
+
+@dataclass(frozen=True)
+class Corpora:
+    """The corpora directory a builder test runs on, tiny or real."""
+
+    path: Path
+    tiny: bool
+
+    def limit(self, real: int) -> int:
+        """A test's sentence limit: `real` on the real corpora, at most `TINY_LIMIT` on the tiny ones."""
+        return min(real, TINY_LIMIT) if self.tiny else real
+
+
+@pytest.fixture(scope="module", params=["tiny_corpora_dir", pytest.param("corpora_dir", marks=pytest.mark.integration)])
+def corpora(request) -> Corpora:
+    return Corpora(request.getfixturevalue(request.param), tiny=request.param == "tiny_corpora_dir")
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +48,16 @@ def cache_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def builder(corpora_dir, cache_dir):
-    return load_builder(corpora_dir=corpora_dir, kb_sources=TEST_SOURCES, seed=SEED, cache_dir=cache_dir, progress=False)
+def builder(corpora, cache_dir):
+    return load_builder(corpora_dir=corpora.path, kb_sources=TEST_SOURCES, seed=SEED, cache_dir=cache_dir,
+                        progress=False)
 
 
 @pytest.fixture(scope="module")
-def ncbi_sentences(corpora_dir):
+def ncbi_sentences(corpora):
     from modeling_vaner.dbr.mixture import corpus_records
 
-    return corpus_records("ncbi", "train", corpora_dir, limit=300)
+    return corpus_records("ncbi", "train", corpora.path, limit=300)
 
 
 def _entity_keys(corpus, split, corpora_dir):
@@ -78,29 +102,34 @@ def test_s800_mentions_come_from_train_documents_only(corpora_dir):
     documents = s800_train_documents(corpora_dir)
     s800 = corpora_dir / "s800"
     pmid = dict(line.split("\t")[:2] for line in (s800 / "original_S800-1.0/pubmedid.tsv").read_text().splitlines())
-    official = {split: set((s800 / f"spyysalo_split/{split}.txt").read_text().split()) for split in ("train", "devel", "test")}
+    official = {split: set((s800 / f"spyysalo_split/{split}.txt").read_text().split())
+                for split in ("train", "devel", "test")}
     placed = {pmid[d].removeprefix("PMID:") for d in documents}
     assert len(documents) == 560 and placed == official["train"]
     kb = build_kb(KBPaths(corpora_dir / "kb", corpora_dir), sources=("s800_train",), progress=False)
-    held_out_names = {name_key(line.split("\t")[4]) for line in (s800 / "original_S800-1.0/S800.tsv").read_text().splitlines()
-                      if line.split("\t")[1].split(":")[0] not in documents}
-    train_names = {name_key(line.split("\t")[4]) for line in (s800 / "original_S800-1.0/S800.tsv").read_text().splitlines()
-                   if line.split("\t")[1].split(":")[0] in documents}
+    mentions = [line.split("\t") for line in (s800 / "original_S800-1.0/S800.tsv").read_text().splitlines()]
+    held_out_names = {name_key(fields[4]) for fields in mentions if fields[1].split(":")[0] not in documents}
+    train_names = {name_key(fields[4]) for fields in mentions if fields[1].split(":")[0] in documents}
     kb_names = {name_key(n) for n in kb.names}
     assert kb_names <= train_names and len(kb_names) > 0.95 * len(train_names)  # a few are filtered ("a", "871")
     assert held_out_names - train_names and not kb_names & (held_out_names - train_names)
 
 
-def test_default_kb_sources_and_statistics(corpora_dir, cache_dir):
+@pytest.mark.parametrize("corpora_fixture, names_per_type", [
+    ("tiny_corpora_dir", 5), pytest.param("corpora_dir", 500, marks=pytest.mark.integration)
+])
+def test_default_kb_sources_and_statistics(request, cache_dir, corpora_fixture, names_per_type):
+    corpora_dir = request.getfixturevalue(corpora_fixture)
     assert "chemdner_dev" not in DEFAULT_SOURCES and "vaner_umls_kg" not in DEFAULT_SOURCES
     kb = load_kb(corpora_dir=corpora_dir, cache_dir=cache_dir, progress=False)
-    assert all(kb.stats["by_type"][t] > 500 for t in ("Disease", "Chemical", "Gene", "Species"))
+    assert all(kb.stats["by_type"][t] > names_per_type for t in ("Disease", "Chemical", "Gene", "Species"))
     assert set(kb.stats["by_source"]) == set(DEFAULT_SOURCES)
     assert len({(name_key(n), t) for n, t in zip(kb.names, kb.types)}) == len(kb)  # deduplicated
     assert load_kb(corpora_dir=corpora_dir, cache_dir=cache_dir, progress=False).names == kb.names  # from the cache
 
 
-def test_user_tsv_and_errors(tmp_path, corpora_dir):
+def test_user_tsv_and_errors(tmp_path, tiny_corpora_dir):
+    corpora_dir = tiny_corpora_dir
     good = tmp_path / "umls.tsv"
     good.write_text("# name\ttype\nheart attack\tDisease or Syndrome\nAspirin\tChemical\naspirin \tChemical\n")
     kb = build_kb(KBPaths(corpora_dir / "kb", corpora_dir), sources=(), user_tsvs=[good], progress=False)
@@ -125,6 +154,9 @@ def test_phrase_mining():
     assert PhraseMiner(max_phrases=3)(tokens) == phrases[:3]
 
 
+# The real knowledge base only: the TF-IDF vocabulary keeps character 3-grams found in two names or more (min_df=2),
+# which the few dozen names of the tiny corpora do not give short symbols ("p53", "KRAS").
+@pytest.mark.parametrize("corpora", [pytest.param("corpora_dir", marks=pytest.mark.integration)], indirect=True)
 def test_retrieval_finds_exact_names(builder):
     kb = builder.kb
     names = [kb.names[i] for i in range(0, len(kb), max(1, len(kb) // 50))]
@@ -133,9 +165,9 @@ def test_retrieval_finds_exact_names(builder):
         assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
 
 
-def test_assembly_caps_and_labels_on_hand_made_candidates(builder):
+def test_assembly_caps_and_labels_on_hand_made_candidates(builder, corpora):
     kb = builder.kb
-    rows = list(range(0, len(kb), 97))
+    rows = list(range(0, len(kb), 1 if corpora.tiny else 97))  # more candidates than the caps either way
     positives, negatives = select_entities(rows, kb, "Disease", random.Random(0), DBRConfig())
     assert len(positives) == 10 and len(negatives) == 5
     sentence = dense_sentence(kb, positives, negatives, random.Random(0))
@@ -168,17 +200,20 @@ def test_dense_sentences_caps_labels_and_kb_types(builder, ncbi_sentences, varia
 
 def test_random_variant_keeps_the_entity_counts(builder, ncbi_sentences):
     def counts(variant):
-        return {r["id"]: (sum(e["positive"] for e in r["dbr_entities"]), sum(not e["positive"] for e in r["dbr_entities"]))
-                for r in builder.build(ncbi_sentences, "ncbi-train", variant, seed=SEED, use_cache=False, progress=False)}
+        built = builder.build(ncbi_sentences, "ncbi-train", variant, seed=SEED, use_cache=False, progress=False)
+        positives = {r["id"]: [e["positive"] for e in r["dbr_entities"]] for r in built}
+        return {key: (flags.count(True), flags.count(False)) for key, flags in positives.items()}
 
     assert counts("dbr") == counts("random")
 
 
-def test_same_seed_same_dense_sentences_and_resumable_shards(builder, corpora_dir):
+def test_same_seed_same_dense_sentences_and_resumable_shards(builder, corpora, monkeypatch):
     from modeling_vaner.dbr import assembly
     from modeling_vaner.dbr.mixture import corpus_records
 
-    sentences = corpus_records("s800", "train", corpora_dir, limit=assembly.SHARD_SIZE + 40)
+    if corpora.tiny:  # two shards of the 7 tiny s800 train sentences
+        monkeypatch.setattr(assembly, "SHARD_SIZE", 4)
+    sentences = corpus_records("s800", "train", corpora.path, limit=assembly.SHARD_SIZE + corpora.limit(40))
     first = builder.build(sentences, "s800-train", "dbr", seed=SEED, progress=False)
     shards = sorted(builder.shard_dir("s800-train", "dbr", SEED).glob("shard-*.jsonl"))
     assert len(shards) == 2
@@ -191,31 +226,34 @@ def test_same_seed_same_dense_sentences_and_resumable_shards(builder, corpora_di
 # ---------------------------------------------------------------------------------------------- mixture and dataset
 
 
-def test_training_mixture_format(builder, corpora_dir):
-    mixture = build_training_mixture(["ncbi", "s800"], limit=40, corpora_dir=corpora_dir, seed=SEED, builder=builder,
+def test_training_mixture_format(builder, corpora):
+    limit, corpora_dir = corpora.limit(40), corpora.path
+    mixture = build_training_mixture(["ncbi", "s800"], limit=limit, corpora_dir=corpora_dir, seed=SEED, builder=builder,
                                      progress=False)
     assert all(tuple(record) == RECORD_KEYS for record in mixture)
     corpus = [r for r in mixture if r["source"] == "corpus"]
     dense = [r for r in mixture if r["source"] == "dbr"]
-    assert len(corpus) == 80 and dense and len({r["id"] for r in mixture}) == len(mixture)
+    assert len(corpus) == 2 * limit and dense and len({r["id"] for r in mixture}) == len(mixture)
     assert all(r["instruction_dataset"] == r["corpus"] for r in corpus)
     assert all(r["instruction_dataset"] is None and r["entity_type"] == CORPUS_TYPES[r["corpus"]] for r in dense)
-    assert mixture == build_training_mixture(["ncbi", "s800"], limit=40, corpora_dir=corpora_dir, seed=SEED,
+    assert mixture == build_training_mixture(["ncbi", "s800"], limit=limit, corpora_dir=corpora_dir, seed=SEED,
                                              builder=builder, progress=False)
-    none = build_training_mixture(["ncbi"], variant="none", limit=40, corpora_dir=corpora_dir, progress=False)
-    assert [r["source"] for r in none] == ["corpus"] * 40
+    none = build_training_mixture(["ncbi"], variant="none", limit=limit, corpora_dir=corpora_dir, progress=False)
+    assert [r["source"] for r in none] == ["corpus"] * limit
     with pytest.raises(ValueError, match="unknown DBR variant"):
         build_training_mixture(["ncbi"], variant="dense", corpora_dir=corpora_dir)
 
 
-def test_export_loads_with_load_dataset(tmp_path, corpora_dir, cache_dir):
+def test_export_loads_with_load_dataset(tmp_path, corpora, cache_dir):
     from datasets import load_dataset
 
-    output = export_dataset(tmp_path / "vaner-dbr", ["ncbi", "linnaeus"], corpora_dir=corpora_dir, seed=SEED, limit=30,
-                            kb_sources=TEST_SOURCES, cache_dir=cache_dir, progress=False)
-    ncbi = load_dataset(str(output), "ncbi", split="train")
-    mix = load_dataset(str(output), "mix", split="train")
-    assert set(ncbi["source"]) == {"corpus", "dbr"} and ncbi.num_rows > 30
+    limit = corpora.limit(30)
+    output = export_dataset(tmp_path / "vaner-dbr", ["ncbi", "linnaeus"], corpora_dir=corpora.path, seed=SEED,
+                            limit=limit, kb_sources=TEST_SOURCES, cache_dir=cache_dir, progress=False)
+    hf_cache = str(tmp_path / "hf-cache")  # the datasets cache keys local folders by name: one per run
+    ncbi = load_dataset(str(output), "ncbi", split="train", cache_dir=hf_cache)
+    mix = load_dataset(str(output), "mix", split="train", cache_dir=hf_cache)
+    assert set(ncbi["source"]) == {"corpus", "dbr"} and ncbi.num_rows > limit
     assert mix.num_rows > ncbi.num_rows and set(mix["corpus"]) == {"ncbi", "linnaeus"}
     assert ncbi.features["ner_tags"].feature.names == ["O", "B", "I"]
     card = (output / "README.md").read_text()
@@ -223,21 +261,22 @@ def test_export_loads_with_load_dataset(tmp_path, corpora_dir, cache_dir):
     assert json.loads((output / "kb_stats.json").read_text())["by_source"].keys() == {"corpus_train"}
 
 
-def test_cli_build_and_check(tmp_path, corpora_dir, cache_dir, capsys):
+def test_cli_build_and_check(tmp_path, corpora, cache_dir, capsys):
     import argparse
 
-    from modeling_vaner.dbr import cli
+    from modeling_vaner.cli import dbr as cli
 
     parser = argparse.ArgumentParser()
     cli.register(parser.add_subparsers(dest="command"))
-    common = ["--corpora-dir", str(corpora_dir), "--kb-sources", *TEST_SOURCES, "--cache-dir", str(cache_dir),
+    common = ["--corpora-dir", str(corpora.path), "--kb-sources", *TEST_SOURCES, "--cache-dir", str(cache_dir),
               "--seed", str(SEED), "--no-progress"]
     output = tmp_path / "ncbi.jsonl"
-    args = parser.parse_args(["dbr", "build", "--corpus", "ncbi", "--limit", "20", "--mixture", "--output", str(output),
-                              *common])
+    build_limit, check_limit = corpora.limit(20), corpora.limit(30)
+    args = parser.parse_args(["dbr", "build", "--corpus", "ncbi", "--limit", str(build_limit), "--mixture", "--output",
+                              str(output), *common])
     assert args.func(args) == 0
     records = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [r["source"] for r in records].count("corpus") == 20
-    args = parser.parse_args(["dbr", "check", "--files", "ncbi", "--limit", "30", *common])
+    assert [r["source"] for r in records].count("corpus") == build_limit
+    args = parser.parse_args(["dbr", "check", "--files", "ncbi", "--limit", str(check_limit), *common])
     assert args.func(args) == 0
-    assert "| ncbi | mined | 30 |" in capsys.readouterr().out
+    assert f"| ncbi | mined | {check_limit} |" in capsys.readouterr().out

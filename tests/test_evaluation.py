@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from dataset_scripts.corpora import PAPER_F1
+from modeling_vaner.cli.evaluate import register
 from modeling_vaner.evaluation import (
     evaluate_corpora,
     format_table,
     load_metric,
-    register,
     score_records,
     subsample,
     summarize,
@@ -132,14 +132,14 @@ def test_cli_errors(tmp_path):
         evaluate_cli(["--corpus", "ncbi-disease"])
 
 
-def test_all_means_the_available_corpora_and_says_which_are_skipped(tmp_path, corpora_dir, capsys):
+def test_all_means_the_available_corpora_and_says_which_are_skipped(tmp_path, tiny_corpora_dir, capsys):
     import shutil
 
     from dataset_scripts.corpora import CorpusUnavailableError
     from modeling_vaner.evaluation import corpora_to_score
 
     (tmp_path / "NCBI-disease").mkdir()
-    shutil.copytree(corpora_dir / "vaner_dbr" / "ncbi", tmp_path / "vaner_dbr" / "ncbi")
+    shutil.copytree(tiny_corpora_dir / "vaner_dbr" / "ncbi", tmp_path / "vaner_dbr" / "ncbi")
     with pytest.raises(CorpusUnavailableError, match="s800 test: expected file"):
         corpora_to_score(["ncbi", "s800"], "test", tmp_path)  # named corpora must all be readable
     assert corpora_to_score(["all"], "test", tmp_path) == ["ncbi"]
@@ -147,7 +147,7 @@ def test_all_means_the_available_corpora_and_says_which_are_skipped(tmp_path, co
     assert len(skipped) == 7 and "skipping s800: s800 test: expected file" in "\n".join(skipped)
 
 
-def test_evaluation_keeps_each_finished_corpus(tiny_backbone, corpora_dir):
+def test_evaluation_keeps_each_finished_corpus(tiny_backbone, tiny_corpora_dir):
     from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
 
     model, tokenizer = always_b_model(tiny_backbone, max_window_tokens=80)
@@ -156,5 +156,5 @@ def test_evaluation_keeps_each_finished_corpus(tiny_backbone, corpora_dir):
     )
     partial_reports = []
     with pytest.raises(ValueError, match="unknown corpus 'nope'"):
-        evaluate_corpora(tagger, ["ncbi", "nope"], "test", corpora_dir, limit=3, on_corpus=partial_reports.append)
+        evaluate_corpora(tagger, ["ncbi", "nope"], "test", tiny_corpora_dir, limit=3, on_corpus=partial_reports.append)
     assert [list(report["corpora"]) for report in partial_reports] == [["ncbi"]]

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_training import tiny_config
 
 from modeling_vaner.cli import main
 from modeling_vaner.processing_vaner import split_words
 from modeling_vaner.run_log import read_log
 from modeling_vaner.training import DataArguments, file_source_records, training_records
-from test_training import tiny_config
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial"
 # (title, abstract) pairs and their cell-line mentions, written once as PubTator and once as columns
@@ -70,11 +70,11 @@ def test_pubtator_and_column_files_give_the_same_rows(tmp_path):
     assert [r["ner_tags"] for r in file_source_records(source(jsonl))] == [r["ner_tags"] for r in from_columns]
 
 
-def test_a_mixed_config_builds_the_expected_rows(tmp_path, corpora_dir):
+def test_a_mixed_config_builds_the_expected_rows(tmp_path, tiny_corpora_dir):
     two_types = tmp_path / "two.tsv"
     two_types.write_text("HeLa\tB-CellLine\nlacks\tO\nTP53\tB-Gene\n\nMice\tO\n\nJurkat\tB-CellLine\n")
     data = DataArguments(
-        corpora=["ncbi"], corpora_dir=str(corpora_dir), dbr_variant="none", train_limit_per_corpus=5,
+        corpora=["ncbi"], corpora_dir=str(tiny_corpora_dir), dbr_variant="none", train_limit_per_corpus=5,
         train_files=[{"path": str(two_types), "dataset": "lab"}], type_only_share=0.5,
     )
     mixture = training_records(data, seed=0)
@@ -111,8 +111,8 @@ def test_fine_tuning_learns_a_new_type_and_the_model_offers_it(tmp_path, tiny_ba
     from modeling_vaner.loading import load_pipeline
 
     tagger = load_pipeline(str(out), precision="fp32")  # a run folder: its adapter
-    assert tagger.call_parameters()["entity_types"] == saved["entity_types"]
-    assert tagger.call_parameters(dataset="lab")["dataset"] == "lab"
+    assert list(tagger.call_options().entity_types) == saved["entity_types"]
+    assert tagger.call_options(dataset="lab").dataset == "lab"
     rows = tagger.preprocess("HeLa cells.")["rows"]
     assert {row.type_index for row in rows} == set(range(len(saved["entity_types"])))
     report = tmp_path / "report.json"

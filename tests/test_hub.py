@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from test_export import load_in_fresh_process
 
 from modeling_vaner.cli import main as vaner
 from modeling_vaner.export import save_vaner_folder
 from modeling_vaner.hub import MANIFEST, stage
 from modeling_vaner.hub_card import hub_settings
-from test_export import load_in_fresh_process
 
 NAMESPACE = "test-org"
 BASE_MODEL = "test-org/tiny-llama"
@@ -143,20 +143,21 @@ def test_stage_argument_errors(tmp_path, tiny_model_folder):
         stage(tmp_path, "a/b", model=str(tiny_model_folder), base_model=BASE_MODEL, parts=("model",))
 
 
-def test_staged_datasets_load_with_load_dataset(corpora_dir, tmp_path):
+def test_staged_datasets_load_with_load_dataset(tiny_corpora_dir, tmp_path):
     from datasets import load_dataset
 
     out = tmp_path / "hub"
-    manifest = stage(out, NAMESPACE, corpora=["ncbi"], corpora_dir=corpora_dir, dbr_variant="none", dbr_limit=20,
+    manifest = stage(out, NAMESPACE, corpora=["ncbi"], corpora_dir=tiny_corpora_dir, dbr_variant="none", dbr_limit=5,
                      parts=("corpora", "dbr"))
+    cache = str(tmp_path / "hf-cache")  # the datasets cache keys local folders by name: one per run
     assert {kind: repo["repo_type"] for kind, repo in manifest["repos"].items()} == {"corpora": "dataset",
                                                                                       "dbr": "dataset"}
-    corpora = load_dataset(str(out / "vaner-corpora"), "ncbi")
+    corpora = load_dataset(str(out / "vaner-corpora"), "ncbi", cache_dir=cache)
     assert set(corpora) == {"train", "validation", "test"} and corpora["test"][0]["entity_type"] == "Disease"
     assert f"{NAMESPACE}/vaner-corpora" in (out / "vaner-corpora" / "README.md").read_text()
     assert "org/vaner-corpora" not in (out / "vaner-corpora" / "README.md").read_text().replace(NAMESPACE, "")
-    dbr = load_dataset(str(out / "vaner-dbr"), "ncbi", split="train")
-    assert len(dbr) == 20 and set(dbr["source"]) == {"corpus"}
+    dbr = load_dataset(str(out / "vaner-dbr"), "ncbi", split="train", cache_dir=cache)
+    assert len(dbr) == 5 and set(dbr["source"]) == {"corpus"}
     assert f"{NAMESPACE}/vaner-dbr" in (out / "vaner-dbr" / "README.md").read_text()
 
 

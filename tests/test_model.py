@@ -7,10 +7,11 @@ import re
 
 import pytest
 import torch
-from conftest import tiny_llama_config
 
 from modeling_vaner.configuration_vaner import VanerConfig
 from modeling_vaner.modeling_vaner import VanerForTokenClassification
+
+from conftest import tiny_llama_config
 
 
 def tiny_model(is_causal=False, attn_implementation="sdpa"):

@@ -8,6 +8,7 @@ import torch
 
 from modeling_vaner.onnx_export import export_onnx, fp32_nodes
 from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
+
 from probability_checks import compare_word_probabilities
 
 SENTENCES = [

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from modeling_vaner.pipeline_vaner import decode_labels, viterbi_labels
+from modeling_vaner.decoding_vaner import decode_labels, viterbi_labels
 from modeling_vaner.processing_vaner import (
     LABEL_B,
     LABEL_I,
@@ -17,6 +17,7 @@ from modeling_vaner.processing_vaner import (
     split_words,
     word_strings,
 )
+
 from probability_checks import compare_word_probabilities
 
 TRICKY_TEXTS = [
@@ -197,7 +198,7 @@ def test_free_text_types_and_dataset_reach_the_instruction(tiny_pipeline):
     from modeling_vaner.processing_vaner import encode_instruction
 
     def instructions(**kwargs) -> list[list[int]]:
-        rows = tiny_pipeline.preprocess("Mice eat cheese.", **kwargs)["rows"]
+        rows = tiny_pipeline.preprocess("Mice eat cheese.", tiny_pipeline.call_options(**kwargs))["rows"]
         return [row.input_ids[: row.first_token_positions[0]] for row in rows]
 
     def encoded(entity_type, dataset=None) -> list[int]:
@@ -238,7 +239,7 @@ def test_bf16_counts_as_supported_only_where_the_cpu_computes_it_natively(monkey
     precision must pick bf16 only with those instruction sets (the processor's own flags decide here)."""
     from pathlib import Path
 
-    from modeling_vaner.pipeline_vaner import bf16_supported, resolve_precision
+    from modeling_vaner.runtime_vaner import native_bf16, resolve_precision
 
     monkeypatch.delenv("VANER_PRECISION", raising=False)
     cpu = torch.device("cpu")
@@ -247,24 +248,24 @@ def test_bf16_counts_as_supported_only_where_the_cpu_computes_it_natively(monkey
         pytest.skip("no /proc/cpuinfo to read the processor's flags from")
     flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
     native = bool(flags & {"avx512_bf16", "amx_bf16"})
-    assert bf16_supported(cpu) == native
-    assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    assert native_bf16(cpu) == native
+    assert resolve_precision("auto", cpu).name == ("bf16" if native else "fp32")
 
 
 def test_precision_auto_can_be_forced_and_missing_cpu_probes_mean_fp32(monkeypatch):
-    from modeling_vaner.pipeline_vaner import bf16_supported, resolve_precision
+    from modeling_vaner.runtime_vaner import native_bf16, resolve_precision
 
     cpu = torch.device("cpu")
     for forced in ("bf16", "fp32"):
         monkeypatch.setenv("VANER_PRECISION", forced)
-        assert resolve_precision("auto", cpu) == forced
-        assert resolve_precision("fp32", cpu) == "fp32"  # an explicit precision wins
+        assert resolve_precision("auto", cpu) == (forced, getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}[forced]), forced == "bf16")
+        assert resolve_precision("fp32", cpu).name == "fp32"  # an explicit precision wins
     monkeypatch.setenv("VANER_PRECISION", "fp16")
     with pytest.raises(ValueError, match=r"\$VANER_PRECISION must be bf16 or fp32, got 'fp16'"):
         resolve_precision("auto", cpu)
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")  # a torch that renamed its private probe
     with pytest.warns(UserWarning, match="precision 'auto' runs fp32"):
-        assert bf16_supported(cpu) is False
+        assert native_bf16(cpu) is False
 
 
 def test_combining_marks_and_joiners_stay_inside_their_word():

@@ -130,6 +130,36 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
     assert not (shipped / EVALUATION_FILE).exists()
 
 
+def test_trainer_and_callback_are_module_level_classes(tiny_vaner, tmp_path):
+    """`VanerTrainer` and `AdapterCheckpointCallback` can be imported and subclassed; a trainer built on a plain
+    model evaluates to per-corpus dev F1 (tagged in fp32 by the pipeline, within the run's own autocast)."""
+    from transformers import Trainer, TrainingArguments
+
+    from modeling_vaner.training import AdapterCheckpointCallback, VanerTrainer
+    from modeling_vaner.training.trainer import AdapterCheckpointCallback as defined_callback
+    from modeling_vaner.training.trainer import VanerTrainer as defined_trainer
+
+    assert VanerTrainer is defined_trainer and issubclass(VanerTrainer, Trainer)
+    assert AdapterCheckpointCallback is defined_callback and issubclass(AdapterCheckpointCallback, TrainerCallback)
+    model, tokenizer = tiny_vaner
+    args = TrainingArguments(output_dir=str(tmp_path / "run"), use_cpu=True, report_to="none", disable_tqdm=True)
+    trainer = VanerTrainer(
+        model=model, args=args, eval_dataset={"ncbi": records(4), "lab": records(2)}, processing_class=tokenizer,
+        data_args=DataArguments(corpora=["ncbi"], dbr_variant="none"),
+    )
+    metrics = trainer.evaluate()
+    f1 = {key: value for key, value in metrics.items() if key != "epoch"}  # Trainer.log adds the epoch
+    assert set(f1) == {"eval_ncbi_f1", "eval_lab_f1", "eval_mean_f1", "eval_overall_f1"}
+    assert all(0 <= value <= 1 for value in f1.values())
+    assert next(model.parameters()).dtype == torch.float32  # evaluation cast nothing
+
+
+def test_config_module_imports_neither_torch_nor_transformers():
+    code = "import sys, modeling_vaner.training.args; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_evaluation_needs_a_held_out_dev_split(tmp_path, tiny_backbone):
     args = parse_config(tiny_config(tmp_path, tiny_backbone, max_steps=1))
     with pytest.raises(ValueError, match="no held-out dev split"):
@@ -278,7 +308,11 @@ def test_average_adapters_averages_updates_and_head(tmp_path):
         average_adapters([sources[0]], tmp_path / "bad")
 
 
-def test_per_corpus_limits_and_repeats(corpora_dir):
+@pytest.mark.parametrize("corpora, ncbi_dev", [
+    ("tiny_corpora_dir", 6), pytest.param("corpora_dir", 923, marks=pytest.mark.integration)
+])
+def test_per_corpus_limits_and_repeats(request, corpora, ncbi_dev):
+    corpora_dir = request.getfixturevalue(corpora)
     data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
                          train_limit_per_corpus=5, train_limits={"ncbi": 3}, train_repeats={"ncbi": 2})
     mixture = training_records(data, seed=0)
@@ -286,10 +320,10 @@ def test_per_corpus_limits_and_repeats(corpora_dir):
     assert [record["corpus"] for record in mixture[6:]] == ["s800"] * 5
     data.eval_limit_per_corpus, data.eval_limits = 2, {"ncbi": None}
     dev = dev_records(data, seed=0)
-    assert len(dev["s800"]) == 2 and len(dev["ncbi"]) == 923  # the whole NCBI-disease dev split
+    assert len(dev["s800"]) == 2 and len(dev["ncbi"]) == ncbi_dev  # the whole NCBI-disease dev split
     data.train_with_dev = ["ncbi"]  # train+dev: NCBI-disease's whole dev split trains, and is no longer scored
     mixture = training_records(data, seed=0)
-    assert len(mixture) == 3 * 2 + 923 * 2 + 5 and mixture[6]["id"].startswith("ncbi-validation-")
+    assert len(mixture) == 3 * 2 + ncbi_dev * 2 + 5 and mixture[6]["id"].startswith("ncbi-validation-")
     assert list(dev_records(data, seed=0)) == ["s800"]
     with pytest.raises(ValueError, match="not in `corpora`: bc2gm"):
         DataArguments(corpora=["ncbi"], train_limits={"bc2gm": 3})
@@ -299,16 +333,20 @@ def test_per_corpus_limits_and_repeats(corpora_dir):
         DataArguments(corpora=["ncbi"], train_repeats={"ncbi": 0})
 
 
-def test_type_only_share_of_each_corpus(corpora_dir):
+@pytest.mark.parametrize("corpora, limit", [
+    ("tiny_corpora_dir", 4), pytest.param("corpora_dir", 40, marks=pytest.mark.integration)
+])
+def test_type_only_share_of_each_corpus(request, corpora, limit):
     """A seeded share of each corpus's sentences gets the type-only instruction (VANER_adapt's form)."""
     from modeling_vaner.training import instruction_dataset
 
+    corpora_dir = request.getfixturevalue(corpora)
     data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
-                         train_limit_per_corpus=40, type_only_share=0.25)
+                         train_limit_per_corpus=limit, type_only_share=0.25)
     mixture = training_records(data, seed=0)
     for corpus in ("ncbi", "s800"):
         forms = [instruction_dataset(record, True) for record in mixture if record["corpus"] == corpus]
-        assert forms.count(None) == 10 and forms.count(corpus) == 30
+        assert forms.count(None) == limit // 4 and forms.count(corpus) == limit - limit // 4
     assert mixture == training_records(data, seed=0) and mixture != training_records(data, seed=1)
     assert all(instruction_dataset(record, False) is None for record in mixture)
 
@@ -331,7 +369,7 @@ def test_set_takes_several_fields():
     assert parse_overrides(args.overrides) == {"bf16": True, "frozen_dtype": "bfloat16", "max_steps": 10}
 
 
-def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
+def test_paper_preset(tmp_path, tiny_backbone, tiny_corpora_dir):
     # TrainingArguments refuses bf16 without a GPU unless use_cpu is set: the only change to parse it here.
     model_args, data_args, training_args = parse_config(ROOT / "configs" / "paper.yaml", {"use_cpu": True})
     assert training_args.bf16
@@ -344,8 +382,8 @@ def test_paper_preset(tmp_path, tiny_backbone, corpora_dir):
 
     # Two steps with a tiny model substituted (and the corpora available here, without DBR, subsampled).
     overrides = {
-        "backbone": str(tiny_backbone), "corpora": ["ncbi"], "corpora_dir": str(corpora_dir), "dbr_variant": "none",
-        "train_limit_per_corpus": 16, "eval_limit_per_corpus": 4, "final_eval_split": "test",
+        "backbone": str(tiny_backbone), "corpora": ["ncbi"], "corpora_dir": str(tiny_corpora_dir),
+        "dbr_variant": "none", "train_limit_per_corpus": 16, "eval_limit_per_corpus": 4, "final_eval_split": "test",
         "final_eval_limit_per_corpus": 4, "max_steps": 2, "eval_steps": 2, "save_steps": 2,
         "eval_strategy": "steps", "save_strategy": "steps", "output_dir": str(tmp_path / "paper"), "bf16": False,
         "use_cpu": True, "disable_tqdm": True,
@@ -365,10 +403,11 @@ def test_smol_presets_parse(preset):
     assert training_args.save_steps % training_args.eval_steps == 0 and training_args.load_best_model_at_end
 
 
-def test_torchrun_two_processes(tmp_path, tiny_backbone, corpora_dir):
-    """`vaner train` unchanged under torchrun: 2 CPU processes (gloo), real NCBI sentences, a tiny model."""
+def test_torchrun_two_processes(tmp_path, tiny_backbone, tiny_corpora_dir):
+    """`vaner train` unchanged under torchrun: 2 CPU processes (gloo), NCBI-disease sentences of the tiny corpora, a
+    tiny model."""
     config = tiny_config(
-        tmp_path, tiny_backbone, corpora_dir=str(corpora_dir), train_limit_per_corpus=16, eval_limit_per_corpus=5,
+        tmp_path, tiny_backbone, corpora_dir=str(tiny_corpora_dir), train_limit_per_corpus=16, eval_limit_per_corpus=5,
         max_steps=4, eval_steps=2, save_steps=2, ddp_backend="gloo", per_device_train_batch_size=2,
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -382,3 +421,13 @@ def test_torchrun_two_processes(tmp_path, tiny_backbone, corpora_dir):
     state = json.loads((tmp_path / "run" / "checkpoint-4" / "trainer_state.json").read_text())
     assert [e["step"] for e in state["log_history"] if "eval_mean_f1" in e] == [2, 4]
     assert (tmp_path / "run" / RUN_ADAPTER_DIR / "adapter_model.safetensors").is_file()
+
+
+def test_training_precision_comes_from_the_one_resolver(monkeypatch):
+    from modeling_vaner.training import precision_overrides
+
+    assert precision_overrides("fp32") == {"bf16": False, "frozen_dtype": "float32", "adapter_dtype": "float32"}
+    monkeypatch.setenv("VANER_PRECISION", "bf16")  # what "auto" means here, whatever the CPU
+    assert precision_overrides("auto") == {"bf16": True, "frozen_dtype": "bfloat16"}
+    with pytest.raises(ValueError, match="training precision must be auto, bf16 or fp32, got 'int8'"):
+        precision_overrides("int8")

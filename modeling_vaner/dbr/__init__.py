@@ -10,7 +10,11 @@ Modules (import them directly; this package imports nothing heavy on its own):
   variants, built shard by shard with a resumable cache.
 - `mixture`: the training mixture (corpus sentences plus their DBR sentences) and its export as a Hub dataset folder.
 - `check`: the external check against the entities the VANER authors retrieved from UMLS (`umls_kg`).
-- `cli`: the `vaner dbr` command.
 
-See `DBR.md` next to this file for how it is built and measured.
+See `DBR.md` next to this file for how it is built and measured. The `vaner dbr` command: `modeling_vaner/cli/dbr.py`.
 """
+
+# What a training sentence gets besides itself: a dense sentence of retrieved entities (`dbr`), one of random
+# knowledge-base names in the same numbers (`random`), or nothing (`none`). Here, not in `assembly`, so that
+# command lines and configs can offer the choices without importing the knowledge base.
+DBR_VARIANTS = ("dbr", "random", "none")

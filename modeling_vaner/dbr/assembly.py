@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from ..processing_vaner import word_strings
+from . import DBR_VARIANTS
 from .kb import KnowledgeBase, type_matches
 from .mining import PhraseMiner
 from .text import default_cache_dir, fingerprint, name_key, stable_seed
 
 logger = logging.getLogger(__name__)
 
-DBR_VARIANTS = ("dbr", "random", "none")
 SHARD_SIZE = 512
 SHARD_FORMAT_VERSION = 1
 

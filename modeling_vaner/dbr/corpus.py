@@ -22,16 +22,18 @@ def s800_train_documents(corpora_dir: str | Path | None) -> frozenset[str]:
     held out when one of those sentences (spaces ignored, at least `MIN_MATCH_CHARS` characters) occurs in its
     abstract, and every other document is TRAIN.
 
+    `corpora_dir` is already resolved (`dataset_scripts.corpora.resolve_corpora_dir`, at the edge).
+
     Raises:
         ValueError: no local corpora directory.
         FileNotFoundError: the S800 abstracts are missing.
     """
-    from dataset_scripts.corpora import read_corpus, resolve_corpora_dir
+    from dataset_scripts.corpora import read_corpus
 
-    root = resolve_corpora_dir(corpora_dir)
+    root = None if corpora_dir is None else Path(corpora_dir)
     if root is None:
         raise ValueError("the s800_train source needs a local corpora directory (--corpora-dir / VANER_CORPORA_DIR)")
-    abstracts = Path(root) / S800_ABSTRACTS
+    abstracts = root / S800_ABSTRACTS
     files = sorted(abstracts.glob("*.txt"))
     if not files:
         raise FileNotFoundError(f"no S800 abstracts (*.txt) in {abstracts}")

@@ -91,16 +91,14 @@ class KBPaths:
 
 
 def resolve_kb_paths(kb_dir: str | Path | None = None, corpora_dir: str | Path | None = None) -> KBPaths:
-    """`kb_dir` argument, else env `VANER_KB_DIR`, else `<corpora_dir>/kb`; `corpora_dir` as `resolve_corpora_dir`.
+    """`kb_dir` argument, else env `VANER_KB_DIR`, else `<corpora_dir>/kb`; `corpora_dir` is already resolved
+    (`dataset_scripts.corpora.resolve_corpora_dir`, at the edge: `vaner`'s main or `mixture.load_builder`).
 
     Raises:
         ValueError: no directory given or configured.
         FileNotFoundError: the directory does not exist.
     """
-    from dataset_scripts.corpora import resolve_corpora_dir
-
-    corpora = resolve_corpora_dir(corpora_dir)
-    corpora = Path(corpora).expanduser().resolve() if corpora is not None else None
+    corpora = Path(corpora_dir).expanduser().resolve() if corpora_dir is not None else None
     kb = kb_dir or os.environ.get("VANER_KB_DIR")
     if kb is None:
         if corpora is None:
@@ -395,6 +393,8 @@ def load_kb(kb_dir: str | Path | None = None, corpora_dir: str | Path | None = N
             sources: Sequence[str] = DEFAULT_SOURCES, user_tsvs: Sequence[str | Path] = (),
             cache_dir: str | Path | None = None, rebuild: bool = False, progress: bool = True) -> KnowledgeBase:
     """The knowledge base for these sources, from `<cache_dir>/kb/<key>.parquet` when there, else built and cached.
+    `corpora_dir` is already resolved (see `resolve_kb_paths`); `mixture.load_builder` resolves it from the
+    environment.
 
     The key covers the sources, the user files and the size/mtime of every file under the kb and corpora
     directories, so that editing a source rebuilds the knowledge base.

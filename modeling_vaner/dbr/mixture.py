@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from dataset_scripts.corpora import CORPUS_TYPES, check_corpus_names
+from dataset_scripts.corpora import CORPUS_TYPES, check_corpus_names, resolve_corpora_dir
 
 from .assembly import DBRBuilder, DBRConfig, check_variant
 from .kb import DEFAULT_SOURCES, KB_SOURCES, load_kb
@@ -31,14 +31,17 @@ DATASET_REPO_ID = "org/vaner-dbr"
 def load_builder(corpora_dir=None, kb_dir=None, kb_sources: Sequence[str] = DEFAULT_SOURCES, user_tsvs=(),
                  encoder: str = DEFAULT_ENCODER, seed: int = DEFAULT_SEED, cache_dir=None,
                  config: DBRConfig | None = None, progress: bool = True) -> DBRBuilder:
-    """Knowledge base, retrieval index (both cached) and a `DBRBuilder` over them."""
+    """Knowledge base, retrieval index (both cached) and a `DBRBuilder` over them. An entry point: `corpora_dir`,
+    else $VANER_CORPORA_DIR, is resolved here (`resolve_corpora_dir`) and passed down."""
+    corpora_dir = resolve_corpora_dir(corpora_dir)
     kb = load_kb(kb_dir, corpora_dir, kb_sources, user_tsvs, cache_dir=cache_dir, progress=progress)
     retriever = Retriever.load_or_build(kb, encoder, cache_dir=cache_dir, seed=seed, progress=progress)
     return DBRBuilder(retriever, config, cache_dir=cache_dir)
 
 
 def corpus_records(corpus: str, split: str, corpora_dir=None, limit: int | None = None) -> list[dict]:
-    """The corpus sentences of one split as mixture records (dataset instruction), the first `limit` of them."""
+    """The corpus sentences of one split as mixture records (dataset instruction), the first `limit` of them.
+    `corpora_dir`: already resolved, or None (read as `read_corpus` reads it)."""
     from .corpus import read_split
 
     sentences = read_split(corpus, split, corpora_dir)[:limit]
@@ -55,9 +58,10 @@ def build_training_mixture(corpora: Sequence[str], split: str = "train", variant
     (seed, variant, sentence id, knowledge base, encoder). limit: first `limit` sentences of each corpus.
     builder: a ready `DBRBuilder`; else one is made by `load_builder(corpora_dir=..., seed=..., **builder_options)`
     (kb_dir, kb_sources, user_tsvs, encoder, cache_dir, config). Returns records in the format of this module's
-    docstring (exactly `RECORD_KEYS`).
+    docstring (exactly `RECORD_KEYS`). An entry point: `corpora_dir`, else $VANER_CORPORA_DIR, is resolved here.
     """
     check_variant(variant)
+    corpora_dir = resolve_corpora_dir(corpora_dir)
     mixture = []
     for corpus in check_corpus_names(corpora):
         sentences = corpus_records(corpus, split, corpora_dir, limit)
@@ -73,6 +77,27 @@ def build_training_mixture(corpora: Sequence[str], split: str = "train", variant
     return mixture
 
 
+def build_split_records(corpus: str, split: str = "train", variant: str = "dbr", corpora_dir=None,
+                        seed: int = DEFAULT_SEED, limit: int | None = None, *, mixture: bool = False,
+                        use_cache: bool = True, progress: bool = True, **builder_options) -> list[dict]:
+    """The dense sentences of one corpus split (`vaner dbr build`), or with `mixture` its training mixture (each
+    corpus sentence followed by its dense sentence, as `build_training_mixture`). `limit`: the first `limit` corpus
+    sentences; `builder_options`: as `build_training_mixture`'s. Shards are cached (resumable) unless `use_cache` is
+    False. An entry point: `corpora_dir`, else $VANER_CORPORA_DIR, is resolved here.
+
+    Raises:
+        ValueError: an unknown variant or corpus. FileNotFoundError: a corpus file is missing.
+    """
+    check_variant(variant)
+    corpora_dir = resolve_corpora_dir(corpora_dir)
+    if mixture:
+        return build_training_mixture([corpus], split, variant, corpora_dir, seed, limit, use_cache=use_cache,
+                                      progress=progress, **builder_options)
+    sentences = corpus_records(corpus, split, corpora_dir, limit)
+    builder = load_builder(corpora_dir=corpora_dir, seed=seed, progress=progress, **builder_options)
+    return builder.build(sentences, f"{corpus}-{split}", variant, seed, use_cache=use_cache, progress=progress)
+
+
 def _features():
     from datasets import ClassLabel, Features, List, Value
 
@@ -86,10 +111,11 @@ def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str 
                    progress: bool = True, **builder_options) -> Path:
     """Write the training mixture as a Hub dataset folder: `data/<corpus>/train.parquet`, README.md with one config
     per corpus plus `mix` (all corpora; the default), and `kb_stats.json`. `load_dataset(output_dir, "ncbi")` works
-    offline. Returns the folder."""
+    offline. Returns the folder. An entry point: `corpora_dir`, else $VANER_CORPORA_DIR, is resolved here."""
     from datasets import Dataset
 
     corpora = check_corpus_names(corpora)
+    corpora_dir = resolve_corpora_dir(corpora_dir)
     output = Path(output_dir)
     builder = None if variant == "none" else load_builder(corpora_dir=corpora_dir, seed=seed, progress=progress,
                                                           **builder_options)

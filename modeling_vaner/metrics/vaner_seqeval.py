@@ -11,9 +11,7 @@ Besides micro precision/recall/F1 it returns the counts they come from (`true_po
 
 import datasets
 import evaluate
-from seqeval.metrics import f1_score
-from seqeval.metrics import precision_score
-from seqeval.metrics import recall_score
+from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
 
 _DESCRIPTION = "Entity-level micro precision, recall and F1 of IOB2-tagged sentences (seqeval default mode)."

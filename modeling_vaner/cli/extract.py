@@ -4,8 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from .onnx_export import add_onnx_option
-from .processing_vaner import DEFAULT_BATCH_SIZE, PRECISIONS
+from .options import add_dataset_option, add_tagger_options, add_types_option, pipeline_arguments
 
 
 def register(subparsers) -> None:
@@ -14,20 +13,10 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--file", type=Path, help="read the text from this file, as ONE text (a collection: vaner annotate)"
     )
-    parser.add_argument("--model", help="model folder, adapter folder or hub id (default: the embedded vaner-smol)")
-    parser.add_argument(
-        "--types", nargs="+", metavar="TYPE", help="entity types to ask for (default: all the model's types)"
-    )
-    parser.add_argument("--dataset", help="corpus name for the instruction (default: the type-only instruction)")
+    add_types_option(parser)
+    add_dataset_option(parser)
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument(
-        "--precision", choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware has it, else fp32"
-    )
-    parser.add_argument(
-        "--compile", action="store_true", help="torch.compile the forward: minutes once, then ~1.3x faster (large inputs only)"
-    )
-    add_onnx_option(parser)
+    add_tagger_options(parser)
     parser.set_defaults(func=run_extract)
 
 
@@ -52,6 +41,7 @@ def read_input_text(args) -> str:
 
 
 def format_table(entities: list[dict]) -> str:
+    """Entities as aligned columns: start, end, type, score, text."""
     header = ("start", "end", "type", "score", "text")
     rows = [(str(e["start"]), str(e["end"]), e["entity_group"], f"{e['score']:.3f}", e["word"]) for e in entities]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
@@ -62,12 +52,10 @@ def format_table(entities: list[dict]) -> str:
 
 
 def run_extract(args) -> int:
-    text = read_input_text(args)
-    from .loading import load_pipeline
+    from ..loading import load_pipeline
 
-    tagger = load_pipeline(
-        args.model, precision=args.precision, batch_size=args.batch_size, compile=args.compile, onnx_model=args.onnx
-    )
+    text = read_input_text(args)
+    tagger = load_pipeline(**pipeline_arguments(args))
     entities = tagger(text, entity_types=args.types, dataset=args.dataset)
     if args.format == "jsonl":
         for entity in entities:

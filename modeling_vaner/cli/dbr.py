@@ -1,18 +1,20 @@
-"""`vaner dbr`: kb | build | export | check. Heavy imports happen inside the run functions."""
+"""`vaner dbr`: kb | build | export | check, Dense Bioentities Recognition (`modeling_vaner.dbr`)."""
 
 import argparse
 import json
 import sys
 
-from dataset_scripts.corpora import CORPORA, CORPORA_DIR_HELP, SPLITS
+from dataset_scripts.corpora import CORPORA, SPLITS
 
-from .assembly import DBR_VARIANTS
+from ..dbr import DBR_VARIANTS
+from .options import add_corpora_dir_option
 
 ALL_CORPORA = list(CORPORA)
+DESCRIPTION = "Dense Bioentities Recognition: kb | build | export | check."
 
 
 def _common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
-    parser.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
+    add_corpora_dir_option(parser)
     parser.add_argument("--kb-dir", help="knowledge-base dictionaries (default: $VANER_KB_DIR, else <corpora-dir>/kb)")
     parser.add_argument("--kb-sources", nargs="+", metavar="SOURCE",
                         help="knowledge-base sources (default: every source that is on by default; see `vaner dbr kb`)")
@@ -29,15 +31,16 @@ def _common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
 
 
 def _builder_options(args) -> dict:
-    from .kb import DEFAULT_SOURCES
+    from ..dbr.kb import DEFAULT_SOURCES
 
     return {"kb_dir": args.kb_dir, "kb_sources": tuple(args.kb_sources or DEFAULT_SOURCES), "user_tsvs": args.kb_tsv,
             "encoder": args.encoder, "cache_dir": args.cache_dir}
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("dbr", help="Dense Bioentities Recognition: knowledge base, dense sentences, dataset",
-                                   description=__doc__)
+    parser = subparsers.add_parser(
+        "dbr", help="Dense Bioentities Recognition: knowledge base, dense sentences, dataset", description=DESCRIPTION
+    )
     commands = parser.add_subparsers(dest="dbr_command", required=True, metavar="DBR_COMMAND")
 
     kb = commands.add_parser("kb", help="build (or load) the knowledge base and print its statistics")
@@ -85,7 +88,7 @@ def _write_json(path, payload) -> None:
 
 
 def run_kb(args) -> int:
-    from .kb import load_kb
+    from ..dbr.kb import load_kb
 
     options = _builder_options(args)
     kb = load_kb(args.kb_dir, args.corpora_dir, options["kb_sources"], args.kb_tsv, cache_dir=args.cache_dir,
@@ -96,20 +99,11 @@ def run_kb(args) -> int:
 
 
 def run_build(args) -> int:
-    from .assembly import check_variant
-    from .mixture import build_training_mixture, corpus_records, load_builder
+    from ..dbr.mixture import build_split_records
 
-    check_variant(args.variant)
-    progress = not args.no_progress
-    if args.mixture:
-        records = build_training_mixture([args.corpus], args.split, args.variant, args.corpora_dir, args.seed,
-                                         args.limit, use_cache=not args.no_cache, progress=progress,
-                                         **_builder_options(args))
-    else:
-        sentences = corpus_records(args.corpus, args.split, args.corpora_dir, args.limit)
-        builder = load_builder(corpora_dir=args.corpora_dir, seed=args.seed, progress=progress, **_builder_options(args))
-        records = builder.build(sentences, f"{args.corpus}-{args.split}", args.variant, args.seed,
-                                use_cache=not args.no_cache, progress=progress)
+    records = build_split_records(args.corpus, args.split, args.variant, args.corpora_dir, args.seed, args.limit,
+                                  mixture=args.mixture, use_cache=not args.no_cache, progress=not args.no_progress,
+                                  **_builder_options(args))
     with open(args.output, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     print(f"{len(records)} records written to {args.output}", file=sys.stderr)
@@ -117,21 +111,15 @@ def run_build(args) -> int:
 
 
 def run_export(args) -> int:
-    from .mixture import export_dataset
+    from dataset_scripts.corpora import readable_corpora
+
+    from ..dbr.mixture import export_dataset
 
     corpora = args.corpora
     if args.skip_unavailable:
-        from dataset_scripts.corpora import read_corpus
-
-        def available(corpus):
-            try:
-                read_corpus(corpus, "train", args.corpora_dir)
-            except FileNotFoundError as error:
-                print(f"vaner dbr export: skipping {corpus}: {error}", file=sys.stderr)
-                return False
-            return True
-
-        corpora = [corpus for corpus in corpora if available(corpus)]
+        corpora, missing = readable_corpora(corpora, "train", args.corpora_dir)
+        for corpus, reason in missing.items():
+            print(f"vaner dbr export: skipping {corpus}: {reason}", file=sys.stderr)
     output = export_dataset(args.output, corpora, args.variant, args.corpora_dir, args.seed, args.limit, args.repo_id,
                             progress=not args.no_progress, **_builder_options(args))
     print(f"dataset folder written to {output} (configs: mix, {', '.join(corpora)})", file=sys.stderr)
@@ -139,8 +127,8 @@ def run_export(args) -> int:
 
 
 def run_check(args) -> int:
-    from .check import external_check
-    from .mixture import load_builder
+    from ..dbr.check import external_check
+    from ..dbr.mixture import load_builder
 
     corpora_dir = args.corpora_dir
     if corpora_dir is None:

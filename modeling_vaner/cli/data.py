@@ -1,19 +1,20 @@
-"""`vaner data stats | export`: the training corpora against Table 2 of the paper, and their Hub export."""
-
-from __future__ import annotations
+"""`vaner data stats | export`: the training corpora against Table 2 of the paper, and their Hub export
+(`dataset_scripts.stats`, `dataset_scripts.export`)."""
 
 import argparse
 import json
 import sys
 
-from .corpora import CORPORA, CORPORA_DIR_HELP
+from dataset_scripts.corpora import CORPORA
+
+from .options import add_corpora_dir_option
 
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="the training corpora: statistics and Hub export")
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpora-dir", help=CORPORA_DIR_HELP)
+    add_corpora_dir_option(common)
     common.add_argument(
         "--corpus", action="append", choices=list(CORPORA), help="a corpus to include (repeatable; default: all)"
     )
@@ -28,7 +29,7 @@ def register(subparsers) -> None:
 
 
 def run_stats(args) -> int:
-    from .stats import collect, format_table
+    from dataset_scripts.stats import collect, format_table
 
     results = collect(args.corpora_dir, args.corpus or tuple(CORPORA))
     print(json.dumps(results, indent=2) if args.json else format_table(results))
@@ -39,7 +40,7 @@ def run_stats(args) -> int:
 
 
 def run_export(args) -> int:
-    from .export import export
+    from dataset_scripts.export import export
 
     report = export(args.out, args.corpora_dir, args.corpus or tuple(CORPORA))
     print(f"wrote {args.out}: {', '.join(report['exported'])}")

@@ -1,0 +1,153 @@
+"""`vaner train`'s data: the training records (built-in corpora with their DBR sentences, and users' files), the dev
+records, their encoding into model rows with the pipeline's own functions (so that training and inference see
+identical inputs; a sentence longer than `max_length` becomes overlapping windows, each word labelled in the one
+window that owns it and -100 elsewhere: no word is dropped), and the collator that pads a batch.
+"""
+
+from dataclasses import dataclass
+
+from .args import DataArguments, source_name
+
+
+def file_source_records(source: dict) -> list[dict]:
+    """The records of one file source (one per sentence and type, as the built-in corpora's), each with
+    `instruction_dataset` its dataset name (None: the type-only instruction)."""
+    from dataset_scripts.tagged_files import read_tagged_file
+
+    records = []
+    for entity_type in source["types"] or [None]:
+        records += read_tagged_file(
+            source["path"], entity_type, source_name(source), type_map=source["type_map"], file_format=source["format"]
+        )
+    return [{**record, "instruction_dataset": source["dataset"]} for record in records]
+
+
+def add_file_types(config, data: DataArguments, records: list[dict]) -> None:
+    """Make the model know the types and dataset names of the file sources among the training `records`
+    (`entity_types`, `corpus_types`), so that the saved model's pipeline tags them by default and accepts the
+    dataset names."""
+    datasets = {source_name(source): source["dataset"] for source in data.train_files}
+    types: dict[str, list[str]] = {}
+    for record in records:
+        if record["corpus"] in datasets:
+            types.setdefault(record["corpus"], []).append(record["entity_type"])
+    for name, found in types.items():
+        found = list(dict.fromkeys(found))
+        config.entity_types = list(dict.fromkeys([*config.entity_types, *found]))
+        if datasets[name]:
+            config.corpus_types = {**config.corpus_types, datasets[name]: ", ".join(found)}
+
+
+def training_records(data: DataArguments, seed: int) -> list[dict]:
+    """The multi-corpus training mixture: per corpus its first `train_limits[corpus]` (else
+    `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
+    sentence `train_repeats[corpus]` times, plus their DBR sentences once; and every sentence of `train_files`.
+    A random `type_only_share` of each corpus's (and named file source's) sentences get the type-only
+    instruction (`instruction_dataset` None, as DBR sentences have)."""
+    import random
+
+    from ..dbr.mixture import build_training_mixture, load_builder
+
+    records = []
+    for source in data.train_files:  # first: a bad file fails before the corpora are read
+        found = file_source_records(source)
+        if source["dataset"]:
+            type_only = random.Random(f"{seed}:{source_name(source)}").sample(
+                range(len(found)), round(data.type_only_share * len(found))
+            )
+            for index in type_only:
+                found[index] = {**found[index], "instruction_dataset": None}
+        records += found
+    builder = None if data.dbr_variant == "none" or not data.corpora else load_builder(data.corpora_dir, seed=seed)
+    for corpus in data.corpora:
+        limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
+        if corpus in data.train_with_dev:
+            limits["validation"] = None
+        mixture = []
+        for split, limit in limits.items():
+            mixture += build_training_mixture(
+                [corpus],
+                split=split,
+                variant=data.dbr_variant,
+                corpora_dir=data.corpora_dir,
+                seed=seed,
+                limit=limit,
+                builder=builder,
+            )
+        sentences = [index for index, record in enumerate(mixture) if record["source"] == "corpus"]
+        for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(data.type_only_share * len(sentences))):
+            mixture[index] = {**mixture[index], "instruction_dataset": None}
+        repeats = data.train_repeats.get(corpus, 1)
+        records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
+    return records
+
+
+def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
+    """The dev sentences of each corpus of `eval_corpora` (default `corpora`) not in `train_with_dev`, subsampled
+    to `eval_limits[corpus]` (else `eval_limit_per_corpus`), and of every `dev_files` source, whole."""
+    from dataset_scripts.corpora import read_corpus
+
+    from ..evaluation import subsample
+
+    scored = data.corpora if data.eval_corpora is None else data.eval_corpora
+    held_out = [name for name in scored if name not in data.train_with_dev]
+    limits = {name: data.eval_limits.get(name, data.eval_limit_per_corpus) for name in held_out}
+    dev = {
+        name: subsample(read_corpus(name, "validation", data.corpora_dir), limit, seed)
+        for name, limit in limits.items()
+    }
+    return dev | {source_name(source): file_source_records(source) for source in data.dev_files}
+
+
+def instruction_dataset(record: dict, dataset_in_instruction: bool) -> str | None:
+    """The corpus name for the instruction of a training record (None: type-only, always for VANER_adapt)."""
+    return record.get("instruction_dataset", record["corpus"]) if dataset_in_instruction else None
+
+
+def encode_records(records: list[dict], tokenizer, config, max_length: int, dataset_in_instruction: bool) -> list[dict]:
+    """Model rows {input_ids, labels} for training records; a sentence longer than the window budget
+    (`max_length` minus the instruction) becomes several rows, each word labelled in the window that owns it."""
+    from tqdm.auto import tqdm
+
+    from ..processing_vaner import (
+        IGNORE_INDEX,
+        assign_words_to_windows,
+        build_input,
+        encode_instruction,
+        encode_words,
+        split_into_windows,
+    )
+
+    instructions: dict[tuple, list[int]] = {}
+    rows = []
+    for record in tqdm(records, desc="encode", unit="sentence", mininterval=2):
+        key = (record["entity_type"], instruction_dataset(record, dataset_in_instruction))
+        if key not in instructions:
+            instructions[key] = encode_instruction(tokenizer, config.instruction(*key), config.keep_instruction_space)
+        instruction_ids = instructions[key]
+        pieces = encode_words(tokenizer, record["tokens"])
+        windows = split_into_windows([len(ids) for ids in pieces], max_length - len(instruction_ids))
+        owners = assign_words_to_windows(windows, len(pieces))
+        for index, (first, last) in enumerate(windows):
+            labels = [
+                tag if owners[word] == index else IGNORE_INDEX
+                for word, tag in enumerate(record["ner_tags"][first:last], first)
+            ]
+            row = build_input(instruction_ids, pieces[first:last], labels)
+            rows.append({"input_ids": row["input_ids"], "labels": row["labels"]})
+    return rows
+
+
+@dataclass
+class PaddingCollator:
+    """Pads a batch of rows to its longest row: input_ids with the pad token, labels with -100."""
+
+    pad_token_id: int
+
+    def __call__(self, rows: list[dict]) -> dict:
+        from ..processing_vaner import IGNORE_INDEX
+        from ..runtime_vaner import pad_sequences
+
+        input_ids, attention_mask = pad_sequences([row["input_ids"] for row in rows], self.pad_token_id)
+        labels, _ = pad_sequences([row["labels"] for row in rows], IGNORE_INDEX)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}

@@ -1,0 +1,159 @@
+"""`vaner train`'s run: the model (LoRA on all linear layers, the head trained in full, optional 4-bit QLoRA), the
+training with `VanerTrainer` (resumable), the adapter saved with the run's record, the final evaluation and the
+curves. Runs unchanged under `torchrun` / `accelerate launch`.
+"""
+
+import sys
+from pathlib import Path
+
+from ..adapter import EVALUATION_FILE, PLOT_FILE, RUN_ADAPTER_DIR, adapter_recipe, load_adapter_weights, save_adapter
+from ..run_log import LOG_FILE, jsonl_log_callback, plot_log
+from .args import DataArguments, ModelArguments
+from .data import add_file_types, dev_records, encode_records, training_records
+
+
+def build_model(model_args: ModelArguments, max_length: int):
+    """The VANER model with LoRA on all linear layers (head trained in full): `(peft_model, tokenizer)`."""
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from ..backbone import build_vaner_model
+
+    quantization_config = None
+    if model_args.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        quantization_config = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            llm_int8_skip_modules=["score"],
+        )
+    model, tokenizer = build_vaner_model(
+        model_args.backbone,
+        is_causal=model_args.is_causal,
+        quantization_config=quantization_config,
+        attn_implementation=model_args.attn_implementation,
+        max_window_tokens=max_length,
+        classifier_dropout=model_args.classifier_dropout,
+    )
+    lora = LoraConfig(
+        task_type=TaskType.TOKEN_CLS,
+        r=model_args.lora_r,
+        lora_alpha=model_args.lora_alpha,
+        lora_dropout=model_args.lora_dropout,
+        target_modules="all-linear",
+        modules_to_save=["score"],
+    )
+    peft_model = get_peft_model(model, lora)
+    if model_args.init_adapter:
+        load_adapter_weights(peft_model, Path(model_args.init_adapter))
+    if model_args.frozen_dtype != "float32":
+        for parameter in peft_model.parameters():
+            if not parameter.requires_grad:
+                parameter.data = parameter.data.to(getattr(torch, model_args.frozen_dtype))
+    # load_vaner rebuilds the backbone from this name: the name as configured, not the converted cache path.
+    peft_model.peft_config["default"].base_model_name_or_path = model_args.backbone
+    return peft_model, tokenizer
+
+
+def run_training(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args,
+    *,
+    resume: bool = False,
+    train_records: list[dict] | None = None,
+    dev: dict[str, list[dict]] | None = None,
+    callbacks=(),
+) -> dict:
+    """Train, keep the best checkpoint, save the adapter, evaluate and plot. `train_records` / `dev` replace the
+    configured corpora (records as `build_training_mixture` / `read_corpus` return them). Returns a summary
+    {"adapter", "evaluation" (report or None), "global_step", "best_checkpoint", "best_metric"}."""
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from .trainer import AdapterCheckpointCallback, VanerTrainer
+
+    output_dir = Path(training_args.output_dir)
+    checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if resume and checkpoint is None:
+        raise FileNotFoundError(f"--resume: no checkpoint-* folder in {output_dir}")
+    if checkpoint is not None and not resume:
+        raise ValueError(f"{output_dir} already holds {Path(checkpoint).name}: pass --resume, or another output_dir")
+    if model_args.frozen_dtype == "bfloat16" and not training_args.bf16:
+        raise ValueError("frozen_dtype: bfloat16 needs bf16: true (autocast runs the float32 LoRA beside it)")
+    seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
+    set_seed(training_args.seed)  # the head and LoRA initialization: same seed, same starting point
+    with training_args.main_process_first(desc="training data"):  # read (a bad file fails) before the model loads
+        records = train_records if train_records is not None else training_records(data_args, seed)
+        dev = dev if dev is not None else dev_records(data_args, seed)
+    model, tokenizer = build_model(model_args, data_args.max_length)
+    add_file_types(model.get_base_model().config, data_args, records)
+    if not dev and training_args.eval_strategy != "no":
+        raise ValueError("no held-out dev split to evaluate (all corpora in train_with_dev): set eval_strategy: no")
+    rows = encode_records(
+        records, tokenizer, model.get_base_model().config, data_args.max_length, data_args.dataset_in_instruction
+    )
+    train_config = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
+    if model_args.init_adapter:  # a later stage: keep the earlier stages' recipe with this one
+        train_config["init_adapter_recipe"] = adapter_recipe(Path(model_args.init_adapter))
+    trainer = VanerTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=rows,
+        eval_dataset=dev,
+        processing_class=tokenizer,
+        data_args=data_args,
+        callbacks=[
+            jsonl_log_callback(output_dir / LOG_FILE),
+            AdapterCheckpointCallback(model, train_config),
+            *callbacks,
+        ],
+    )
+    if trainer.is_world_process_zero():
+        model.print_trainable_parameters()
+        print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    summary = {
+        "adapter": str(output_dir / RUN_ADAPTER_DIR),
+        "evaluation": None,
+        "global_step": trainer.state.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_metric": trainer.state.best_metric,
+    }
+    if trainer.is_world_process_zero():
+        adapter_dir = save_adapter(trainer.model, output_dir / RUN_ADAPTER_DIR, model_args.adapter_dtype, train_config)
+        if data_args.final_eval_split != "none" and data_args.corpora:
+            summary["evaluation"] = final_evaluation(trainer, data_args, seed, adapter_dir)
+        plot_log(output_dir, adapter_dir / PLOT_FILE)
+    trainer.accelerator.wait_for_everyone()
+    return summary
+
+
+def final_evaluation(trainer, data_args: DataArguments, seed: int, adapter_dir: Path) -> dict:
+    """Score the trained model (`trainer.model`, tagged with `trainer.processing_class`) on `final_eval_split`;
+    writes evaluation.json into the adapter folder and prints the table."""
+    from ..evaluation import evaluate_corpora, format_table, write_report
+    from ..pipeline_vaner import VanerTokenClassificationPipeline
+
+    model = trainer.model.eval()
+    # fp32: the pipeline casts nothing (never the model being trained); the run's own autocast applies below
+    tagger = VanerTokenClassificationPipeline(
+        model=model, tokenizer=trainer.processing_class, task="token-classification", precision="fp32"
+    )
+    with trainer.autocast_smart_context_manager():
+        report = evaluate_corpora(
+            tagger,
+            data_args.corpora,
+            data_args.final_eval_split,
+            data_args.corpora_dir,
+            dataset_in_instruction=data_args.dataset_in_instruction,
+            limit=data_args.final_eval_limit_per_corpus,
+            seed=seed,
+            batch_size=data_args.eval_batch_size,
+        )
+    report["model"] = str(adapter_dir)
+    print(format_table(report))
+    write_report(report, adapter_dir / EVALUATION_FILE)
+    return report
