@@ -14,7 +14,9 @@ ASSETS = {f"modeling_vaner.assets.{folder}": folder for folder in ("hub_card", "
 setup(
     name="vaner",
     version="0.1.0",
-    description="Biomedical NER with an unmasked LLaMA-family decoder, instruction tuning and Dense Bioentities Recognition",
+    description=(
+        "Biomedical NER with an unmasked LLaMA-family decoder, instruction tuning and Dense Bioentities Recognition"
+    ),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="MIT",

@@ -248,7 +248,9 @@ def main() -> None:
             **{split: score([decode(p) for p in in_context[split]], gold[split]) for split in SPLITS},
         }
         for split in SPLITS:
-            print(f"after {args.context_sentences} previous sentence(s): {split} {f1_percent(results['context'][split])}")
+            print(
+                f"after {args.context_sentences} previous sentence(s): {split} {f1_percent(results['context'][split])}"
+            )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

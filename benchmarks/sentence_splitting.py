@@ -1,7 +1,8 @@
 """How well does the pipeline find sentence ends? Entities never cross a sentence, so a wrong boundary costs entities.
 Reference: the GENIA dev abstracts (JNLPBA's shared-task dev file, MEDLINE text; the one file here marking
 abstracts), joined back into text with their sentence breaks kept as the truth. Candidates, in ONE run: the rule
-before 2026-11-30 (kept here as the baseline), today's `processing_vaner.split_sentences`, and, when installed, the splitters pysbd and syntok.
+before 2026-11-30 (kept here as the baseline), today's `processing_vaner.split_sentences`, and, when installed, the
+splitters pysbd and syntok.
 For each: boundaries found, missed and spurious, and milliseconds per abstract.
 
 Usage: python benchmarks/sentence_splitting.py [--out benchmarks/results/sentence_splitting.json]

@@ -13,7 +13,8 @@ Variants: fp32, bf16 and int8 (torchao: int8 weights and dynamically quantized i
 linear layers), each eager and under torch.compile; onnx-fp32 and onnx-int8 (a `vaner export-onnx` file run by ONNX
 Runtime: fp32, or int8 weights and per-tensor dynamic activations in the linear layers but the kept ones). By
 default the bf16 ones run only where the CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates
-bf16, several times slower than fp32, and "auto" precision never picks it. Training: the LoRA step with configs/smol.yaml's settings and with the speed
+bf16, several times slower than fp32, and "auto" precision never picks it. Training: the LoRA step with
+configs/smol.yaml's settings and with the speed
 settings of the later stages (bf16 frozen weights where bf16 is native, else fp32).
 Abstracts: whole GENIA dev abstracts (JNLPBA's shared-task dev file; real MEDLINE text, 237 words on average),
 from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose
@@ -280,7 +281,8 @@ def main() -> None:
         results[variant] = measured
         del tagger
     results["training"] = {
-        name: bench_lora_step(settings, autocast_bf16=native_bf16) for name, settings in lora_settings(native_bf16).items()
+        name: bench_lora_step(settings, autocast_bf16=native_bf16)
+        for name, settings in lora_settings(native_bf16).items()
     }
     training_precision = "bf16" if native_bf16 else "fp32"
     for training in results["training"].values():
@@ -298,7 +300,9 @@ def main() -> None:
     # issue 22's measure: int8 against the faster of fp32 and bf16 (eager against eager, compiled against compiled;
     # the ONNX Runtime file against the eager PyTorch floats)
     for int8, suffix in (("int8", ""), ("int8-compiled", "-compiled"), ("onnx-int8", "")):
-        floats = [results[name]["pipeline_abstracts_per_s"] for name in (f"fp32{suffix}", f"bf16{suffix}") if name in results]
+        floats = [
+            results[name]["pipeline_abstracts_per_s"] for name in (f"fp32{suffix}", f"bf16{suffix}") if name in results
+        ]
         if int8 in results and floats:
             results[f"{int8}_vs_fastest_float"] = results[int8]["pipeline_abstracts_per_s"] / max(floats)
 

@@ -20,7 +20,10 @@ def relative_difference(measured: int, reference: int) -> float:
 def iob2_violations(records: Iterable[Mapping]) -> int:
     """The number of sentences in which an I tag follows O or starts the sentence."""
     return sum(
-        any(tag == LABEL_I and previous == LABEL_O for previous, tag in zip([LABEL_O, *record["ner_tags"]], record["ner_tags"]))
+        any(
+            tag == LABEL_I and previous == LABEL_O
+            for previous, tag in zip([LABEL_O, *record["ner_tags"]], record["ner_tags"])
+        )
         for record in records
     )
 

@@ -363,7 +363,9 @@ def read_tagged_file(
             f"{path}: no entity of type {wanted!r}; the file's types are {', '.join(file_types)} "
             f"(map them to instruction types with a type map, e.g. {file_types[0]}={wanted})"
         )
-    if wanted is None and any(label != LABEL_O and not tag_type for _, tags, _ in sentences for label, tag_type in tags):
+    if wanted is None and any(
+        label != LABEL_O and not tag_type for _, tags, _ in sentences for label, tag_type in tags
+    ):
         raise CorpusFormatError(f"{path}: tags without a type (B, I) need the entity type they mark (--type)")
     names = [wanted] if wanted is not None else file_types
     return [

@@ -120,7 +120,8 @@ def build_vaner_model(
     base = AutoConfig.from_pretrained(path)
     if base.model_type not in LLAMA_FAMILY:
         raise ValueError(
-            f"{backbone!r} is a {base.model_type!r} model; VANER needs a LLaMA-family checkpoint ({sorted(LLAMA_FAMILY)})"
+            f"{backbone!r} is a {base.model_type!r} model; "
+            f"VANER needs a LLaMA-family checkpoint ({sorted(LLAMA_FAMILY)})"
         )
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
     fields = base.to_dict()

@@ -109,7 +109,9 @@ def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
         )
         with gr.Row():
             with gr.Column():
-                text = gr.Textbox(label="Abstract", lines=10, placeholder="Paste a biomedical abstract", elem_id="vaner-text")
+                text = gr.Textbox(
+                    label="Abstract", lines=10, placeholder="Paste a biomedical abstract", elem_id="vaner-text"
+                )
                 types = gr.CheckboxGroup(entity_types, value=entity_types, label="Entity types", elem_id="vaner-types")
                 dataset = gr.Dropdown(
                     [NO_DATASET, *config.corpus_types], value=NO_DATASET, label="Dataset style (optional)"
@@ -122,7 +124,9 @@ def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
                     show_inline_category=True,  # the type beside each entity (gradio hides it when the legend shows)
                     elem_id="vaner-highlighted",
                 )
-                table = gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False, elem_id="vaner-table")
+                table = gr.Dataframe(
+                    headers=TABLE_HEADERS, label="Entity list", interactive=False, elem_id="vaner-table"
+                )
         gr.Examples(
             [[e["text"], e["entity_types"], e["dataset"] or NO_DATASET] for e in examples],
             inputs=[text, types, dataset],

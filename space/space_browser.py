@@ -62,7 +62,9 @@ def wait_for_port(port: int, process: subprocess.Popen, log_path: Path, timeout:
             if probe.connect_ex((HOST, port)) == 0:
                 return
         time.sleep(0.25)
-    raise TimeoutError(f"the app did not listen on {HOST}:{port} within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+    raise TimeoutError(
+        f"the app did not listen on {HOST}:{port} within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}"
+    )
 
 
 @contextmanager

@@ -124,7 +124,8 @@ def write(path: Path, text: str) -> Path:
 def test_readers_report_bad_records_with_their_line(tmp_path):
     jsonl = write(
         tmp_path / "docs.jsonl",
-        '{"id": "a", "text": "Mice."}\n{"id": "b", "txt": "x"}\nnot json\n{"pmid": 7, "title": "T", "abstract": "A."}\n',
+        '{"id": "a", "text": "Mice."}\n{"id": "b", "txt": "x"}\nnot json\n'
+        '{"pmid": 7, "title": "T", "abstract": "A."}\n',
     )
     records = list(read_documents(jsonl, "jsonl"))
     assert [type(r).__name__ for r in records] == ["Document", "BadRecord", "BadRecord", "Document"]

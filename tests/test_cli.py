@@ -49,9 +49,12 @@ def test_extract_jsonl_from_argument_file_and_stdin(tiny_folder, tmp_path):
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_extract_table(tiny_folder, precision):
-    completed = vaner("extract", "Mice.", "--model", str(tiny_folder), "--types", "Species", "Gene", "--precision", precision)
+    completed = vaner(
+        "extract", "Mice.", "--model", str(tiny_folder), "--types", "Species", "Gene", "--precision", precision
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert "Failed to load" not in completed.stderr and "Enum subclass" not in completed.stderr  # torchao's import noise
+    # torchao's import noise
+    assert "Failed to load" not in completed.stderr and "Enum subclass" not in completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[0].split() == ["start", "end", "type", "score", "text"]
     assert lines[1].split()[:3] == ["0", "4", "Gene"] and lines[1].split()[-1] == "Mice"

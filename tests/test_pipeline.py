@@ -258,7 +258,9 @@ def test_precision_auto_can_be_forced_and_missing_cpu_probes_mean_fp32(monkeypat
     cpu = torch.device("cpu")
     for forced in ("bf16", "fp32"):
         monkeypatch.setenv("VANER_PRECISION", forced)
-        assert resolve_precision("auto", cpu) == (forced, getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}[forced]), forced == "bf16")
+        assert resolve_precision("auto", cpu) == (
+            forced, getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}[forced]), forced == "bf16"
+        )
         assert resolve_precision("fp32", cpu).name == "fp32"  # an explicit precision wins
     monkeypatch.setenv("VANER_PRECISION", "fp16")
     with pytest.raises(ValueError, match=r"\$VANER_PRECISION must be bf16 or fp32, got 'fp16'"):

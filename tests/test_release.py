@@ -120,7 +120,9 @@ def test_converted_release_matches_their_forward(tiny_backbone, tmp_path, weight
     fresh = json.loads(output.read_text())
     dataset_instruction, type_only_instruction = fresh["instructions"]
     # their instruction strings, their dataset names, the trailing space kept
-    assert dataset_instruction == "If any Disease entity is mentioned in the BC5CDR-disease input, extract it. ##input: "
+    assert dataset_instruction == (
+        "If any Disease entity is mentioned in the BC5CDR-disease input, extract it. ##input: "
+    )
     assert type_only_instruction == "If any Disease entity is mentioned in the input, extract it. ##input: "
     for form, instruction in (("dataset", dataset_instruction), ("type-only", type_only_instruction)):
         expected = reference_probabilities(tiny_backbone, weights, instruction, WORDS)

@@ -124,7 +124,9 @@ def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
     (tmp_path / "shipped").mkdir()
     (tmp_path / "shipped" / EVALUATION_FILE).write_text("{}")  # the previous model's, stale after the install
     shipped = install_adapter(adapter, tmp_path / "shipped", dtype="bfloat16")
-    assert (shipped / "adapter_model.safetensors").stat().st_size < (adapter / "adapter_model.safetensors").stat().st_size
+    assert (
+        (shipped / "adapter_model.safetensors").stat().st_size < (adapter / "adapter_model.safetensors").stat().st_size
+    )
     assert load_vaner(str(shipped))[2]
     assert (shipped / TRAIN_CONFIG_FILE).is_file() and (shipped / PLOT_FILE).is_file()
     assert not (shipped / EVALUATION_FILE).exists()
@@ -316,7 +318,9 @@ def test_per_corpus_limits_and_repeats(request, corpora, ncbi_dev):
     data = DataArguments(corpora=["ncbi", "s800"], corpora_dir=str(corpora_dir), dbr_variant="none",
                          train_limit_per_corpus=5, train_limits={"ncbi": 3}, train_repeats={"ncbi": 2})
     mixture = training_records(data, seed=0)
-    assert [record["id"] for record in mixture[:6]] == ["ncbi-train-0"] * 2 + ["ncbi-train-1"] * 2 + ["ncbi-train-2"] * 2
+    assert [record["id"] for record in mixture[:6]] == (
+        ["ncbi-train-0"] * 2 + ["ncbi-train-1"] * 2 + ["ncbi-train-2"] * 2
+    )
     assert [record["corpus"] for record in mixture[6:]] == ["s800"] * 5
     data.eval_limit_per_corpus, data.eval_limits = 2, {"ncbi": None}
     dev = dev_records(data, seed=0)

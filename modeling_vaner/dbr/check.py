@@ -32,7 +32,9 @@ def check_file(builder, path: Path, limit: int | None = None, queries: str = "mi
         raise ValueError(f"queries must be one of {QUERY_SOURCES}, got {queries!r}")
     records = [record for _, record in read_jsonl(path)][:limit]
     sentences = [{"tokens": record["tokens"][1:]} for record in records]  # tokens[0] is the VANER prompt
-    phrases = [list(dict.fromkeys(record.get("auto_ent") or [])) for record in records] if queries == "auto_ent" else None
+    phrases = (
+        [list(dict.fromkeys(record.get("auto_ent") or [])) for record in records] if queries == "auto_ent" else None
+    )
     kb = builder.kb
     kb_keys = set(map(name_key, kb.names))
     total = exact = normalized = covered = 0
@@ -44,7 +46,8 @@ def check_file(builder, path: Path, limit: int | None = None, queries: str = "mi
         exact += len(theirs & ours)
         normalized += sum(name_key(name) in our_keys for name in theirs)
         covered += sum(name_key(name) in kb_keys for name in theirs)
-    return {"file": str(path), "queries": queries, "sentences": len(records), "positives": total, "in_kb_normalized": _share(covered, total),
+    return {"file": str(path), "queries": queries, "sentences": len(records), "positives": total,
+            "in_kb_normalized": _share(covered, total),
             "retrieved_exact": _share(exact, total), "retrieved_normalized": _share(normalized, total)}
 
 

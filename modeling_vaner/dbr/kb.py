@@ -51,7 +51,9 @@ KB_FORMAT_VERSION = 1
 MIN_NAME_CHARS = 2
 MAX_NAME_CHARS = 128
 # The VANER release files holding `umls_kg` (dev splits only), relative to the corpora directory.
-UMLS_KG_FILES = ("vaner_dbr/BC2GM/dev_df_mix2.jsonl", "vaner_dbr/ncbi/dev_df_mix2.jsonl", "vaner_dbr/s800/dev_df_mix2.jsonl")
+UMLS_KG_FILES = (
+    "vaner_dbr/BC2GM/dev_df_mix2.jsonl", "vaner_dbr/ncbi/dev_df_mix2.jsonl", "vaner_dbr/s800/dev_df_mix2.jsonl"
+)
 
 
 def canonical_type(raw_type: str) -> str:
@@ -125,7 +127,9 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 def _fields(path: Path, line_number: int, line: str, minimum: int, sep: str = "\t") -> list[str]:
     fields = line.split(sep)
     if len(fields) < minimum:
-        raise ValueError(f"{path}:{line_number}: expected at least {minimum} {sep!r}-separated fields, got {len(fields)}")
+        raise ValueError(
+            f"{path}:{line_number}: expected at least {minimum} {sep!r}-separated fields, got {len(fields)}"
+        )
     return fields
 
 
@@ -268,7 +272,8 @@ KB_SOURCES = {
         KBSource("drugbank", _read_drugbank, True, "DrugBank open vocabulary: common names and synonyms",
                  "DrugBank open data (CC0 per DrugBank); no licence in the source repository"),
         KBSource("chemdner_train", _chemdner_reader("training.annotations.txt"), True,
-                 "CHEMDNER (BC4CHEMD) training-set gold mentions", "CHEMDNER: cite Krallinger et al. 2015; no licence stated"),
+                 "CHEMDNER (BC4CHEMD) training-set gold mentions",
+                 "CHEMDNER: cite Krallinger et al. 2015; no licence stated"),
         KBSource("chemdner_dev", _chemdner_reader("development.annotations.txt"), False,
                  "CHEMDNER (BC4CHEMD) development-set gold mentions: a dev split, off by default",
                  "CHEMDNER: cite Krallinger et al. 2015; no licence stated"),

@@ -45,7 +45,9 @@ def corpus_records(corpus: str, split: str, corpora_dir=None, limit: int | None 
     from .corpus import read_split
 
     sentences = read_split(corpus, split, corpora_dir)[:limit]
-    return [{**{k: s[k] for k in RECORD_KEYS[:5]}, "instruction_dataset": corpus, "source": "corpus"} for s in sentences]
+    return [
+        {**{k: s[k] for k in RECORD_KEYS[:5]}, "instruction_dataset": corpus, "source": "corpus"} for s in sentences
+    ]
 
 
 def build_training_mixture(corpora: Sequence[str], split: str = "train", variant: str = "dbr", corpora_dir=None,
@@ -121,7 +123,9 @@ def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str 
                                                           **builder_options)
     counts = {}
     for corpus in corpora:
-        records = build_training_mixture([corpus], "train", variant, corpora_dir, seed, limit, builder, progress=progress)
+        records = build_training_mixture(
+            [corpus], "train", variant, corpora_dir, seed, limit, builder, progress=progress
+        )
         path = output / "data" / corpus / "train.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         Dataset.from_list(records, features=_features()).to_parquet(str(path))
@@ -140,7 +144,9 @@ def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, buil
 
     configs = [{"config_name": "mix", "default": True,
                 "data_files": [{"split": "train", "path": [f"data/{c}/train.parquet" for c in corpora]}]}]
-    configs += [{"config_name": c, "data_files": [{"split": "train", "path": f"data/{c}/train.parquet"}]} for c in corpora]
+    configs += [
+        {"config_name": c, "data_files": [{"split": "train", "path": f"data/{c}/train.parquet"}]} for c in corpora
+    ]
     header = yaml.safe_dump({"pretty_name": "VANER DBR training mixture", "license": "other", "language": ["en"],
                              "task_categories": ["token-classification"], "tags": ["biomedical", "ner", "vaner"],
                              "configs": configs}, sort_keys=False).strip()
@@ -150,10 +156,13 @@ def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, buil
     if kb_stats:
         types = list(kb_stats["by_type"])
         kb_table = "\n".join([f"| source | {' | '.join(types)} |", "|---" * (len(types) + 1) + "|"]
-                             + [f"| {s} | {' | '.join(str(v[t]) for t in types)} |" for s, v in kb_stats["by_source"].items()]
-                             + [f"| **all (deduplicated)** | {' | '.join(str(kb_stats['by_type'][t]) for t in types)} |"])
+                             + [f"| {s} | {' | '.join(str(v[t]) for t in types)} |"
+                                for s, v in kb_stats["by_source"].items()]
+                             + [f"| **all (deduplicated)** | "
+                                f"{' | '.join(str(kb_stats['by_type'][t]) for t in types)} |"])
         kb_table += "\n\nSource licences:\n\n" + "\n".join(
-            f"- `{s}`: {KB_SOURCES[s].description}. {KB_SOURCES[s].licence}" for s in kb_stats["by_source"] if s in KB_SOURCES)
+            f"- `{s}`: {KB_SOURCES[s].description}. {KB_SOURCES[s].licence}"
+            for s in kb_stats["by_source"] if s in KB_SOURCES)
     encoder = builder.retriever.encoder.__class__.__name__ if builder else "-"
     config = builder.config if builder else None
     return f"""---

@@ -51,7 +51,9 @@ class CharNgramEncoder:
 
     def __init__(self, dim: int = 192, ngram_range: tuple[int, int] = (3, 3), max_fit_names: int = 200_000,
                  rerank_factor: int = 4):
-        self.dim, self.ngram_range, self.max_fit_names, self.rerank_factor = dim, tuple(ngram_range), max_fit_names, rerank_factor
+        self.dim, self.ngram_range, self.max_fit_names, self.rerank_factor = (
+            dim, tuple(ngram_range), max_fit_names, rerank_factor
+        )
         self.vectorizer = self.svd = self.name_matrix = None
 
     @property
@@ -178,7 +180,8 @@ class Retriever:
     @classmethod
     def load_or_build(cls, kb: KnowledgeBase, encoder: str = DEFAULT_ENCODER, cache_dir: str | Path | None = None,
                       seed: int = 0, rebuild: bool = False, progress: bool = True) -> "Retriever":
-        """The retriever over `kb`, from `<cache_dir>/index/<kb key>-<encoder key>-<seed>/` or built and cached there."""
+        """The retriever over `kb`, from `<cache_dir>/index/<kb key>-<encoder key>-<seed>/` or built and cached
+        there."""
         import faiss
         from tqdm.auto import tqdm
 
@@ -190,7 +193,8 @@ class Retriever:
         model.fit(kb.names, seed=stable_seed(seed, "encoder"))
         batches = range(0, len(kb), ENCODE_BATCH)
         vectors = np.concatenate([model.encode(kb.names[start:start + ENCODE_BATCH])
-                                  for start in tqdm(batches, desc="encoding KB names", unit="batch", disable=not progress)])
+                                  for start in tqdm(batches, desc="encoding KB names", unit="batch",
+                                                    disable=not progress)])
         index = _build_index(vectors, stable_seed(seed, "index"))
         directory.mkdir(parents=True, exist_ok=True)
         model.save(directory)
@@ -215,6 +219,8 @@ class Retriever:
             scores = self.encoder.rerank(queries, rows)
         results = []
         for query_scores, query_rows in zip(scores, rows):
-            order = sorted((-s, r) for s, r in zip(query_scores.tolist(), query_rows.tolist()) if r >= 0 and s > -np.inf)
+            order = sorted(
+                (-s, r) for s, r in zip(query_scores.tolist(), query_rows.tolist()) if r >= 0 and s > -np.inf
+            )
             results.append([(row, -negative) for negative, row in order[:top_k]])
         return results
