@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dataset_scripts.corpora import PAPER_F1, resolve_corpora_dir
 
-from .options_vaner import DEFAULT_BATCH_SIZE
+from .options_vaner import DECODINGS, DEFAULT_BATCH_SIZE, PADDINGS
 from .processing_vaner import LABEL_B, LABEL_O
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
@@ -245,8 +245,8 @@ def evaluate_model(
     batch_size: int = DEFAULT_BATCH_SIZE,
     compile: bool = False,
     onnx_model=None,
-    decoding: str = "viterbi",
-    padding: str = "masked",
+    decoding: str = DECODINGS[0],
+    padding: str = PADDINGS[0],
     output=None,
 ) -> dict:
     """`vaner evaluate`: load a model and score it on corpus splits or on a tagged file, checking the corpora or

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .adapter import default_model_dir, is_adapter_dir, load_adapter, run_folder_model
+from .options_vaner import PADDINGS
 
 
 def load_vaner(model: str | None = None, *, dtype=None, merge: bool = True):
@@ -61,7 +62,7 @@ def load_pipeline(
     batch_size: int | None = None,
     compile: bool = False,
     decoding: str | None = None,
-    padding: str = "masked",
+    padding: str = PADDINGS[0],
     onnx_model=None,
 ):
     """A ready tagger: call it with text (see `VanerTokenClassificationPipeline`).

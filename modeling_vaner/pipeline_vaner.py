@@ -97,7 +97,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         *args,
         precision: str = "auto",
         compile: bool = False,
-        padding: str = "masked",
+        padding: str = PADDINGS[0],
         onnx_model=None,
         **kwargs,
     ):

@@ -48,13 +48,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--decoding",
         choices=DECODINGS,
-        default="viterbi",
+        default=DECODINGS[0],
         help="word labels: the most probable valid IOB2 sequence (viterbi) or each word's own argmax",
     )
     parser.add_argument(
         "--padding",
         choices=PADDINGS,
-        default="masked",
+        default=PADDINGS[0],
         help="visible: a converted release as its authors ran it (rows left-padded to the window, padding attended)",
     )
     parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
