@@ -28,7 +28,12 @@ setup(
     # hub_card/, space/ and configs/ (card templates, the Space app, training presets) travel inside the package:
     # `vaner stage` and `vaner train --train-file` from a wheel
     package_dir=ASSETS,
-    package_data={"modeling_vaner": ["weights/*/*", "metrics/*.py"], **{name: ["*"] for name in ASSETS}},
+    # training/: the rehearsal sentences a fine-tune needs without the corpora (and their credits)
+    package_data={
+        "modeling_vaner": ["weights/*/*", "metrics/*.py"],
+        "modeling_vaner.training": ["rehearsal.jsonl", "REHEARSAL.md"],
+        **{name: ["*"] for name in ASSETS},
+    },
     install_requires=[
         # torch is installed first by setup.sh (pinned CPU wheel); a range here never pulls a CUDA build over it.
         "torch>=2.4",

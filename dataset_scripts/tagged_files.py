@@ -274,6 +274,26 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def not_utf8_error(path: Path) -> CorpusFormatError:
+    """The error for a file that is not UTF-8 text.
+
+    Args:
+        path (`Path`): The file.
+
+    Returns:
+        `CorpusFormatError`: naming `file:line`, the first byte that does not decode and why.
+    """
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return CorpusFormatError(
+            f"{path}:{line}: not UTF-8 text (byte {error.start:,}: {error.reason}); save the file as UTF-8"
+        )
+    return CorpusFormatError(f"{path}: not UTF-8 text; save the file as UTF-8")
+
+
 TAGGED_FILE_FORMATS = ("iob2", "jsonl", "pubtator")
 
 
@@ -323,8 +343,8 @@ def read_tagged_file(
 
     Raises:
         FileNotFoundError: the file does not exist.
-        CorpusFormatError: malformed lines (each named `file:line`), an unmapped type, untyped tags without
-            `entity_type`, or no tag of `entity_type` in a file of other types.
+        CorpusFormatError: malformed lines (each named `file:line`), bytes that are not UTF-8 (`file:line`), an
+            unmapped type, untyped tags without `entity_type`, or no tag of `entity_type` in a file of other types.
         ValueError: `entity_type` is empty.
     """
     path = Path(path)
@@ -339,13 +359,17 @@ def read_tagged_file(
     file_format = tagged_file_format(path, file_format)
     if file_format == "pubtator":
         return pubtator_records(path, wanted, corpus, type_map)
+    try:
+        if file_format == "jsonl":
+            sentences = list(read_token_jsonl(path, strict))
+        else:
+            sentences = list(read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
+    except UnicodeDecodeError:  # the decoder's message names neither the file nor the line
+        raise not_utf8_error(path) from None
     if file_format == "jsonl":
-        sentences = list(read_token_jsonl(path, strict))
         unmapped = {t for _, tags, _ in sentences for _, t in tags if t and type_map is not None and t not in type_map}
         if unmapped:
             raise CorpusFormatError(f"{path}: tag types {', '.join(sorted(unmapped))} are not in the type map")
-    else:
-        sentences = list(read_tsv(path, {}, None if type_map is None else frozenset(type_map), strict))
 
     def target(tag_type: str) -> str | None:
         """The instruction type that a tag of `tag_type` marks (None: read as O)."""

@@ -8,13 +8,10 @@ Attributes load lazily, so that the `vaner` command answers `--help` without imp
 """
 
 import importlib
-import logging
 
-# transformers imports torchao wherever it is installed (it is, for precision "int8"); on a CPU-only torch two
-# harmless warnings follow on every start: torchao's CUDA kernels fail to load, and torch objects to how torchao
-# registers its enums. Only those two messages are dropped.
-for _logger, _message in (("torchao", "Failed to load "), ("torch.utils._pytree", "is an Enum subclass")):
-    logging.getLogger(_logger).addFilter(lambda record, message=_message: message not in record.getMessage())
+from .options_vaner import drop_import_noise
+
+drop_import_noise()  # torchao's two start-up warnings on a CPU-only torch: before anything imports transformers' models
 
 __version__ = "0.1.0"
 _EXPORTS = {

@@ -12,9 +12,7 @@ default model, `modeling_vaner/weights/vaner-smol`: every tool takes any of them
 """
 
 import json
-import logging
 import shutil
-import warnings
 from pathlib import Path
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -87,7 +85,9 @@ def save_adapter(peft_model, out_dir, dtype: str = "float32", train_config: dict
         `out_dir` as a Path.
     """
     out_dir = Path(out_dir)
-    peft_model.save_pretrained(out_dir)
+    # the embeddings are never trained here: without this peft reloads the backbone's config to compare vocabulary
+    # sizes (as a VanerConfig, which warns that it reads a llama config)
+    peft_model.save_pretrained(out_dir, save_embedding_layers=False)
     write_model_config(peft_model, out_dir, train_config)
     if dtype != "float32":
         cast_adapter_weights(out_dir / ADAPTER_WEIGHTS, dtype)
@@ -114,7 +114,7 @@ def cast_adapter_weights(path: Path, dtype: str) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # Read
 # ---------------------------------------------------------------------------------------------------------------
-def load_adapter(path: Path, dtype=None, merge: bool = True):
+def load_adapter(path: Path, dtype=None, merge: bool = True, verbose: bool = False):
     """Build the model of an adapter folder: its backbone, the LoRA adapter and the head.
 
     Args:
@@ -123,34 +123,28 @@ def load_adapter(path: Path, dtype=None, merge: bool = True):
         merge: merge the LoRA factors into the backbone's weights (a plain model); False keeps them beside the
             frozen weights (in bf16, a merged weight rounds away part of the small LoRA delta: the backbone's
             weights already sit on the bf16 grid).
+        verbose: show the libraries' loading output (`backbone.quiet_loading`).
 
     Returns:
         `(model, tokenizer)`: a `VanerForTokenClassification` and its prepared fast tokenizer.
 
     Raises:
         FileNotFoundError: the folder or its backbone is missing.
+        ValueError: the backbone's checkpoint lacks weights.
     """
     require_adapter_dir(path)
-    # peft imports bitsandbytes, whose CPU backend warns on AVX512_BF16 CPUs that the Hub's 4-bit kernels are
-    # missing; loading an adapter uses no 4-bit kernel, so the line would only puzzle users
-    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
-    from peft import PeftModel
-    from transformers.utils import logging as transformers_logging
-
-    from .backbone import build_vaner_model
+    from .backbone import build_vaner_model, quiet_loading
     from .configuration_vaner import VanerConfig
 
     config = VanerConfig.from_pretrained(path)
     backbone = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
     overrides = {name: getattr(config, name) for name in VANER_CONFIG_FIELDS}
-    verbosity = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()  # the backbone's "score MISSING" report: the adapter brings the head
-    try:
-        model, tokenizer = build_vaner_model(backbone, **overrides)  # merge in fp32, then cast: no double rounding
-    finally:
-        transformers_logging.set_verbosity(verbosity)
-    with warnings.catch_warnings():  # peft reads transformers 5's deprecated alias; not the user's concern
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    # importing peft imports bitsandbytes, whose kernel lookup has its say (`backbone.QUIET_LOGGERS`)
+    with quiet_loading(verbose):
+        from peft import PeftModel
+
+        # merged in float32, then cast: no double rounding
+        model, tokenizer = build_vaner_model(backbone, verbose=verbose, **overrides)
         adapted = PeftModel.from_pretrained(model, path)
     model = adapted.merge_and_unload() if merge else adapted.get_base_model()
     return (model if dtype is None else model.to(dtype)), tokenizer

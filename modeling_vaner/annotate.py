@@ -1,11 +1,12 @@
 """Tag whole collections: `annotate_file` (`vaner annotate INPUT OUTPUT`: resumable, splits the input between the
 processes of `torchrun` or `accelerate launch`) and `annotate_dataset` (entity columns on a `datasets.Dataset`).
 
-A run keeps its progress in OUTPUT.parts/, one journal per process: a settings line, then one JSON line per input
-record it owns (record i belongs to process i % processes), appended a chunk at a time. Started again with the
-same command it continues after the last complete line (a line cut by a kill is discarded). When every process is
-done, the first merges the journals in input order into OUTPUT, written under a temporary name and renamed, so
-OUTPUT is either absent or complete.
+A run keeps its progress in OUTPUT.parts/, one journal per process: a settings line (the command's settings and
+the input's size and SHA-256), then one JSON line per input record it owns (record i belongs to process
+i % processes), appended a chunk at a time. Started again with the same command on the same input it continues
+after the last complete line (a line cut by a kill is discarded); an input that changed in between is refused,
+since the saved records would not fit it. When every process is done, the first merges the journals in input
+order into OUTPUT, written under a temporary name and renamed, so OUTPUT is either absent or complete.
 """
 
 import heapq
@@ -17,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents
+from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents, scan_input
 from .options_vaner import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
 
 EXTENSION_FORMATS = {
@@ -98,22 +99,30 @@ def tag_chunk(tagger, chunk: list[tuple[int, Document | BadRecord]], call_argume
     return tagged
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while `annotate_file` tagged or wrote: `str()` says what was saved and how to resume."""
+
+
 class Journal:
-    """One process's progress file: a settings line, then one complete JSON line per record it has done."""
+    """One process's progress file: a settings line, then one complete JSON line per record it has done
+    (`done` of them, once `resume` has read it)."""
 
     def __init__(self, parts_dir: Path, rank: int, processes: int, settings: dict):
         self.path = parts_dir / f"rank-{rank}-of-{processes}.jsonl"
         self.settings = settings
+        self.done = 0
 
     def resume(self) -> int:
         """Prepare the file (created, or cut after its last complete line) and return the input index to continue
         from: one past the last record done.
 
         Raises:
-            ValueError: the file was written by a command with other settings.
+            ValueError: the file was written by a command with other settings, or for an input that has changed
+                since (its size or its content), naming what differs and how to start again.
         """
         if not self.path.exists():
             self.path.write_text(json.dumps({"settings": self.settings}) + "\n", encoding="utf-8")
+            self.done = 0
             return 0
         data = self.path.read_bytes()
         complete = data[: data.rfind(b"\n") + 1]
@@ -123,22 +132,43 @@ class Journal:
         lines = complete.decode("utf-8").splitlines()
         saved = json.loads(lines[0])["settings"] if lines else None
         if saved != self.settings:
+            parts = self.path.parent
+            changed = input_change(saved or {}, self.settings)
+            if changed:
+                raise ValueError(
+                    f"{self.settings['input']} has changed since the run saved in {parts}/ began ({changed}): its "
+                    f"saved records would not fit it; delete {parts}/ to start again, or choose another OUTPUT"
+                )
             changed = sorted(key for key in self.settings if (saved or {}).get(key) != self.settings[key])
             raise ValueError(
-                f"{self.path.parent} holds a run with other settings ({', '.join(changed)}): run the same command to "
+                f"{parts} holds a run with other settings ({', '.join(changed)}): run the same command to "
                 "continue it, or delete that folder to start again"
             )
+        self.done = len(lines) - 1
         return json.loads(lines[-1])["index"] + 1 if len(lines) > 1 else 0
 
     def append(self, records: list[dict]) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+        self.done += len(records)
 
     def records(self) -> Iterator[dict]:
         with open(self.path, encoding="utf-8") as handle:
             next(handle)
             for line in handle:
                 yield json.loads(line)
+
+
+def input_change(saved: dict, settings: dict) -> str:
+    """How the same input file differs from when `saved` was recorded: "size: ..." or "content: ...", or "" (the
+    same, another file, or a journal from before sizes were recorded)."""
+    if saved.get("input") != settings["input"] or "input_size" not in saved:
+        return ""
+    if saved["input_size"] != settings["input_size"]:
+        return f"size: {saved['input_size']:,} bytes then, {settings['input_size']:,} now"
+    if saved.get("input_sha256") != settings["input_sha256"]:
+        return "content: the same size, another SHA-256"
+    return ""
 
 
 def process_state():
@@ -149,6 +179,15 @@ def process_state():
 
     # without cpu=True accelerate only sees a multi-process launch on accelerators
     return PartialState(cpu=not torch.cuda.is_available())
+
+
+def process_device(device: str | None, state):
+    """This process's device for `device`: for "auto" or None accelerate's (`process_state`: under torchrun one GPU
+    per process), and for "cuda" the same where it is a GPU; else `device` as it is ("cpu", or "cuda" on a machine
+    without one, which `load_pipeline` refuses in one line)."""
+    if device in (None, "auto") or device == "cuda" and state.device.type == "cuda":
+        return state.device
+    return device
 
 
 def annotate_file(
@@ -164,6 +203,8 @@ def annotate_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     compile: bool = False,
     onnx_model=None,
+    device: str | None = None,
+    verbose: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_error: str = "skip",
     overwrite: bool = False,
@@ -178,7 +219,9 @@ def annotate_file(
         input_format, output_format: `documents.INPUT_FORMATS` / `OUTPUT_FORMATS`; None: from the extension
             (`EXTENSION_FORMATS`; else text in, jsonl out).
         id_field, text_field: JSONL input: the id and text fields.
-        model, precision, batch_size, compile, onnx_model: passed to `load_pipeline`.
+        model, precision, batch_size, compile, onnx_model, verbose: passed to `load_pipeline`.
+        device: "cpu", "cuda" or "auto"/None (each process on its own GPU where there are GPUs, else the CPU;
+            `process_device`).
         chunk_size: documents tagged and saved together.
         on_error: "skip" (a bad record is reported, counted and left out) or "fail".
         overwrite: replace `output` if it exists.
@@ -190,8 +233,11 @@ def annotate_file(
 
     Raises:
         ValueError: a bad chunk size, `output` exists (without `overwrite`), OUTPUT.parts/ holds a run with other
-            settings, or a bad record with `on_error="fail"`.
+            settings or of an input that has changed since, an input that is not UTF-8, or a bad record with
+            `on_error="fail"`.
         FileNotFoundError: no such input file or model.
+        IsADirectoryError: the input is a directory.
+        Interrupted: Ctrl-C once OUTPUT.parts/ exists; its message says what was saved and how to resume.
     """
     from tqdm.auto import tqdm
 
@@ -207,8 +253,11 @@ def annotate_file(
     parts_dir = output.with_name(output.name + ".parts")
     if output.exists() and not parts_dir.exists() and not overwrite:
         raise ValueError(f"{output} exists: pass --overwrite to replace it")
+    scan = scan_input(input_path, input_format)  # one read: what a resumed run checks, and the bar's total
     settings = {
         "input": str(input_path.resolve()),
+        "input_size": scan.size,
+        "input_sha256": scan.sha256,
         "input_format": input_format,
         "id_field": id_field,
         "text_field": text_field,
@@ -223,28 +272,48 @@ def annotate_file(
         **{k: v for k, v in call_arguments.items() if k not in ("entity_types", "dataset", "threshold")},
     }
     records = read_documents(input_path, input_format, id_field=id_field, text_field=text_field)
+    journal = Journal(parts_dir, rank, processes, settings)
+    start = journal.resume() if journal.path.exists() else None  # refused (changed input...) before the model loads
     # loaded before OUTPUT.parts/ exists: a bad model or setting leaves nothing behind to block the corrected command
     tagger = load_pipeline(
-        model, device=state.device, precision=precision, batch_size=batch_size, compile=compile, onnx_model=onnx_model
+        model,
+        device=process_device(device, state),
+        precision=precision,
+        batch_size=batch_size,
+        compile=compile,
+        onnx_model=onnx_model,
+        verbose=verbose,
     )
+    tagger.call_options(**call_arguments)  # a bad call argument (an untrained type with strict_types) fails here too
     parts_dir.mkdir(parents=True, exist_ok=True)
-    journal = Journal(parts_dir, rank, processes, settings)
-    start = journal.resume()
+    if start is None:
+        start = journal.resume()
+    who = f"process {rank}/{processes}" if processes > 1 else "annotate"
+    if journal.done:
+        process = f" (process {rank}/{processes})" if processes > 1 else ""
+        saved = f"{journal.done:,} documents saved in {parts_dir}/"
+        print(f"vaner annotate{process}: resuming after {saved}", file=sys.stderr)
     mine = ((index, record) for index, record in enumerate(records) if index % processes == rank and index >= start)
-    progress = tqdm(desc=f"process {rank}/{processes}" if processes > 1 else "annotate", unit="doc", disable=rank > 0)
-    found = 0
-    for tagged in annotate_records(tagger, mine, chunk_size=chunk_size, on_error=on_error, **call_arguments):
-        journal.append(tagged)
-        found += sum(len(record.get("entities", ())) for record in tagged)
-        progress.update(len(tagged))
-        progress.set_postfix(entities=found)
-    progress.close()
-    state.wait_for_everyone()
-    if rank != 0:
-        return None
-    journals = [Journal(parts_dir, other, processes, settings) for other in range(processes)]
-    merged = heapq.merge(*(journal.records() for journal in journals), key=lambda record: record["index"])
-    summary = write_output(merged, output, output_format)
+    total = None if scan.records is None else len(range(rank, scan.records, processes))
+    try:
+        with tqdm(desc=who, total=total, initial=journal.done, unit="doc", disable=rank > 0) as progress:
+            found = 0
+            for tagged in annotate_records(tagger, mine, chunk_size=chunk_size, on_error=on_error, **call_arguments):
+                journal.append(tagged)
+                found += sum(len(record.get("entities", ())) for record in tagged)
+                progress.update(len(tagged))
+                progress.set_postfix(entities=found)
+        state.wait_for_everyone()
+        if rank != 0:
+            return None
+        journals = [Journal(parts_dir, other, processes, settings) for other in range(processes)]
+        merged = heapq.merge(*(journal.records() for journal in journals), key=lambda record: record["index"])
+        summary = write_output(merged, output, output_format)
+    except KeyboardInterrupt:
+        where = f"process {rank}: " if processes > 1 else ""
+        raise Interrupted(
+            f"{where}{journal.done:,} documents saved in {parts_dir}/: run the same command to resume"
+        ) from None
     shutil.rmtree(parts_dir)
     return {**summary, "output_format": output_format}
 

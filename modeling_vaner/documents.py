@@ -1,12 +1,16 @@
 """Documents in the field's exchange formats: read plain text, JSONL, PubTator, BioC XML and BioC JSON; write
 JSONL, PubTator, BioC XML and BioC JSON with entities.
 
-PubTator and BioC are parsed and encoded by the `bioc` package; this module frames records (so that a bad one is
-reported with its file and line and the others still read) and maps both to one document model: passages with
-document offsets, as PubTator3's BioC has them (title at 0, abstract at len(title) + 1). All offsets count
-characters (code points).
+PubTator and BioC are parsed and encoded by the `bioc` package (but for PubTator's title and abstract lines, read
+here as written: bioc strips them); this module frames records (so that a bad one is reported with its file and
+line and the others still read) and maps both to one document model: passages with document offsets, as
+PubTator3's BioC has them (title at 0, abstract at len(title) + 1). All offsets count characters (code points). A
+UTF-8 byte-order mark at the start of an input file is dropped before parsing, in every format: offsets count from
+the text after it.
 """
 
+import codecs
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -16,9 +20,18 @@ from pathlib import Path
 
 INPUT_FORMATS = ("text", "jsonl", "pubtator", "bioc-xml", "bioc-json")
 OUTPUT_FORMATS = ("jsonl", "pubtator", "bioc-xml", "bioc-json")
-# Stated in every BioC output (PubTator has no header: its identifier column stays empty).
+# Stated in every BioC output (PubTator has no header: its identifier column holds PUBTATOR_NO_IDENTIFIER).
 NO_IDENTIFIERS = "none: VANER recognises entity mentions, it does not link them to concept identifiers"
+# PubTator's "no identifier": readers (the `bioc` package among them) strip each line, so an empty last column
+# would vanish and leave a 5-field line that reads as a relation.
+PUBTATOR_NO_IDENTIFIER = "-"
 PUBTATOR_TEXT_LINE = re.compile(r"^([^|]*)\|([ta])\|")
+# What PubTator lines cannot hold: the characters at which `str.splitlines` (bioc's reader) breaks a line, and the
+# tab that separates fields; written as spaces, one for one, so that no offset moves.
+PUBTATOR_UNWRITABLE = re.compile("[\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+BOM = "\ufeff"
+READ_CHUNK_BYTES = 1 << 20
+BIOC_XML_DOCUMENT_TAG = re.compile(rb"<document[\s>/]")
 
 
 @dataclass
@@ -82,14 +95,14 @@ def read_documents(
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: an unknown format, or a file that cannot be read past a point (broken XML or JSON
-            collection), with its line.
+        IsADirectoryError: `path` is a directory.
+        ValueError: an unknown format, a file that cannot be read past a point (broken XML or JSON collection),
+            with its line, or bytes that are not UTF-8 (text, JSONL, PubTator, BioC JSON; `decode_utf8`).
     """
     path = Path(path)
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"unknown input format {input_format!r}; one of {', '.join(INPUT_FORMATS)}")
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+    check_input_file(path)
     if input_format == "text":
         return read_text_lines(path)
     if input_format == "jsonl":
@@ -99,11 +112,55 @@ def read_documents(
     return read_bioc(path, xml=input_format == "bioc-xml")
 
 
+def check_input_file(path: Path) -> None:
+    """Raises `IsADirectoryError` or `FileNotFoundError`, each naming `path`, unless it is a file to read."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory: give a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+
+
+def decode_utf8(data: bytes, source, *, offset: int = 0, line: int | None = None) -> str:
+    """`data` decoded as UTF-8.
+
+    Args:
+        data: the bytes.
+        source: what they come from, for the message (a path, "standard input").
+        offset: where `data` starts in the source (bytes), so that the message counts from the source's start.
+        line: the line `data` is (1-based), for the message.
+
+    Returns:
+        The text (a byte-order mark is kept: callers drop it at the start of a file).
+
+    Raises:
+        ValueError: "SOURCE: not valid UTF-8 at byte N (line L: the decoder's reason, the bytes)", N counting from
+            0 at the source's first byte.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where = f"line {line}: " if line is not None else ""
+        found = " ".join(f"0x{byte:02x}" for byte in data[error.start : error.end])
+        raise ValueError(
+            f"{source}: not valid UTF-8 at byte {offset + error.start:,} ({where}{error.reason} {found}); "
+            "save it as UTF-8"
+        ) from None
+
+
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """`(line number, line without its line break)`; only "\\n" and "\\r\\n" end a line (str.splitlines would
-    also break at characters such as U+2028 that abstracts contain)."""
-    with open(path, encoding="utf-8", newline="") as lines:
-        for number, line in enumerate(lines, 1):
+    """`(line number, line without its line break)`, a byte-order mark at the file's start dropped; only "\\n"
+    and "\\r\\n" end a line (str.splitlines would also break at characters such as U+2028 that abstracts contain).
+
+    Raises:
+        ValueError: a line that is not UTF-8 (`decode_utf8`: the file, the byte and the line).
+    """
+    offset = 0
+    with open(path, "rb") as lines:  # bytes, so that an encoding error is reported at its byte in the file
+        for number, raw in enumerate(lines, 1):
+            line = decode_utf8(raw, path, offset=offset, line=number)
+            offset += len(raw)
+            if number == 1:
+                line = line.removeprefix(BOM)
             yield number, line.removesuffix("\n").removesuffix("\r")
 
 
@@ -159,8 +216,6 @@ def pubtator_blocks(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def read_pubtator(path: Path) -> Iterator[Document | BadRecord]:
-    from bioc import pubtator
-
     for first, lines in pubtator_blocks(path):
         # a block's lines are consecutive: title, abstract, then tab-separated annotation or relation lines
         junk = [i for i, line in enumerate(lines) if not PUBTATOR_TEXT_LINE.match(line) and "\t" not in line]
@@ -168,27 +223,48 @@ def read_pubtator(path: Path) -> Iterator[Document | BadRecord]:
             problem = "not a PubTator line (ID|t|title, ID|a|abstract or tab-separated fields)"
             yield BadRecord(str(path), first + junk[0], problem)
             continue
-        kinds = [match.group(2) for match in map(PUBTATOR_TEXT_LINE.match, lines) if match]
-        if kinds.count("t") != 1 or kinds.count("a") != 1:
-            missing = "title (ID|t|...)" if "t" not in kinds else "abstract (ID|a|...)"
-            problem = f"a PubTator block needs one {missing} line" if len(kinds) < 2 else "two documents in one block"
+        texts = {}  # "t"/"a": (id, text)
+        for line in lines:
+            match = PUBTATOR_TEXT_LINE.match(line)
+            if match:
+                texts.setdefault(match.group(2), []).append((match.group(1), line[match.end() :]))
+        if len(texts.get("t", ())) != 1 or len(texts.get("a", ())) != 1:
+            missing = "title (ID|t|...)" if "t" not in texts else "abstract (ID|a|...)"
+            found = sum(map(len, texts.values()))
+            problem = f"a PubTator block needs one {missing} line" if found < 2 else "two documents in one block"
             yield BadRecord(str(path), first, problem)
             continue
+        # the title and abstract as written: bioc's reader strips each line (which moves the abstract's offsets
+        # after a title ending in a space) and splits at U+2028 and the like (str.splitlines)
+        (pmid, title), ((_, abstract),) = texts["t"][0], texts["a"]
         try:
-            (parsed,) = pubtator.loads("\n".join(lines))
-            annotations = [(int(a.start), int(a.end), a.type, a.text) for a in parsed.annotations]
-            # bioc strips each line, so an annotation with an empty identifier column (NER output, this module's
-            # own) comes back as a 5-field relation: ID, start, end, text, type
-            annotations += [
-                (int(r.type), int(r.id1), r.neg, r.id2)
-                for r in parsed.relations
-                if r.type.isdigit() and r.id1.isdigit()
+            annotations = [
+                pubtator_annotation(fields)
+                for fields in (line.split("\t") for line in lines if not PUBTATOR_TEXT_LINE.match(line))
+                if pubtator_is_annotation(fields)
             ]
         except ValueError as error:
             yield BadRecord(str(path), first, f"bad PubTator annotation line: {error}")
             continue
-        passages = title_and_abstract(parsed.title or "", parsed.abstract or "")
-        yield Document(parsed.pmid, passages, first, annotations)
+        yield Document(pmid, title_and_abstract(title, abstract), first, annotations)
+
+
+def pubtator_is_annotation(fields: list[str]) -> bool:
+    """An annotation line (ID, start, end, text, type[, identifier...]) rather than a relation (ID, relation,
+    identifier, identifier[, ...]): 6 fields or more, or 5 with numeric offsets (no identifier column at all)."""
+    return len(fields) >= 6 or (len(fields) == 5 and fields[1].isdigit() and fields[2].isdigit())
+
+
+def pubtator_annotation(fields: list[str]) -> tuple[int, int, str, str]:
+    """`(start, end, type, text)` of an annotation line's fields, parsed by `bioc.pubtator.loads_ann`.
+
+    Raises:
+        ValueError: offsets that are not integers, or identifiers that do not match their texts.
+    """
+    from bioc import pubtator
+
+    annotation = pubtator.loads_ann(fields if len(fields) >= 6 else [*fields, ""])
+    return annotation.start, annotation.end, annotation.type, annotation.text
 
 
 def read_bioc(path: Path, xml: bool) -> Iterator[Document | BadRecord]:
@@ -202,9 +278,9 @@ def read_bioc(path: Path, xml: bool) -> Iterator[Document | BadRecord]:
         if xml:
             with bioc.biocxml.iterparse(str(path)) as reader:
                 yield from bioc_documents(path, reader)
-        else:
-            with open(path, encoding="utf-8") as handle:
-                yield from bioc_documents(path, bioc.biocjson.load(handle).documents)
+        else:  # read whole: `bioc` has no streaming JSON reader; a BOM would be "invalid JSON"
+            text = decode_utf8(path.read_bytes(), path).removeprefix(BOM)
+            yield from bioc_documents(path, bioc.biocjson.loads(text).documents)
     except etree.XMLSyntaxError as error:
         raise ValueError(f"{path}:{error.lineno}: invalid BioC XML: {error.msg}") from None
     except json.JSONDecodeError as error:
@@ -230,6 +306,97 @@ def bioc_documents(path: Path, documents) -> Iterator[Document | BadRecord]:
         yield Document(str(document.id), passages, number, annotations)
 
 
+@dataclass
+class InputScan:
+    """What one pass over an input file found: its `size` (bytes), `sha256` (hex) and `records`: how many records
+    `read_documents` will yield (good and bad), or None where it could not tell (a broken BioC JSON file)."""
+
+    size: int
+    sha256: str
+    records: int | None
+
+
+def scan_input(path, input_format: str) -> InputScan:
+    """Read `path` once, in chunks of `READ_CHUNK_BYTES`, for its size, SHA-256 and number of records: lines (text,
+    JSONL), blank-line-separated blocks (PubTator), `<document>` tags (BioC XML), documents (BioC JSON, parsed:
+    its reader reads the whole file anyway); and check that it is UTF-8 (BioC XML may declare another encoding:
+    its parser checks it).
+
+    Args:
+        path: the input file.
+        input_format: one of `INPUT_FORMATS`.
+
+    Returns:
+        An `InputScan`.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: `path` is not a file.
+        ValueError: bytes that are not UTF-8 (`decode_utf8`: the file, the byte and, but for BioC JSON, the line).
+    """
+    path = Path(path)
+    check_input_file(path)
+    decoder = codecs.getincrementaldecoder("utf-8")() if input_format != "bioc-xml" else None
+    utf8 = True
+    digest, size, lines, ends_in_newline = hashlib.sha256(), 0, 0, True
+    blocks, in_block, pending, first_line = 0, False, b"", True  # PubTator: counted line by line
+    tags, tail = 0, b""  # BioC XML: a tag may straddle two chunks
+    whole = []  # BioC JSON
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+            if decoder is not None and utf8:
+                utf8 = utf8_chunk(decoder, chunk)
+            lines += chunk.count(b"\n")
+            ends_in_newline = chunk.endswith(b"\n")
+            if input_format == "pubtator":
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    blocks, in_block = count_block(line, blocks, in_block, first_line)
+                    first_line = False
+            elif input_format == "bioc-xml":
+                window = tail + chunk
+                tags += len(BIOC_XML_DOCUMENT_TAG.findall(window))
+                tail = window[-len(b"<document") :]  # one byte short of a tag: never counted twice
+            elif input_format == "bioc-json":
+                whole.append(chunk)
+    if decoder is not None and not (utf8 and utf8_chunk(decoder, b"", final=True)):
+        # the precise report (byte, line) from the reader's own decoding
+        if input_format == "bioc-json":
+            decode_utf8(path.read_bytes(), path)
+        for _ in numbered_lines(path):
+            pass
+        raise ValueError(f"{path}: not valid UTF-8")  # not reached: the lines decode as the chunks did
+    if input_format in ("text", "jsonl"):
+        records = lines + (0 if ends_in_newline else 1)
+    elif input_format == "pubtator":
+        records = count_block(pending, blocks, in_block, first_line)[0] if pending else blocks
+    elif input_format == "bioc-xml":
+        records = tags
+    else:
+        try:
+            records = len(json.loads(b"".join(whole).decode("utf-8").removeprefix(BOM))["documents"])
+        except (ValueError, KeyError, TypeError):  # the reader reports what is wrong, with its line
+            records = None
+    return InputScan(size, digest.hexdigest(), records)
+
+
+def utf8_chunk(decoder, chunk: bytes, final: bool = False) -> bool:
+    """Whether `chunk` continues valid UTF-8 (a sequence cut at the chunk's end waits for the next one)."""
+    try:
+        decoder.decode(chunk, final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def count_block(line: bytes, blocks: int, in_block: bool, first_line: bool) -> tuple[int, bool]:
+    """`(blocks, in_block)` after one more line, blank as `pubtator_blocks` sees it (decoded, stripped)."""
+    text = line.decode("utf-8", "replace")
+    blank = not (text.removeprefix(BOM) if first_line else text).strip()
+    return blocks + (not blank and not in_block), not blank
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Writers: one per output format, each `write(record)` for one annotated document, then `close()`
 # ---------------------------------------------------------------------------------------------------------------
@@ -239,9 +406,11 @@ def open_writer(path, output_format: str):
     Each record written is a dict `{"id", "passages": [{"offset", "text", "infons"}], "entities": [{"start",
     "end", "entity_group", "score", "word"}]}`, entity offsets counting over the document (see `Document.text`).
     JSONL writes `{"id", "entities"}` per line; PubTator the title and abstract lines (the first passage is the
-    title; a one-passage document has an empty abstract) and one line per entity with an empty identifier
-    column (PubTator has no score column); BioC each passage with its entities as annotations (infons type and
-    score; a location in document offsets), the collection's infons stating that no identifiers are given.
+    title; a one-passage document has an empty abstract) and one line per entity, its identifier column the
+    entity's "identifier" if it has one, else `PUBTATOR_NO_IDENTIFIER` (PubTator has no score column; tabs and
+    line breaks, which its lines cannot hold, written as spaces: see `PubTatorWriter`); BioC each passage with its
+    entities as annotations (infons type and score; a location in document offsets), the collection's infons
+    stating that no identifiers are given.
 
     Raises:
         ValueError: an unknown format.
@@ -264,18 +433,31 @@ class JsonlWriter:
 
 
 class PubTatorWriter(JsonlWriter):
+    """PubTator that PubTator readers, the `bioc` package's among them, read back with every annotation at its
+    offsets: a tab or line break (`PUBTATOR_UNWRITABLE`) is written as a space, one for one; a title's trailing
+    whitespace (readers strip each line, which would move every abstract offset) is written at the start of the
+    abstract line, which keeps each character at its offset; the identifier column is never empty."""
+
     def write(self, record: dict) -> None:
         document = record_document(record)
         title = document.passages[0].text
         abstract = document.text()[len(title) + 1 :]
         if len(document.passages) > 1 and document.passages[1].offset < len(title) + 1:
             raise ValueError(f"document {document.id}: its passages overlap: it cannot be written as PubTator")
+        title, abstract = pubtator_text(title), pubtator_text(abstract)
+        kept = title.rstrip()
+        if abstract and len(kept) < len(title):  # "Title.  " + " " + "Abstract" = "Title." + " " + "  Abstract"
+            title, abstract = kept, title[len(kept) + 1 :] + " " + abstract
         lines = [f"{document.id}|t|{title}", f"{document.id}|a|{abstract}"]
         for entity in record["entities"]:
-            lines.append(
-                f"{document.id}\t{entity['start']}\t{entity['end']}\t{entity['word']}\t{entity['entity_group']}\t"
-            )
+            identifier = pubtator_text(str(entity.get("identifier") or PUBTATOR_NO_IDENTIFIER))
+            fields = (entity["start"], entity["end"], pubtator_text(entity["word"]), entity["entity_group"], identifier)
+            lines.append("\t".join(map(str, (document.id, *fields))))
         self.handle.write("\n".join(lines) + "\n\n")
+
+
+def pubtator_text(text: str) -> str:
+    return PUBTATOR_UNWRITABLE.sub(" ", text)
 
 
 def record_document(record: dict) -> Document:

@@ -5,7 +5,8 @@ inference), so no word is ever dropped; the count of gold entities scored is che
 split. Scores come from the offline `evaluate` metric in `metrics/vaner_seqeval.py` (seqeval, IOB2).
 
 `evaluate_model` is `vaner evaluate --model PATH --corpus ncbi s800 --split test` (or `--file F --type Disease`):
-it writes a JSON report; the command prints it as a table (`format_table`).
+it returns a report, written as JSON only where asked (`--output`); the command prints it as a table
+(`format_table`).
 """
 
 import json
@@ -163,6 +164,11 @@ def format_table(report: dict) -> str:
         f"{100 * overall['precision']:>8.2f}{100 * overall['recall']:>8.2f}{100 * overall['f1']:>8.2f}"
     )
     lines.append(f"{'mean F1':<16}{'':>10}{'':>8}{'':>8}{'':>8}{100 * report['mean_f1']:>8.2f}{paper_mean}")
+    if report.get("untrained_types"):
+        lines.append(
+            f"not trained on: {', '.join(report['untrained_types'])} (the model's types: "
+            f"{', '.join(report['trained_types'])}): scored as asked; --type-map maps a file type to a trained one"
+        )
     return "\n".join(lines)
 
 
@@ -200,31 +206,70 @@ def inference_weights(onnx_model, precision: str, dtype) -> str:
     return "int8 linear layers" if precision == "int8" else str(dtype).removeprefix("torch.")
 
 
-def evaluate_file(pipeline, records: list[dict], file, *, instruction: str = "type-only", limit=None, seed=0) -> dict:
-    """Scores of `pipeline` on the records of a tagged `file` (as `dataset_scripts.tagged_files.read_tagged_file`
-    returns them), each entity type scored on its own, as a corpus named "STEM TYPE" (STEM: the file's name without
-    its extension), subsampled to `limit` sentences per type if given.
+def file_groups(records: list[dict], file, limit=None, seed=0) -> dict[str, list[dict]]:
+    """The records of a tagged `file` by entity type, each subsampled to `limit` sentences if given: what
+    `evaluate_file` scores, checked so that no score is computed on nothing.
+
+    Args:
+        records: as `dataset_scripts.tagged_files.read_tagged_file` returns them.
+        file: the file they were read from (named in the errors).
+        limit, seed: as `subsample`'s.
 
     Returns:
-        `dict`: {"file", "entity_types", "instruction", "limit_per_corpus", "corpora": {"STEM TYPE": scores},
-        "overall", "mean_f1"}; `instruction` "dataset" puts STEM in the instruction, "type-only" does not.
+        `dict[str, list[dict]]`: {entity type: its records}, in the file's order of types.
+
+    Raises:
+        ValueError: no records (an empty file, or one without any entity tag), or a type with no entity among its
+            sentences (e.g. `--type X` on a file of untagged sentences, or a `--limit` subsample that drew none).
     """
-    name = Path(file).stem
+    if not records:
+        raise ValueError(f"{file}: no sentence to score (the file is empty or has no entity tag)")
     by_type: dict[str, list[dict]] = {}
     for record in records:
         by_type.setdefault(record["entity_type"], []).append(record)
+    groups = {entity_type: subsample(group, limit, seed) for entity_type, group in by_type.items()}
+    for entity_type, group in groups.items():
+        if not count_entities([record["ner_tags"] for record in group]):
+            sentences = f"{len(group)} sentence{'s' if len(group) != 1 else ''}"
+            drawn = f"its {sentences}"
+            if len(group) < len(by_type[entity_type]):
+                drawn = f"the {sentences} drawn (--limit {limit})"
+            raise ValueError(f"{file}: no entity of type {entity_type!r} in {drawn}: nothing to score")
+    return groups
+
+
+def evaluate_file(pipeline, records: list[dict], file, *, instruction: str = "type-only", limit=None, seed=0) -> dict:
+    """Scores of `pipeline` on the records of a tagged `file` (as `dataset_scripts.tagged_files.read_tagged_file`
+    returns them), each entity type scored on its own, as a corpus named "STEM TYPE" (STEM: the file's name without
+    its extension), subsampled to `limit` sentences per type if given. A type the model was not trained on
+    (outside `config.entity_types`) is scored after the pipeline's warning, and listed in the report, or stops the
+    evaluation before any scoring where the pipeline has `strict_types`.
+
+    Returns:
+        `dict`: {"file", "entity_types", "instruction", "limit_per_corpus", "corpora": {"STEM TYPE": scores},
+        "overall", "mean_f1", "trained_types", "untrained_types"}; `instruction` "dataset" puts STEM in the
+        instruction, "type-only" does not.
+
+    Raises:
+        ValueError: nothing to score (see `file_groups`), or an untrained type with `strict_types`.
+    """
+    name = Path(file).stem
+    groups = file_groups(records, file, limit, seed)
+    pipeline.call_options(entity_types=list(groups))  # every type checked against the trained ones, before scoring
+    trained = list(pipeline.model.config.entity_types)
     dataset = name if instruction == "dataset" else None
     per_type = {
-        f"{name} {entity_type}": score_records(pipeline, subsample(group, limit, seed), dataset)
-        for entity_type, group in by_type.items()
+        f"{name} {entity_type}": score_records(pipeline, group, dataset) for entity_type, group in groups.items()
     }
     return {
         "file": str(file),
-        "entity_types": list(by_type),
+        "entity_types": list(groups),
         "instruction": instruction,
         "limit_per_corpus": limit,
         "corpora": per_type,
         **summarize(per_type),
+        "trained_types": trained,
+        "untrained_types": [entity_type for entity_type in groups if entity_type not in trained],
     }
 
 
@@ -247,6 +292,9 @@ def evaluate_model(
     onnx_model=None,
     decoding: str = DECODINGS[0],
     padding: str = PADDINGS[0],
+    strict_types: bool = False,
+    device=None,
+    verbose: bool = False,
     output=None,
 ) -> dict:
     """`vaner evaluate`: load a model and score it on corpus splits or on a tagged file, checking the corpora or
@@ -261,16 +309,19 @@ def evaluate_model(
         split, corpora_dir: the corpora's split and directory (an entry point: None reads $VANER_CORPORA_DIR).
         instruction: "dataset" or "type-only"; None: dataset for corpora, type-only for a file.
         limit, seed: score a random subsample of `limit` sentences per corpus (per type for a file).
-        precision, batch_size, compile, onnx_model, decoding, padding: passed to `load_pipeline`.
+        precision, batch_size, compile, onnx_model, decoding, padding, strict_types: passed to `load_pipeline`
+            (`strict_types`: a file type the model was not trained on is an error, not a warning).
+        device, verbose: passed to `load_pipeline` (device None: the CPU; "auto": CUDA where there is a GPU).
         output: where the JSON report is written (None: nowhere); for corpora, also after each corpus, with
             `"complete": false`, so that a failure keeps what is finished.
 
     Returns:
         The report (see `evaluate_corpora`, `evaluate_file`) with "model", "inference" (what ran: weights,
-        compiled, decoding, padding, cpu) and `"complete": true`.
+        compiled, decoding, padding, device, cpu) and `"complete": true`.
 
     Raises:
-        ValueError: neither or both of `corpora` and `file`, an unknown corpus or a bad file or option.
+        ValueError: neither or both of `corpora` and `file`, an unknown corpus, a bad file or option, a file with
+            nothing to score (`file_groups`), or an untrained file type with `strict_types`.
         FileNotFoundError: a corpus, the file or the model is missing.
     """
     from .loading import load_pipeline
@@ -286,6 +337,7 @@ def evaluate_model(
         from dataset_scripts.tagged_files import read_tagged_file
 
         records = read_tagged_file(file, entity_type, type_map=type_map, strict=strict)
+        file_groups(records, file, limit, seed)
     pipeline = load_pipeline(
         model,
         precision=precision,
@@ -294,6 +346,9 @@ def evaluate_model(
         decoding=decoding,
         padding=padding,
         onnx_model=onnx_model,
+        strict_types=strict_types,
+        device=device,
+        verbose=verbose,
     )
     facts = {
         "model": model or "vaner-smol (embedded)",
@@ -303,6 +358,7 @@ def evaluate_model(
             "compiled": compile,
             "decoding": decoding,
             "padding": padding,
+            "device": str(pipeline.device),
             "cpu": cpu_bf16_kind(),
         },
     }

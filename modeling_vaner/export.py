@@ -1,5 +1,5 @@
 """Write a self-contained, Hub-ready model folder: weights, config with `auto_map` and `custom_pipelines`, the
-four code files, and the tokenizer. The folder loads with `trust_remote_code=True` where this package is not
+code files (`CODE_FILES`), and the tokenizer. The folder loads with `trust_remote_code=True` where this package is not
 installed."""
 
 import shutil
@@ -14,12 +14,18 @@ CODE_FILES = (
     "runtime_vaner.py",
     "pipeline_vaner.py",
 )
+# The task names `pipeline(TASK, model=folder, trust_remote_code=True)` routes to VANER's pipeline. transformers
+# (5.x) looks the task up in `custom_pipelines` BEFORE it resolves an alias such as "ner" (pipelines/__init__.py:
+# `if task in custom_tasks`, else `check_task`), so each alias is listed itself: without "ner" here,
+# `pipeline("ner", ...)` silently builds the stock TokenClassificationPipeline on a VANER model.
+PIPELINE_TASKS = ("token-classification", "ner")
 CUSTOM_PIPELINES = {
-    "token-classification": {
+    task: {
         "impl": "pipeline_vaner.VanerTokenClassificationPipeline",
         "pt": ["AutoModelForTokenClassification"],
         "type": "text",
     }
+    for task in PIPELINE_TASKS
 }
 
 

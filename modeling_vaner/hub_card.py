@@ -229,6 +229,7 @@ def render_model_card(
     from dataset_scripts.corpora import CORPORA
 
     from .configuration_vaner import VANER_ENTITY_TYPES
+    from .export import CODE_FILES, CUSTOM_PIPELINES
     from .options_vaner import render_call_arguments
 
     settings = hub_settings()["model"]
@@ -256,6 +257,8 @@ def render_model_card(
         trained=trained,
         entity_types=list(VANER_ENTITY_TYPES),
         call_arguments=render_call_arguments(),
+        code_files=list(CODE_FILES),
+        pipeline_tasks=list(CUSTOM_PIPELINES),
         corpora=list(CORPORA),
         corpus_licences=[(corpus.display_name, corpus.licence) for corpus in CORPORA.values()],
         release=release,

@@ -2,11 +2,32 @@
 them (rendered into the pipeline's docstring, the README and the model card).
 
 Self-contained and torch-free (the standard library only) so that it is copied to a Hub repository beside the
-pipeline, which imports it, and so that command lines can offer the choices without importing torch.
+pipeline, which imports it, and so that command lines can offer the choices without importing torch. Being the one
+such file, it also holds the filter of torch's optional libraries' import noise (`drop_import_noise`), which must be
+set before anything imports transformers' models.
 """
 
 import dataclasses
+import logging
 import textwrap
+
+# What transformers' model code imports with it where torchao is installed (it is, for precision "int8"): on a
+# CPU-only torch torchao's CUDA kernels fail to load and torch objects to how torchao registers its enums, on every
+# start and harmless. (logger, part of the message) of each; `drop_import_noise` drops those messages only.
+IMPORT_NOISE = (("torchao", "Failed to load "), ("torch.utils._pytree", "is an Enum subclass"))
+
+
+def drop_import_noise() -> None:
+    """Filter the messages of `IMPORT_NOISE` out of their loggers (nothing else; once per copy of this module).
+    Called by the package on import and by `configuration_vaner`, the first of these files that transformers'
+    remote-code route (`AutoModelForTokenClassification`, `trust_remote_code=True`) loads. `from transformers import
+    pipeline` imports torchao itself, before any of these files runs: that route keeps the two messages."""
+    if getattr(drop_import_noise, "done", False):
+        return
+    for name, text in IMPORT_NOISE:
+        logging.getLogger(name).addFilter(lambda record, text=text: text not in record.getMessage())
+    drop_import_noise.done = True
+
 
 # How word labels are decoded: the most probable valid IOB2 sequence, or each word's most probable label.
 DECODINGS = ("viterbi", "argmax")
@@ -16,6 +37,9 @@ PRECISIONS = ("auto", "bf16", "fp32", "int8")
 # How batches are padded: "masked" (right padding no token attends to, the default) or "visible" (the authors'
 # released inference: each row left-padded to the window with the unknown token, padding attended like text).
 PADDINGS = ("masked", "visible")
+# Where the forward runs, as the commands name it ("auto": CUDA where torch sees a GPU, else the CPU); the pipeline
+# also takes any device torch names ("cuda:1"), checked by `runtime_vaner.resolve_device`.
+DEVICES = ("auto", "cpu", "cuda")
 # How `aggregation_strategy` groups a model that labels words (each word is read at its first token): "none" gives
 # one dict per (word, entity type) labelled B or I; the others group words into entities, and they coincide here
 # because there are no sub-word scores to combine. Accepted so that code written for BERT pipelines runs as it is.
@@ -33,7 +57,7 @@ CALL_ARGUMENTS = (
     (
         "entity_types",
         "the types to tag (default: all the model's types, `config.entity_types`); a string is one type; any "
-        "non-empty string is allowed (the instruction is free text); one model pass per type",
+        "non-empty string is allowed (an untrained one gets a warning, once per pipeline); one model pass per type",
     ),
     (
         "dataset",
@@ -70,7 +94,29 @@ CALL_ARGUMENTS = (
         "False when each input is already one sentence (default True: the pipeline finds sentence ends itself; "
         "entities never cross a sentence)",
     ),
+    (
+        "strict_types",
+        "True: a type outside `config.entity_types` is an error, not a warning (default False)",
+    ),
 )
+
+
+class UntrainedEntityTypeWarning(UserWarning):
+    """An entity type asked for that the model was never trained on (not in `config.entity_types`): the instruction
+    is free text, so it is tagged, but its entities may be partial or wrong. `strict_types=True` makes it an error."""
+
+
+def untrained_types(entity_types, trained) -> list[str]:
+    """The types of `entity_types` that are not in `trained` (a model's `config.entity_types`), in order."""
+    return [entity_type for entity_type in entity_types if entity_type not in trained]
+
+
+def describe_untrained_type(entity_type: str, trained) -> str:
+    """What to tell a user who asked for `entity_type`, a type outside `trained`: the trained types, and the one it
+    differs from only in case if there is one."""
+    same_but_case = [name for name in trained if name.casefold() == entity_type.casefold()]
+    hint = f"; did you mean {same_but_case[0]!r}?" if same_but_case else ""
+    return f"entity type {entity_type!r} is not one this model was trained on ({', '.join(trained)}{hint})"
 
 
 def render_call_arguments(indent: str = "", width: int = 116) -> str:
@@ -141,6 +187,7 @@ class CallOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sentence_split: bool = True
+    strict_types: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "entity_types", check_entity_types(self.entity_types))
@@ -156,6 +203,8 @@ class CallOptions:
         check_positive_int("chunk_size", self.chunk_size)
         if not isinstance(self.sentence_split, bool):
             raise ValueError(f"sentence_split must be True or False, got {self.sentence_split!r}")
+        if not isinstance(self.strict_types, bool):
+            raise ValueError(f"strict_types must be True or False, got {self.strict_types!r}")
 
     @classmethod
     def check_names(cls, given: dict) -> None:

@@ -6,7 +6,10 @@ Self-contained (transformers and torch, plus its sibling Hub files: `options_van
 it is.
 """
 
+import bisect
 import contextlib
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -14,21 +17,34 @@ from transformers import Pipeline
 from transformers.utils import add_end_docstrings
 
 from .decoding_vaner import decode_entities
-from .options_vaner import DEFAULT_CHUNK_SIZE, PADDINGS, PRECISIONS, CallOptions, check_choice, render_call_arguments
+from .options_vaner import (
+    DEFAULT_CHUNK_SIZE,
+    PADDINGS,
+    PRECISIONS,
+    CallOptions,
+    UntrainedEntityTypeWarning,
+    check_choice,
+    describe_untrained_type,
+    render_call_arguments,
+    untrained_types,
+)
 from .processing_vaner import (
+    DEFAULT_BREAK_RULE,
+    DEFAULT_HYPHEN_RULE,
     IOB2_LABELS,
     LABEL_B,
     LABEL_I,
     NUM_LABELS,
     assign_words_to_windows,
     build_input,
+    cut_at_breaks,
     encode_instruction,
     encode_words,
     prepare_tokenizer,
     spans_to_labels,
     split_into_windows,
+    split_raw_words,
     split_sentences,
-    split_words,
 )
 from .runtime_vaner import (
     RESOLVED_PRECISIONS,
@@ -36,6 +52,7 @@ from .runtime_vaner import (
     apply_precision,
     pad_sequences,
     release_freed_memory,
+    resolve_device,
     resolve_precision,
 )
 
@@ -60,7 +77,9 @@ class _Window:
 
 @add_end_docstrings("\n", render_call_arguments("    "), "\n    ")
 class VanerTokenClassificationPipeline(Pipeline):
-    """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models.
+    """`pipeline("token-classification", model=..., trust_remote_code=True)` for VANER models (or "ner": a saved
+    folder's `custom_pipelines` lists both). A model object never reaches it through the task name (`pipeline()`
+    reads `custom_pipelines` only from a folder or hub id): pass `pipeline_class=VanerTokenClassificationPipeline`.
 
     Fixed at construction: `precision` "auto" (default: bf16 where the hardware computes it natively, else fp32;
     `$VANER_PRECISION` forces either), "bf16" (a float32 model is cast to bf16 in place and runs under bf16
@@ -91,6 +110,9 @@ class VanerTokenClassificationPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
     _load_tokenizer = True
+    # None: silent; else `progress(total)` returning a tqdm-like bar (a context manager with `update(n)`), which
+    # `predict_rows` advances by the tokens of each batch it runs (`vaner extract` sets it for long texts)
+    progress = None
 
     def __init__(
         self,
@@ -102,18 +124,24 @@ class VanerTokenClassificationPipeline(Pipeline):
         **kwargs,
     ):
         """`precision`, `compile`, `padding` and `onnx_model` as in the class docstring; the call arguments as
-        defaults for every call; the rest as `Pipeline`.
+        defaults for every call; the rest as `Pipeline` (`device` may also be "auto": CUDA where there is a GPU).
 
         Raises:
-            ValueError: an unknown padding or precision, a bad call argument, `onnx_model` with `compile`, a
-                precision other than "auto" or "fp32", or a device other than the CPU, or a file exported from
-                another model.
+            ValueError: an unknown padding or precision, a bad call argument, a device this machine cannot run on
+                (`resolve_device`), `onnx_model` with `compile`, a precision other than "auto" or "fp32", or a
+                device other than the CPU, or a file exported from another model.
             TypeError: an argument this pipeline does not take.
         """
+        if "device" in kwargs:  # before `Pipeline` moves the model there
+            kwargs["device"] = resolve_device(kwargs["device"])
         super().__init__(*args, **kwargs)
         self.padding = check_choice("padding", padding, PADDINGS)
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
+        # markup and layout (`processing_vaner.split_raw_words`): the rules chosen on dev data; attributes so that
+        # benchmarks/line_layout.py can run the candidates through this pipeline
+        self.hyphen_rule, self.break_rule = DEFAULT_HYPHEN_RULE, DEFAULT_BREAK_RULE
+        self._warned_types = set()  # the untrained types already warned about: once per type per pipeline
         if onnx_model is not None:
             precision_conflicts = check_choice("precision", precision, PRECISIONS) not in ("auto", "fp32")
             conflicts = [
@@ -160,14 +188,30 @@ class VanerTokenClassificationPipeline(Pipeline):
         return self.checked(self.options.replace(**kwargs)) if kwargs else self.options
 
     def checked(self, options: CallOptions) -> CallOptions:
-        """`options` itself if its dataset is None or one the model knows (`config.corpus_types`).
+        """`options` itself if its dataset is None or one the model knows (`config.corpus_types`), and its entity
+        types are the model's trained types (`config.entity_types`): an untrained type is tagged (the instruction
+        is free text) after an `UntrainedEntityTypeWarning` naming the trained ones, once per type per pipeline, or
+        is an error with `options.strict_types`.
 
         Raises:
-            ValueError: a dataset name the model does not know.
+            ValueError: a dataset name the model does not know, or an untrained type with `strict_types`.
         """
         known = self.model.config.corpus_types
         if options.dataset is not None and options.dataset not in known:
             raise ValueError(f"unknown dataset {options.dataset!r}; known: {', '.join(sorted(known))}, or None")
+        trained = tuple(self.model.config.entity_types)
+        for entity_type in untrained_types(options.entity_types, trained):
+            described = describe_untrained_type(entity_type, trained)
+            if options.strict_types:
+                raise ValueError(f"{described}, and strict_types (--strict-types) is set")
+            if entity_type not in self._warned_types:
+                self._warned_types.add(entity_type)
+                warnings.warn(
+                    f"{described}: its entities may be partial or wrong (strict_types=True, --strict-types on the "
+                    "command line, makes this an error)",
+                    UntrainedEntityTypeWarning,
+                    stacklevel=4,  # the caller of `__call__` (checked <- call_options <- __call__)
+                )
         return options
 
     def instruction_ids(self, entity_type: str, dataset: str | None) -> list[int]:
@@ -217,7 +261,9 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def preprocess(self, text: str, options: CallOptions | None = None) -> dict:
         """Words, sentences, windows and model rows of one text for `options` (default: the construction's);
-        `options.sentence_split=False` reads the text as one sentence.
+        `options.sentence_split=False` reads the text as one sentence. Markup tags are no words, character
+        references and words hyphenated at a line end are read as `processing_vaner.split_raw_words` says, and no
+        entity will cross a tab, a line break or a tag (its `breaks`).
 
         Raises:
             TypeError: `text` is not a string.
@@ -226,14 +272,18 @@ class VanerTokenClassificationPipeline(Pipeline):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         options = options or self.options
         entity_types, dataset = options.entity_types, options.dataset
-        spans = split_words(text)
-        pieces = encode_words(self.tokenizer, [text[start:end] for start, end in spans])
+        spans, words, breaks = split_raw_words(text, self.hyphen_rule)
+        pieces = encode_words(self.tokenizer, words)
         sentences = split_sentences(text, spans) if options.sentence_split else [(0, len(spans))] if spans else []
+        if self.break_rule == "sentence":
+            sentences = cut_at_breaks(sentences, breaks)
         windows = self.word_windows(pieces, sentences, self.window_budget(entity_types, dataset))
         rows = self.rows_for(pieces, windows, entity_types, dataset)
         return {
             "text": text,
             "spans": spans,
+            "words": words,
+            "breaks": breaks,
             "sentences": sentences,
             "windows": windows,
             "rows": rows,
@@ -267,13 +317,18 @@ class VanerTokenClassificationPipeline(Pipeline):
         options = options or self.options
         text, spans, windows = model_outputs["text"], model_outputs["spans"], model_outputs["windows"]
         words = [text[start:end] for start, end in spans]
+        model_words, breaks = model_outputs["words"], model_outputs["breaks"]
         found = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
             probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
             for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
                 sentence = probabilities[sentence_first:sentence_last]
-                sentence_words = words[sentence_first:sentence_last]
-                for first, last, score in decode_entities(sentence, sentence_words, options.decoding):
+                sentence_words = model_words[sentence_first:sentence_last]
+                inside = breaks[bisect.bisect_right(breaks, sentence_first) : bisect.bisect_left(breaks, sentence_last)]
+                sentence_breaks = [index - sentence_first for index in inside]
+                for first, last, score in decode_entities(
+                    sentence, sentence_words, options.decoding, sentence_breaks, self.break_rule
+                ):
                     first, last = sentence_first + first, sentence_first + last
                     if options.aggregation_strategy == "none":
                         found.extend(self.word_dicts(entity_type, first, last, probabilities, spans, words))
@@ -324,23 +379,37 @@ class VanerTokenClassificationPipeline(Pipeline):
                 row.text_index = item_index
                 rows.append(row)
         rows.sort(key=lambda row: len(row.input_ids))
-        for begin in range(0, len(rows), batch_size):
-            batch = rows[begin : begin + batch_size]
-            model_inputs = self.pad_batch(batch)
-            probabilities = self._forward(model_inputs)["probabilities"]
-            for row, offset, row_probabilities in zip(batch, model_inputs["offsets"], probabilities):
-                items[row.text_index]["predictions"][(row.type_index, row.window_index)] = row_probabilities[
-                    [position + offset for position in row.first_token_positions]
-                ]
+        # tokens, not rows: the rows run shortest first, so a count of rows would promise too early an end
+        total = sum(len(row.input_ids) for row in rows)
+        with self.progress(total) if self.progress is not None else contextlib.nullcontext() as bar:
+            for begin in range(0, len(rows), batch_size):
+                batch = rows[begin : begin + batch_size]
+                model_inputs = self.pad_batch(batch)
+                probabilities = self._forward(model_inputs)["probabilities"]
+                for row, offset, row_probabilities in zip(batch, model_inputs["offsets"], probabilities):
+                    items[row.text_index]["predictions"][(row.type_index, row.window_index)] = row_probabilities[
+                        [position + offset for position in row.first_token_positions]
+                    ]
+                if bar is not None:
+                    bar.update(sum(len(row.input_ids) for row in batch))
 
     def __call__(self, inputs, **kwargs):
         """Tag `inputs` (a string, a list of strings, or any other iterable of strings; see the class docstring)
         with the call arguments `kwargs` over those given at construction.
 
         Raises:
-            TypeError: an input that is not a string, or an unknown argument.
+            TypeError: an input that is not a string, a list of strings or an iterable of strings (a dict, bytes),
+                or an unknown argument.
             ValueError: a bad argument value.
         """
+        # iterated, a dict gives its keys and bytes their integers: tagged as texts, that is a wrong answer
+        if isinstance(inputs, Mapping):
+            raise TypeError(
+                f"inputs must be a string, a list of strings, or a datasets.Dataset (a \"text\" column) or KeyDataset, "
+                f"not a {type(inputs).__name__}: pass its text, e.g. tagger(record[\"text\"])"
+            )
+        if isinstance(inputs, (bytes, bytearray)):
+            raise TypeError(f"inputs must be a string, not {type(inputs).__name__}: decode it first")
         options = self.call_options(**kwargs)
         if isinstance(inputs, str):
             return self.tag_texts([inputs], options)[0]

@@ -5,8 +5,11 @@ repository beside the pipeline, which imports it. It is the single implementatio
 evaluation and DBR use, so that the model sees the same inputs at training and at inference.
 """
 
+import bisect
+import html
 import itertools
 import unicodedata
+from typing import NamedTuple
 
 import regex
 
@@ -105,20 +108,24 @@ def _abbreviation_before(text: str, spans: list[tuple[int, int]], words: list[st
 def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sentences of `text` as word-index ranges.
 
-    A sentence ends at a paragraph break (blank line), or after ".", "!" or "?" followed by white space and a word
-    that starts with a capital letter or a digit, unless the period follows an abbreviation (`ABBREVIATIONS`, dotted
-    initials as in "e.g.", a genus initial as in "with S. Typhimurium") or sits inside a pair of brackets.
-    Measured against real sentence ends in `benchmarks/sentence_splitting.py`.
+    A sentence ends at a paragraph break (a blank line, or a block tag such as `<p>` or `</td>`: `BLOCK_TAGS`), or
+    after ".", "!" or "?" followed by white space and a word that starts with a capital letter or a digit, unless
+    the period follows an abbreviation (`ABBREVIATIONS`, dotted initials as in "e.g.", a genus initial as in "with
+    S. Typhimurium") or sits inside a pair of brackets. Measured against real sentence ends in
+    `benchmarks/sentence_splitting.py`.
 
     Args:
         text (`str`): The text.
-        spans (`list[tuple[int, int]]`): Its words, as given by `split_words(text)`.
+        spans (`list[tuple[int, int]]`): Its words, as given by `split_words(text)` or `split_raw_words(text).spans`.
 
     Returns:
         `list[tuple[int, int]]`: `(first, last)` word indices of each sentence, `last` exclusive, covering every
         word in order.
     """
-    breaks = [match.start() for match in PARAGRAPH_BREAK.finditer(text)]
+    # a blank line, or a block tag (paragraph, heading, list item, cell); `split_words`'s words hold the tags, so
+    # that a tag there is never between two words and changes nothing
+    block_tags = [tag.start() for tag in MARKUP_TAG.finditer(text) if (tag["name"] or "").casefold() in BLOCK_TAGS]
+    breaks = sorted([match.start() for match in PARAGRAPH_BREAK.finditer(text)] + block_tags)
     words = [text[start:end] for start, end in spans]
     inside = _inside_brackets(words)
     sentences, first, next_break = [], 0, 0
@@ -129,7 +136,7 @@ def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
         paragraph = next_break < len(breaks) and breaks[next_break] < start
         ends_sentence = (
             words[index - 1] in SENTENCE_END_WORDS
-            and text[previous_end:start].isspace()
+            and _is_blank(text[previous_end:start])
             and (text[start].isupper() or text[start].isdigit())
             and not inside[index - 1]
             and not (words[index - 1] == "." and _abbreviation_before(text, spans, words, index - 1))
@@ -140,6 +147,162 @@ def split_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     if spans:
         sentences.append((first, len(spans)))
     return sentences
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Raw text: markup and layout (inference only: the corpora are pre-tokenized text without either)
+# ---------------------------------------------------------------------------------------------------------------
+# HTML/XML markup, which is never part of a word: comments, declarations and processing instructions, and start or
+# end tags. A tag's name follows "<" at once and every attribute has a value, so that "p < 0.05", "<or= 65 years"
+# and "x<y and z>w" stay text.
+MARKUP_TAG = regex.compile(
+    r"""<!--.*?-->|<[!?][A-Za-z\[][^<>]*>"""
+    r"""|</?(?P<name>[A-Za-z][\w:.-]*)(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>=`]+))*\s*/?>""",
+    regex.DOTALL,
+)
+# Tags that end a block of text, like a blank line: HTML's and JATS XML's paragraphs, headings, list items, cells.
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body br caption dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 head"
+    " header hr li main nav ol p pre section table tbody td tfoot th thead title tr ul"
+    " abstract article-title fig list-item sec table-wrap".split()
+)
+# A character reference ("&beta;", "&#946;", "&amp;"): one word, read by the model as the character it stands for.
+CHARACTER_REFERENCE = regex.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+RAW_WORD_PATTERN = regex.compile(f"{CHARACTER_REFERENCE.pattern}|{WORD_PATTERN.pattern}")
+WORD_CHARACTER = regex.compile(r"\w")
+# Tabs and line breaks (those of `str.splitlines`): entities never cross them, except a word hyphenated at a line end.
+LAYOUT_BREAK = regex.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
+# A hyphen at a line end: hyphen-minus, Unicode's hyphen, the soft hyphen; then one line break (a blank line is a
+# paragraph), white space around it allowed.
+LINE_END_HYPHENS = frozenset({"-", "\u2010", "\u00ad"})
+_SPACE_IN_A_LINE = r"[^\S\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]*"
+HYPHEN_LINE_END = regex.compile(rf"{_SPACE_IN_A_LINE}(?:\r\n|[\n\v\f\r\x85\u2028]){_SPACE_IN_A_LINE}")
+# What a word hyphenated at a line end ("muscu-\nlus", "hydroxy-\nchloroquine", "IL-\n2") becomes for the model:
+# "keep": the halves and the hyphen stay three words, as in a compound ("hydroxy - chloroquine"); "join": one word
+# without the hyphen ("musculus"); "guess": joined between two lower-case letters (a typesetter's hyphen), kept
+# otherwise ("IL-\n2", "5-\nfluorouracil"); a soft hyphen is always joined. Either way the line break does not end
+# an entity there.
+HYPHEN_RULES = ("keep", "join", "guess")
+# What a break (a tab, a line break or a markup tag between two words) does to an entity across it: "cut" it there;
+# "drop" it; "decode": no I label right after a break, so the decoder chooses the best labels on each side;
+# "sentence": the break ends a sentence, so the model reads the text on each side apart.
+BREAK_RULES = ("cut", "drop", "decode", "sentence")
+# The rules chosen on dev text wrapped at 70 characters (`benchmarks/line_layout.py`,
+# benchmarks/results/line_layout_dev.json).
+DEFAULT_HYPHEN_RULE = "guess"
+DEFAULT_BREAK_RULE = "cut"
+
+
+class RawWords(NamedTuple):
+    """The words of a raw text as the pipeline reads them (`split_raw_words`)."""
+
+    spans: list[tuple[int, int]]  # `(start, end)` of each word in the text
+    words: list[str]  # what the model reads for each word
+    breaks: tuple[int, ...]  # sorted indices of the words that an entity may not continue into from the word before
+
+
+def split_raw_words(text: str, hyphens: str = DEFAULT_HYPHEN_RULE) -> RawWords:
+    """The words of text as it comes (from web pages, XML, tables, PDFs), for the pipeline.
+
+    Words are those of `split_words`, except that markup tags (`MARKUP_TAG`) are no words at all and that a
+    character reference ("&beta;") is one word, which the model reads as its character ("β"; one that stands for
+    white space, "&nbsp;", is white space). A word hyphenated at a line end ("muscu-\\nlus") becomes what
+    `hyphens` says (`HYPHEN_RULES`). A tab, a line break or a markup tag between two words is a break: no entity
+    continues across it (see `BREAK_RULES`), except the line break of a word hyphenated at a line end.
+
+    Args:
+        text (`str`): Any text.
+        hyphens (`str`): One of `HYPHEN_RULES` (default: the rule chosen on dev data).
+
+    Returns:
+        `RawWords`: `spans` (with `text[start:end]` each word as it stands in the text, a joined hyphenated word
+        with its hyphen and line break), `words` (what the model reads) and `breaks`.
+
+    Raises:
+        ValueError: `hyphens` is not one of `HYPHEN_RULES`.
+    """
+    if hyphens not in HYPHEN_RULES:
+        raise ValueError(f"hyphens must be one of {HYPHEN_RULES}, got {hyphens!r}")
+    spans, words, references = [], [], []  # references: whether each word holds a character reference
+    position = 0
+    for tag in itertools.chain(MARKUP_TAG.finditer(text), [None]):
+        stop = tag.start() if tag is not None else len(text)
+        for match in RAW_WORD_PATTERN.finditer(text, position, stop):
+            start, end, word, reference = *match.span(), match.group(), False
+            if CHARACTER_REFERENCE.fullmatch(word):
+                character = html.unescape(word)
+                if character.isspace():
+                    continue
+                word, reference = character, character != word  # an unknown name stays as it is written
+            # a character reference touching a word ("&alpha;1", "&Delta;F508") is part of it
+            touching = spans and spans[-1][1] == start and (reference or references[-1])
+            if touching and WORD_CHARACTER.match(words[-1][-1]) and WORD_CHARACTER.match(word[0]):
+                spans[-1], words[-1], references[-1] = (spans[-1][0], end), words[-1] + word, True
+            elif not reference and word.startswith("&") and len(word) > 1:  # "&foo;": its words as in any text
+                for piece in WORD_PATTERN.finditer(text, start, end):
+                    spans.append(piece.span())
+                    words.append(piece.group())
+                    references.append(False)
+            else:
+                spans.append((start, end))
+                words.append(word)
+                references.append(reference)
+        position = tag.end() if tag is not None else stop
+    return _join_line_end_hyphens(text, spans, words, hyphens)
+
+
+def _join_line_end_hyphens(text: str, spans: list, words: list, hyphens: str) -> RawWords:
+    """`RawWords` from `split_raw_words`'s words: hyphenated line ends handled by `hyphens`, then the breaks."""
+    joined_spans, joined_words, continued = [], [], set()  # continued: words that continue across a line end
+    index = 0
+    while index < len(spans):
+        if joined_spans and index + 1 < len(spans) and _line_end_hyphen(text, joined_spans[-1], spans, words, index):
+            first, second = joined_words[-1], words[index + 1]
+            lower_case = first[-1].islower() and second[0].islower()
+            if hyphens == "join" or words[index] == "\u00ad" or (hyphens == "guess" and lower_case):
+                joined_spans[-1] = (joined_spans[-1][0], spans[index + 1][1])
+                joined_words[-1] = first + second
+            else:
+                joined_spans += spans[index : index + 2]
+                joined_words += words[index : index + 2]
+                continued.add(len(joined_spans) - 1)
+            index += 2
+            continue
+        joined_spans.append(spans[index])
+        joined_words.append(words[index])
+        index += 1
+    breaks = tuple(
+        index
+        for index in range(1, len(joined_spans))
+        if index not in continued and _is_break(text[joined_spans[index - 1][1] : joined_spans[index][0]])
+    )
+    return RawWords(joined_spans, joined_words, breaks)
+
+
+def _line_end_hyphen(text: str, previous: tuple[int, int], spans: list, words: list, index: int) -> bool:
+    """Whether word `index` is a hyphen that ends a line inside a word: it touches the word before (`previous`),
+    the next word starts the next line, and both end or start with a word character."""
+    (start, end), (next_start, _) = spans[index], spans[index + 1]
+    return (
+        words[index] in LINE_END_HYPHENS
+        and previous[1] == start
+        and HYPHEN_LINE_END.fullmatch(text, end, next_start) is not None
+        and WORD_CHARACTER.match(text, previous[1] - 1) is not None
+        and WORD_CHARACTER.match(text, next_start) is not None
+    )
+
+
+def _is_blank(gap: str) -> bool:
+    """Whether the text between two words is white space (with markup tags and character references of white space
+    in it, as `split_raw_words` leaves them between words)."""
+    return CHARACTER_REFERENCE.sub(" ", MARKUP_TAG.sub(" ", gap)).isspace()
+
+
+def _is_break(gap: str) -> bool:
+    """Whether the text between two words holds a tab, a line break or a markup tag (`split_raw_words`)."""
+    if gap == " " or not gap:  # nearly every gap: no regex needed
+        return False
+    return MARKUP_TAG.search(gap) is not None or LAYOUT_BREAK.search(html.unescape(gap)) is not None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -361,13 +524,17 @@ def tidy_spans(
     spans: list[tuple[int, int]],
     brackets: str = DEFAULT_BRACKET_RULE,
     edge_words: frozenset = DEFAULT_EDGE_WORDS,
+    breaks=(),
+    break_rule: str = DEFAULT_BREAK_RULE,
 ) -> list[tuple[int, int]]:
-    """Entity spans of one sentence without broken brackets or stray edge punctuation.
+    """Entity spans of one sentence without broken brackets or stray edge punctuation, none across a break.
 
-    A word-level tagger can cut an entity inside a bracket pair ("chloramphenicol acetyltransferase (", "CAT) gene").
-    `brackets` says what becomes of a span holding a bracket without its partner: "keep" it as it is; "split" it at
-    each such bracket (the bracket itself dropped); "extend" it to the partner when the sentence holds it (else
-    split); "drop" the span. Then words in `edge_words` are trimmed from both ends, and spans left with no letter
+    First, a span across a break (a tab, a line break or a markup tag: `split_raw_words`) is dropped for
+    `break_rule` "drop", else cut at it (after "decode" and "sentence" none crosses one). A word-level tagger can
+    cut an entity inside a bracket pair ("chloramphenicol acetyltransferase (", "CAT) gene"). `brackets` says what
+    becomes of a span holding a bracket without its partner: "keep" it as it is; "split" it at each such bracket
+    (the bracket itself dropped); "extend" it to the partner when the sentence holds it (else split); "drop" the
+    span. Then words in `edge_words` are trimmed from both ends, and spans left with no letter
     or digit are dropped. Overlapping results are merged. The defaults are the rule chosen on dev data.
 
     Args:
@@ -376,15 +543,21 @@ def tidy_spans(
             overlapping.
         brackets (`str`): One of `BRACKET_RULES`.
         edge_words (`frozenset[str]`): Words that may not begin or end an entity.
+        breaks (`Iterable[int]`): The words no entity continues into from the word before.
+        break_rule (`str`): One of `BREAK_RULES`.
 
     Returns:
         `list[tuple[int, int]]`: the tidied spans, sorted and not overlapping.
 
     Raises:
-        ValueError: `brackets` is not one of `BRACKET_RULES`.
+        ValueError: `brackets` is not one of `BRACKET_RULES`, or `break_rule` not one of `BREAK_RULES`.
     """
     if brackets not in BRACKET_RULES:
         raise ValueError(f"brackets must be one of {BRACKET_RULES}, got {brackets!r}")
+    if break_rule not in BREAK_RULES:
+        raise ValueError(f"break_rule must be one of {BREAK_RULES}, got {break_rule!r}")
+    if breaks:
+        spans = cut_at_breaks(spans, breaks, drop=break_rule == "drop")
     partners = bracket_partners(words) if spans else {}
     pieces = []
     for first, last in spans:
@@ -402,6 +575,8 @@ def tidy_spans(
             unbalanced = [index for index in unbalanced if index not in partners]
         cuts = [first - 1, *unbalanced, last]
         pieces += [(start + 1, stop) for start, stop in zip(cuts, cuts[1:]) if stop > start + 1]
+    if breaks and brackets == "extend":  # extended to a partner across a break
+        pieces = cut_at_breaks(pieces, breaks, drop=break_rule == "drop")
     tidied = []
     for first, last in sorted(pieces):
         while first < last and words[first] in edge_words:
@@ -415,3 +590,27 @@ def tidy_spans(
         else:
             tidied.append((first, last))
     return tidied
+
+
+def cut_at_breaks(spans: list[tuple[int, int]], breaks, drop: bool = False) -> list[tuple[int, int]]:
+    """Word spans (entities, sentences) with none across a break: each one across cut there, or left out with
+    `drop`.
+
+    Args:
+        spans (`list[tuple[int, int]]`): `(first, last)` word spans, `last` exclusive.
+        breaks (`Iterable[int]`): Word indices that no span may continue into from the word before.
+        drop (`bool`): Leave out a span across a break instead of cutting it.
+
+    Returns:
+        `list[tuple[int, int]]`: the spans, in their order.
+    """
+    breaks = sorted(breaks)
+    result = []
+    for first, last in spans:
+        inside = breaks[bisect.bisect_right(breaks, first) : bisect.bisect_left(breaks, last)]
+        if not inside:
+            result.append((first, last))
+        elif not drop:
+            cuts = [first, *inside, last]
+            result += list(zip(cuts, cuts[1:]))
+    return result

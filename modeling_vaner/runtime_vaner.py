@@ -91,6 +91,41 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
     return RESOLVED_PRECISIONS[precision]
 
 
+def resolve_device(device):
+    """`device` checked before anything is moved there: torch itself answers a CUDA device on a CPU-only build with
+    an AssertionError from deep inside `.to()`.
+
+    Args:
+        device: what the pipeline takes (None: its default; a name such as "cpu", "cuda", "cuda:1"; an index, -1
+            being the CPU; a `torch.device`), or "auto": "cuda" where torch sees a CUDA GPU, else "cpu".
+
+    Returns:
+        `device`, or for "auto" or a negative index the device it stands for.
+
+    Raises:
+        ValueError: a device that does not exist or that this machine's torch cannot reach, in one line (e.g.
+            "device 'cuda': CUDA is not available (torch 2.13.0+cpu is a CPU-only build)").
+    """
+    if device is None:
+        return None
+    if isinstance(device, int) and device < 0:  # transformers' spelling of the CPU, which torch.device refuses
+        return "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, TypeError) as error:  # an unknown name; an index with no accelerator
+        raise ValueError(f"device {device!r}: {str(error).splitlines()[0]}") from None
+    if kind.type == "cuda" and not torch.cuda.is_available():
+        reason = (
+            f"torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None else "no CUDA GPU is visible"
+        )
+        raise ValueError(f"device {device!r}: CUDA is not available ({reason})")
+    if kind.type == "cuda" and (kind.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
 def quantize_int8(model) -> None:
     """Quantize the linear layers of `model`'s backbone in place to int8 weights (per output channel) with int8
     activations quantized per token at run time (torchao's `Int8DynamicActivationInt8WeightConfig`); the

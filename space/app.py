@@ -28,6 +28,17 @@ MAX_CHARS = 3000
 TYPE_COLORS = {"Disease": "#ff8a80", "Chemical": "#82b1ff", "Gene": "#9ee6a8", "Species": "#ffd54f"}
 NO_DATASET = "none (type-only instruction)"
 TABLE_HEADERS = ["entity", "type", "start", "end", "score"]
+# Shares of the table's width, so that all five columns fit a phone's screen (a long entity wraps); on a narrow
+# screen a smaller font and tighter cells keep a type name and a four-digit offset on one line. The highlighted text
+# breaks lines between words (gradio breaks anywhere, "secreti|on"), inside a word only where it is wider than the box.
+TABLE_WIDTHS = ["33%", "24%", "14%", "13%", "16%"]
+CSS = """
+#vaner-highlighted .textfield { word-break: normal; overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  #vaner-table { --input-text-size: var(--text-sm); }
+  #vaner-table .cell-wrap { padding: var(--size-1); }
+}
+"""
 
 
 def model_source() -> str | None:
@@ -79,18 +90,42 @@ def highlight(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
     return pieces
 
 
-def tag(tagger, text: str, entity_types: list[str], dataset: str):
-    """The click handler: highlighted pieces and the table rows (entity, type, start, end, score)."""
+def input_problems(text: str | None, entity_types: list[str] | None) -> dict[str, str]:
+    """What is wrong with the inputs, by input ("text", "entity_types"); empty when they can be tagged."""
     text = text or ""
+    problems = {}
     if not text.strip():
-        raise gr.Error("Paste an abstract (or pick an example) first.")
-    if len(text) > MAX_CHARS:
-        raise gr.Error(
+        problems["text"] = "Paste an abstract (or pick an example) first."
+    elif len(text) > MAX_CHARS:
+        problems["text"] = (
             f"The text is {len(text)} characters long; this demo takes at most {MAX_CHARS}. "
             "Shorten it, or run the model yourself for long documents."
         )
     if not entity_types:
-        raise gr.Error("Tick at least one entity type.")
+        problems["entity_types"] = "Tick at least one entity type."
+    return problems
+
+
+def check_inputs(text: str, entity_types: list[str], dataset: str):
+    """The click's validator (run before `tag`): a message under each input at fault; then `tag` does not run, so
+    the last result stays on screen and the server logs nothing."""
+    problems = input_problems(text, entity_types)
+    return (
+        gr.validate("text" not in problems, problems.get("text", "")),
+        gr.validate("entity_types" not in problems, problems.get("entity_types", "")),
+        gr.validate(True, ""),
+    )
+
+
+def tag(tagger, text: str, entity_types: list[str], dataset: str):
+    """The click handler: highlighted pieces and the table rows (entity, type, start, end, score).
+
+    Raises:
+        gr.Error: inputs that `check_inputs` refuses (an API call skips the validator), without a server traceback.
+    """
+    problems = input_problems(text, entity_types)
+    if problems:
+        raise gr.Error(" ".join(problems.values()), print_exception=False)
     entities = tagger(text, entity_types=list(entity_types), dataset=None if dataset == NO_DATASET else dataset)
     rows = [[e["word"], e["entity_group"], e["start"], e["end"], round(e["score"], 3)] for e in entities]
     return highlight(text, entities), rows
@@ -125,20 +160,31 @@ def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
                     elem_id="vaner-highlighted",
                 )
                 table = gr.Dataframe(
-                    headers=TABLE_HEADERS, label="Entity list", interactive=False, elem_id="vaner-table"
+                    headers=TABLE_HEADERS,
+                    label="Entity list",
+                    interactive=False,
+                    wrap=True,
+                    column_widths=TABLE_WIDTHS,
+                    elem_id="vaner-table",
                 )
         gr.Examples(
             [[e["text"], e["entity_types"], e["dataset"] or NO_DATASET] for e in examples],
             inputs=[text, types, dataset],
             example_labels=[e["title"] for e in examples],
         )
-        button.click(partial(tag, tagger), [text, types, dataset], [highlighted, table], concurrency_limit=1)
+        button.click(
+            partial(tag, tagger),
+            [text, types, dataset],
+            [highlighted, table],
+            concurrency_limit=1,
+            validator=check_inputs,
+        )
     return demo.queue(max_size=32)
 
 
 def main() -> None:
     examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
-    build_demo(load_tagger(MODEL), examples).launch()
+    build_demo(load_tagger(MODEL), examples).launch(css=CSS)
 
 
 if __name__ == "__main__":

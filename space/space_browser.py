@@ -28,11 +28,14 @@ CHROMIUM_ARGS = [
 ]
 OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "1"}
 HOST = "127.0.0.1"
-# Gradio's DOM: the text box, the button and each highlighted entity with its inline type label.
+# Gradio's DOM: the text box, the button, each highlighted entity with its inline type label, the table's headers.
 TEXT_SELECTOR = "#vaner-text textarea"
 TYPES_SELECTOR = "#vaner-types"
 SUBMIT_SELECTOR = "#vaner-submit"
 ENTITY_LABEL_SELECTOR = "#vaner-highlighted .label"
+TABLE_HEADER_SELECTOR = "#vaner-table th"  # each carries its column's name as `title`
+TABLE_ROW_SELECTOR = "#vaner-table [role=grid] .virtual-body [role=row]"  # the rows drawn (gradio draws the visible)
+DESKTOP_WIDTH, PHONE_WIDTH, WINDOW_HEIGHT = 1280, 390, 860  # CSS pixels; 390: a current phone held upright
 
 
 def ensure_chromium() -> Path:
@@ -98,32 +101,63 @@ def serve_app(model: str | None, log_path, timeout: float = 300.0):
             process.wait(timeout=15)
 
 
+@contextmanager
+def open_app(url: str, width: int = DESKTOP_WIDTH, timeout_s: float = 120.0):
+    """The app at `url` open in headless chromium in a window `width` CSS pixels wide; yields the Playwright page
+    (every wait on it up to `timeout_s`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(ensure_chromium()), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": WINDOW_HEIGHT})
+            page.set_default_timeout(timeout_s * 1000)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
+def submit(page, text: str, entity_types=None) -> None:
+    """Paste `text`, tick exactly `entity_types` (None: leave the checkboxes as they are) and press the button."""
+    page.locator(TEXT_SELECTOR).fill(text)
+    if entity_types is not None:
+        boxes = page.locator(TYPES_SELECTOR).get_by_role("checkbox")
+        for index in range(boxes.count()):
+            box = boxes.nth(index)
+            label = box.locator("xpath=ancestor::label").text_content().strip()
+            box.set_checked(label in entity_types)
+    page.locator(SUBMIT_SELECTOR).click()
+
+
+def entity_labels(page) -> list[str]:
+    """The type labels of the highlighted entities in page order, once the first is visible."""
+    labels = page.locator(ENTITY_LABEL_SELECTOR)
+    labels.first.wait_for(state="visible")
+    return [label.strip() for label in labels.all_text_contents()]  # as given, not as CSS styles it
+
+
+def table_header_spans(page) -> dict[str, tuple[float, float]]:
+    """Each column header of the entity table: its (left, right) edge in CSS pixels of the window."""
+    spans = {}
+    for cell in page.locator(TABLE_HEADER_SELECTOR).all():
+        box = cell.bounding_box()
+        spans[cell.get_attribute("title")] = (box["x"], box["x"] + box["width"])
+    return spans
+
+
+def table_rows(page) -> list[list[str]]:
+    """The entity table's rows as drawn: each row's cell texts."""
+    return [row.get_by_role("gridcell").all_inner_texts() for row in page.locator(TABLE_ROW_SELECTOR).all()]
+
+
 def tag_in_browser(url: str, text: str, entity_types=None, screenshot=None, timeout_s: float = 120.0) -> list[str]:
     """Open the app at `url` in headless chromium, paste `text`, tick exactly `entity_types` (None: leave the
     checkboxes as they are), submit, wait for highlighted entities and return their type labels (in page order);
     save a full-page PNG to `screenshot` if given."""
-    from playwright.sync_api import sync_playwright
-
-    timeout_ms = timeout_s * 1000
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(ensure_chromium()), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            page.set_default_timeout(timeout_ms)
-            page.goto(url)
-            page.locator(TEXT_SELECTOR).fill(text)
-            if entity_types is not None:
-                boxes = page.locator(TYPES_SELECTOR).get_by_role("checkbox")
-                for index in range(boxes.count()):
-                    box = boxes.nth(index)
-                    label = box.locator("xpath=ancestor::label").text_content().strip()
-                    box.set_checked(label in entity_types)
-            page.locator(SUBMIT_SELECTOR).click()
-            labels = page.locator(ENTITY_LABEL_SELECTOR)
-            labels.first.wait_for(state="visible")
-            found = [label.strip() for label in labels.all_text_contents()]  # as given, not as CSS styles it
-            if screenshot is not None:
-                page.screenshot(path=str(screenshot), full_page=True)
-            return found
-        finally:
-            browser.close()
+    with open_app(url, timeout_s=timeout_s) as page:
+        submit(page, text, entity_types)
+        found = entity_labels(page)
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
+        return found

@@ -9,6 +9,7 @@ sys.modules["dataset_scripts"] = None
 
 import torch  # noqa: E402
 from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline  # noqa: E402
+from transformers.dynamic_module_utils import get_class_from_dynamic_module  # noqa: E402
 
 folder, input_ids_json, output_path, text = sys.argv[1:5]
 model = AutoModelForTokenClassification.from_pretrained(folder, trust_remote_code=True).eval()
@@ -29,5 +30,18 @@ result = {
     )(text),
     "streamed": list(tagger((t for t in [text, text]), entity_types=["Disease", "Gene"])),
 }
+# "ner", the alias most tutorials use, routed by the folder's custom_pipelines like "token-classification"
+ner = pipeline("ner", model=folder, trust_remote_code=True, precision="fp32")
+result["ner_pipeline_class"] = type(ner).__name__
+result["ner_entities"] = ner(text, entity_types=["Disease", "Gene"])
+# a model object: transformers never reads its config, so only pipeline_class= routes it (the README's and card's call)
+vaner_class = get_class_from_dynamic_module("pipeline_vaner.VanerTokenClassificationPipeline", folder)
+routed = pipeline(
+    "ner", model=model, tokenizer=folder, trust_remote_code=True, pipeline_class=vaner_class, precision="fp32"
+)
+result["object_pipeline_class"] = type(routed).__name__
+result["object_entities"] = routed(text, entity_types=["Disease", "Gene"])
+# without pipeline_class=: what the README and card warn of (if transformers ever routes objects, they must change)
+result["object_without_class"] = type(pipeline("ner", model=model, tokenizer=folder, trust_remote_code=True)).__name__
 with open(output_path, "w") as handle:
     json.dump(result, handle)

@@ -175,7 +175,13 @@ def test_annotate_writes_exact_document_offsets(tiny_model_dir, tmp_path, output
         assert back.annotations and all(back.text()[start:end] == text for start, end, _, text in back.annotations)
     assert any(start > back.text().index("🐭") for start, *_ in written[1].annotations)
     if output_format == "pubtator":
-        assert "\tGene\t\n" in output.read_text() or "\tDisease\t\n" in output.read_text()  # no identifiers
+        from bioc import pubtator
+
+        with open(output, encoding="utf-8") as handle:  # the bioc package reads every annotation back, unlinked
+            parsed = pubtator.load(handle)
+        assert [[(a.start, a.end, a.type, a.text, a.id) for a in d.annotations] for d in parsed] == [
+            [(start, end, kind, text, "-") for start, end, kind, text in d.annotations] for d in written
+        ]
     else:
         assert "concept_identifiers" in output.read_text()
 
@@ -203,32 +209,95 @@ def test_annotate_bad_records_skip_or_fail(tiny_model_dir, tmp_path, capsys):
     assert "exists: pass --overwrite" in capsys.readouterr().err
 
 
-def test_annotate_resumes_after_a_kill(tiny_model_dir, tmp_path, monkeypatch):
-    source = write(tmp_path / "in.txt", "\n".join(TEXTS * 3) + "\n")
-    expected = tmp_path / "expected.jsonl"
-    assert annotate(source, expected, "--model", tiny_model_dir, "--chunk-size", "2") == 0
-    output = tmp_path / "out.jsonl"
+def interrupt_at_chunk(monkeypatch, number: int) -> list:
+    """Make `annotate_file` get Ctrl-C when it starts tagging its `number`-th chunk; returns the list of calls."""
     real_tag_chunk, calls = annotate_module.tag_chunk, []
 
-    def killed_at_the_third_chunk(*arguments):
+    def interrupted(*arguments):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == number:
             raise KeyboardInterrupt
         return real_tag_chunk(*arguments)
 
-    monkeypatch.setattr(annotate_module, "tag_chunk", killed_at_the_third_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        annotate(source, output, "--model", tiny_model_dir, "--chunk-size", "2")
-    journal = tmp_path / "out.jsonl.parts" / "rank-0-of-1.jsonl"
+    monkeypatch.setattr(annotate_module, "tag_chunk", interrupted)
+    return calls
+
+
+def annotate_interrupted(*arguments) -> int:
+    """`annotate` that a Ctrl-C escaping `main` fails, rather than stopping the whole pytest session."""
+    try:
+        return annotate(*arguments)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped main: a traceback for the user")
+
+
+def final_bar(err: str) -> str:
+    """The last state of tqdm's bar in captured standard error."""
+    return [line for line in err.replace("\r", "\n").splitlines() if line.startswith("annotate: ")][-1]
+
+
+def test_annotate_resumes_after_a_kill(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    source = write(tmp_path / "in.txt", "\n".join(TEXTS * 3) + "\n")
+    expected = tmp_path / "expected.jsonl"
+    assert annotate(source, expected, "--model", tiny_model_dir, "--chunk-size", "2") == 0
+    assert "15/15" in final_bar(capsys.readouterr().err)  # counted first: the bar has its total (and so an ETA)
+    output = tmp_path / "out.jsonl"
+    calls = interrupt_at_chunk(monkeypatch, 3)
+    assert annotate_interrupted(source, output, "--model", tiny_model_dir, "--chunk-size", "2") == 130  # Ctrl-C
+    parts = tmp_path / "out.jsonl.parts"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"vaner annotate: interrupted; 4 documents saved in {parts}/: run the same command to resume"
+    )
+    journal = parts / "rank-0-of-1.jsonl"
     assert len(journal.read_text().splitlines()) == 1 + 4 and not output.exists()
     with open(journal, "a") as handle:
         handle.write('{"index": 4, "id": "5", "entit')  # a record cut by the kill
     assert annotate(source, output, "--model", tiny_model_dir, "--chunk-size", "2", "--threshold", "0.5") == 2
     assert len(calls) == 3  # other settings: refused before tagging anything
-    monkeypatch.setattr(annotate_module, "tag_chunk", real_tag_chunk)
+    monkeypatch.undo()
     assert annotate(source, output, "--model", tiny_model_dir, "--chunk-size", "2") == 0
+    err = capsys.readouterr().err
+    assert f"vaner annotate: resuming after 4 documents saved in {parts}/" in err
+    assert "15/15" in final_bar(err)
     assert output.read_text() == expected.read_text()  # every document once, in order
     assert not journal.parent.exists()
+
+
+def test_a_changed_input_is_not_resumed(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    original = "\n".join(TEXTS * 3) + "\n"
+    source = write(tmp_path / "in.txt", original)
+    output, parts = tmp_path / "out.jsonl", tmp_path / "out.jsonl.parts"
+    calls = interrupt_at_chunk(monkeypatch, 2)
+    assert annotate_interrupted(source, output, "--model", tiny_model_dir, "--chunk-size", "2") == 130
+    advice = f"its saved records would not fit it; delete {parts}/ to start again, or choose another OUTPUT"
+    for edited, difference in (
+        (original + "A new abstract.\n", f"size: {len(original.encode()):,} bytes then, "),
+        (original.replace("BRCA1", "BRCA2"), "content: the same size, another SHA-256"),
+    ):
+        write(source, edited)
+        capsys.readouterr()
+        assert annotate(source, output, "--model", tiny_model_dir, "--chunk-size", "2") == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"vaner annotate: error: {source} has changed since the run saved in {parts}/ began")
+        assert difference in line and line.endswith(advice)
+    assert len(calls) == 2 and not output.exists()  # refused before tagging anything
+    monkeypatch.undo()
+    write(source, original)  # the same input again: resumed
+    assert annotate(source, output, "--model", tiny_model_dir, "--chunk-size", "2") == 0
+    assert "resuming after 2 documents" in capsys.readouterr().err
+    assert len(output.read_text().splitlines()) == len(TEXTS * 3)
+
+
+def test_annotate_names_bad_inputs(tiny_model_dir, tmp_path, capsys):
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Mice.\nMénière’s disease.\n".encode("latin-1", errors="replace"))
+    for source, message in (
+        (latin1, f"{latin1}: not valid UTF-8 at byte 7 (line 2: invalid continuation byte 0xe9); save it as UTF-8"),
+        (tmp_path, f"{tmp_path} is a directory: give a file"),
+    ):
+        assert annotate(source, tmp_path / "out.jsonl", "--model", tiny_model_dir) == 2
+        assert capsys.readouterr().err.splitlines() == [f"vaner annotate: error: {message}"]
+        assert not (tmp_path / "out.jsonl.parts").exists()  # refused before anything was written
 
 
 def test_annotate_under_torchrun_equals_one_process(tiny_model_dir, tmp_path):

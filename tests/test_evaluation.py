@@ -158,3 +158,76 @@ def test_evaluation_keeps_each_finished_corpus(tiny_backbone, tiny_corpora_dir):
     with pytest.raises(ValueError, match="unknown corpus 'nope'"):
         evaluate_corpora(tagger, ["ncbi", "nope"], "test", tiny_corpora_dir, limit=3, on_corpus=partial_reports.append)
     assert [list(report["corpora"]) for report in partial_reports] == [["ncbi"]]
+
+
+# ---- nothing to score, types the model was not trained on, files written only when asked (issue 31) ---------------
+@pytest.fixture
+def always_b_folder(tmp_path, tiny_backbone):
+    from modeling_vaner.export import save_vaner_folder
+
+    return save_vaner_folder(*always_b_model(tiny_backbone), tmp_path / "model")
+
+
+NOTHING = "no sentence to score (the file is empty or has no entity tag)"
+NO_DISEASE = "no entity of type 'Disease' in its 1 sentence: nothing to score"
+
+
+@pytest.mark.parametrize(
+    "content, type_args, message",
+    [
+        ("", [], NOTHING),  # an empty file
+        ("", ["--type", "Disease"], NOTHING),
+        ("Aspirin\tO\nworks\tO\n", [], NOTHING),  # sentences, but no entity tag
+        ("Aspirin\tO\nworks\tO\n", ["--type", "Disease"], NO_DISEASE),
+    ],
+)
+def test_a_file_with_nothing_to_score_is_an_error_naming_it(tmp_path, content, type_args, message, capsys):
+    from modeling_vaner.cli import main
+
+    path = tmp_path / "gold.tsv"
+    path.write_text(content)
+    # checked before the model loads: a model that does not exist is never reached
+    assert main(["evaluate", "--file", str(path), *type_args, "--model", str(tmp_path / "no-model")]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"vaner evaluate: error: {path}: {message}"]
+
+
+def test_a_limit_that_draws_no_entity_is_an_error(tmp_path):
+    from modeling_vaner.evaluation import file_groups
+
+    records = [{"tokens": ["a"], "ner_tags": [0], "entity_type": "Disease"}] * 5
+    records.append({"tokens": ["cancer"], "ner_tags": [1], "entity_type": "Disease"})
+    assert file_groups(records, "gold.tsv")["Disease"] == records
+    drawn = r"gold.tsv: no entity of type 'Disease' in the 1 sentence drawn \(--limit 1\)"
+    with pytest.raises(ValueError, match=drawn):
+        file_groups(records, "gold.tsv", limit=1, seed=0)
+
+
+def test_evaluate_writes_a_file_only_with_output(tmp_path, always_b_folder, monkeypatch, capsys):
+    (tmp_path / "gold.tsv").write_text(TAGGED_FILE)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    arguments = ["--model", str(always_b_folder), "--file", str(tmp_path / "gold.tsv"), "--precision", "fp32"]
+    assert evaluate_cli(arguments) == 0
+    printed = capsys.readouterr()
+    assert "gold Disease" in printed.out and "wrote" not in printed.err
+    assert list(work.iterdir()) == []  # printed only: no evaluation.json in the working directory
+    assert evaluate_cli([*arguments, "--output", "report.json"]) == 0
+    assert list(work.iterdir()) == [work / "report.json"] and "wrote report.json" in capsys.readouterr().err
+
+
+def test_a_file_type_the_model_was_not_trained_on_is_said(tmp_path, always_b_folder, capsys):
+    from modeling_vaner.options_vaner import UntrainedEntityTypeWarning
+
+    trained = json.loads((always_b_folder / "config.json").read_text())["entity_types"]
+    unknown = "".join(trained) + "X"
+    path = tmp_path / "gold.tsv"
+    path.write_text(TAGGED_FILE.replace("Disease", unknown) + f"\nMice\tB-{trained[0]}\n")
+    arguments = ["--model", str(always_b_folder), "--file", str(path), "--precision", "fp32"]
+    with pytest.warns(UntrainedEntityTypeWarning, match=f"{unknown!r} is not one this model was trained on"):
+        assert evaluate_cli([*arguments, "--output", str(tmp_path / "report.json")]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["untrained_types"] == [unknown] and report["trained_types"] == trained
+    assert f"not trained on: {unknown} (the model's types: {', '.join(trained)})" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=f"entity type {unknown!r} is not one this model was trained on"):
+        evaluate_cli([*arguments, "--strict-types"])

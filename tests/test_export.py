@@ -33,6 +33,8 @@ def check_folder_round_trip(model, tokenizer, folder: Path, tmp_path: Path) -> d
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"]["AutoModelForTokenClassification"] == "modeling_vaner.VanerForTokenClassification"
     assert config["custom_pipelines"]["token-classification"]["impl"].startswith("pipeline_vaner.")
+    # transformers looks the task up in custom_pipelines before resolving aliases: "ner" must be listed itself
+    assert config["custom_pipelines"]["ner"] == config["custom_pipelines"]["token-classification"]
     assert all((folder / name).is_file() for name in CODE_FILES)
     input_ids = [tokenizer(" Mutations in BRCA1 cause breast cancer")["input_ids"]]
     fresh = load_in_fresh_process(folder, input_ids, tmp_path)
@@ -51,6 +53,9 @@ def check_folder_round_trip(model, tokenizer, folder: Path, tmp_path: Path) -> d
     assert all(TEXT[e["start"] : e["end"]] == e["word"] for e in fresh["entities"])
     assert fresh["constructed_types"] == [e for e in fresh["entities"] if e["entity_group"] == "Disease"]
     assert fresh["streamed"] == [fresh["entities"]] * 2
+    assert fresh["ner_pipeline_class"] == fresh["object_pipeline_class"] == "VanerTokenClassificationPipeline"
+    assert fresh["ner_entities"] == fresh["object_entities"] == fresh["entities"]
+    assert fresh["object_without_class"] == "TokenClassificationPipeline"  # transformers offers no hook: documented
     return fresh
 
 

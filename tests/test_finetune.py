@@ -133,6 +133,138 @@ def test_a_bad_file_fails_with_its_line(tmp_path, capsys):
     assert config["init_adapter"] == "embedded" and config["eval_corpora"] == []
 
 
+@pytest.mark.parametrize(
+    "flag, content, type_named",
+    [
+        ("--train-file", "", "CellLine"),  # empty
+        ("--train-file", "\n\n-DOCSTART-\tO\n\n", "CellLine"),  # no sentence
+        ("--train-file", "HeLa\tO\ncells\tO\n\nMice\tO\n", "CellLine"),  # every tag O
+        ("--dev-file", "", "CellLine"),
+        ("--dev-file", "HeLa\tO\n", "CellLine"),
+        ("--train-file", "", None),  # no --type: every type of the file, and there is none
+    ],
+)
+def test_a_file_without_an_entity_of_its_type_is_an_error(tmp_path, capsys, flag, content, type_named):
+    """Once, such a file trained on the rehearsal sentences alone and saved an adapter claiming best_metric 1.0."""
+    empty = tmp_path / "nothing.tsv"
+    empty.write_text(content)
+    good = str(TUTORIAL / "celllines_train.tsv")
+    files = [flag, str(empty)] if flag == "--train-file" else ["--train-file", good, flag, str(empty)]
+    types = ["--type", type_named] if type_named else []
+    assert main(["train", *files, *types, "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    kind = f"{type_named} entity" if type_named else "entity"
+    role = flag.strip("-").partition("-")[0]
+    assert err.startswith(f"vaner train: error: {role} file {empty}: no {kind} to "), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_file_or_a_folder_is_named(tmp_path, capsys):
+    binary = tmp_path / "cells.tsv"
+    binary.write_bytes("HeLa\tB-CellLine\n\nJurkat\tB-CellLine\n".encode() + b"\x89PNG\tO\n")
+    assert main(["train", "--train-file", str(binary), "--type", "CellLine", "--output-dir", str(tmp_path)]) == 2
+    assert f"error: {binary}:4: not UTF-8 text (byte 35: invalid start byte)" in capsys.readouterr().err
+    assert main(["train", "--train-file", str(tmp_path), "--type", "CellLine", "--output-dir", str(tmp_path)]) == 2
+    assert f"error: train_files: {tmp_path} is a directory" in capsys.readouterr().err
+
+
+def test_no_rehearsal_trains_on_the_user_s_files_alone(tmp_path):
+    from modeling_vaner.cli import build_parser
+    from modeling_vaner.cli.train import file_overrides
+
+    train = str(TUTORIAL / "celllines_train.tsv")
+    args = build_parser().parse_args(["train", "--train-file", train, "--type", "CellLine", "--no-rehearsal"])
+    overrides = file_overrides(args)
+    assert overrides["corpora"] == [] and overrides["eval_corpora"] == []
+    data = DataArguments(**{k: v for k, v in overrides.items() if k in DataArguments.__dataclass_fields__})
+    mixture = training_records(data, seed=0)
+    assert len(mixture) == 30 and {record["corpus"] for record in mixture} == {"celllines_train"}
+    with pytest.raises(ValueError, match="give at least one --train-file"):
+        file_overrides(build_parser().parse_args(["train", "--no-rehearsal"]))
+
+
+def test_fine_tuning_needs_no_corpora_mirror(tmp_path, tiny_backbone, monkeypatch, capsys):
+    """configs/finetune.yaml's data on the tiny backbone, with no corpora directory anywhere and offline: the
+    rehearsal sentences of the corpora whose licence allows it come with the package, the others are left out with
+    one line saying so."""
+    import dataset_scripts.corpora
+    from modeling_vaner.training.rehearsal import SHIPPED_SENTENCES, shipped_corpora
+
+    monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(dataset_scripts.corpora, "SHARED_CORPORA_DIR", tmp_path / "no-corpora")
+    finetune = TUTORIAL.parents[1] / "configs" / "finetune.yaml"
+    assert yaml.safe_load(finetune.read_text())["train_limit_per_corpus"] == SHIPPED_SENTENCES
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "base": str(finetune), "backbone": str(tiny_backbone), "init_adapter": None, "lora_r": 4, "lora_alpha": 8,
+        "max_length": 64, "max_steps": 2, "eval_strategy": "steps", "eval_steps": 2, "save_strategy": "steps",
+        "save_steps": 2, "per_device_train_batch_size": 8, "use_cpu": True, "disable_tqdm": True, "logging_steps": 1,
+    }))
+    out = tmp_path / "cells"
+    arguments = ["train", "--config", str(config), "--train-file", str(TUTORIAL / "celllines_train.tsv")]
+    arguments += ["--dev-file", str(TUTORIAL / "celllines_dev.tsv"), "--type", "CellLine", "--output-dir", str(out)]
+    assert main(arguments) == 0
+    err = capsys.readouterr().err
+    rehearsed = [name for name in yaml.safe_load((finetune.parent / "smol.yaml").read_text())["corpora"]]
+    left_out = [name for name in rehearsed if name not in shipped_corpora()]
+    assert left_out == ["s800"]
+    notices = [line for line in err.splitlines() if "rehearsal without" in line]
+    assert notices == ["vaner train: rehearsal without s800 (licence 'other': not shipped with the package; offline): "
+                       "set corpora_dir or $VANER_CORPORA_DIR to a corpora directory to include it"]
+    assert f"vaner train: {SHIPPED_SENTENCES * (len(rehearsed) - 1) + 30} sentences" in err
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_rehearsal_leaves_out_only_an_unshipped_corpus_it_cannot_download(monkeypatch, capsys):
+    import dataset_scripts.corpora
+    from dataset_scripts.corpora import CorpusUnavailableError
+
+    def no_network(url):
+        raise ConnectionError(f"cannot reach {url}")
+
+    monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(dataset_scripts.corpora, "_download", no_network)
+    mine = [{"path": str(TUTORIAL / "celllines_train.tsv"), "types": "CellLine"}]
+    data = DataArguments(corpora=["ncbi", "s800"], dbr_variant="none", train_limit_per_corpus=30, train_files=mine)
+    mixture = training_records(data, seed=0)
+    assert [record["corpus"] for record in mixture] == ["celllines_train"] * 30 + ["ncbi"] * 30
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "vaner train: rehearsal without s800 (licence 'other': not shipped with the package; its download failed: "
+        "ConnectionError): set corpora_dir or $VANER_CORPORA_DIR to a corpora directory to include it"
+    ]
+    with pytest.raises(CorpusUnavailableError, match="s800 train: cannot download"):  # no fine-tune: no rehearsal
+        training_records(DataArguments(corpora=["s800"], dbr_variant="none", train_limit_per_corpus=30), seed=0)
+    more = DataArguments(corpora=["ncbi"], dbr_variant="none", train_limit_per_corpus=31, train_files=mine)
+    with pytest.raises(CorpusUnavailableError, match="ncbi train: cannot download"):  # more than the package holds
+        training_records(more, seed=0)
+
+
+def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monkeypatch):
+    """The package's rehearsal file is the corpus readers' output (rebuilt here, byte for byte), and a fine-tune's
+    mixture is the same with the corpora directory and without it."""
+    from modeling_vaner.training.rehearsal import CREDITS_FILE, REHEARSAL_FILE, shipped_corpora
+
+    rebuilt = tmp_path / "rehearsal.jsonl"
+    assert main(["data", "rehearsal", "--corpora-dir", str(corpora_dir), "--out", str(rebuilt)]) == 0
+    assert rebuilt.read_bytes() == REHEARSAL_FILE.read_bytes()
+    assert (tmp_path / CREDITS_FILE).read_text() == (REHEARSAL_FILE.parent / CREDITS_FILE).read_text()
+    assert shipped_corpora() == ["ncbi", "bc5cdr-disease", "bc2gm", "jnlpba", "bc5cdr-chem", "linnaeus"]
+    monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    mine = [{"path": str(TUTORIAL / "celllines_train.tsv"), "types": "CellLine"}]
+    mixtures = [
+        training_records(
+            DataArguments(corpora=shipped_corpora(), corpora_dir=where, dbr_variant="none", train_files=mine,
+                          train_limit_per_corpus=30, train_limits={"ncbi": 7}, type_only_share=0.5), seed=3
+        )
+        for where in (str(corpora_dir), None)
+    ]
+    assert len(mixtures[0]) == 30 + 5 * 30 + 7 and mixtures[0] == mixtures[1]
+
+
 def test_fine_tuning_starts_from_a_vaner_model_folder(tiny_model_dir, tmp_path):
     """A trained VANER folder (a staged model, a converted release) as the backbone: its head and types kept."""
     import torch

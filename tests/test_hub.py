@@ -125,7 +125,7 @@ def test_model_card_usage_snippets_run_without_the_package(staged_model, tmp_pat
     folder = staged_model / "vaner-tiny"
     card = (folder / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", card, flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # the pipeline, a model object with pipeline_class=, the model alone
     script = "import sys\nsys.modules['modeling_vaner'] = None\n" + "\n".join(blocks)
     script = script.replace(f"{NAMESPACE}/vaner-tiny", str(folder))
     completed = subprocess.run(
@@ -241,6 +241,7 @@ def test_stage_from_a_built_wheel(tiny_model_folder, tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(tmp_path / "wheel"), str(root)], check=True, cwd=tmp_path, timeout=300)
     (wheel,) = (tmp_path / "wheel").glob("vaner-*.whl")
+    assert "modeling_vaner/training/rehearsal.jsonl" in zipfile.ZipFile(wheel).namelist()  # fine-tunes without corpora
     installed = tmp_path / "installed"
     zipfile.ZipFile(wheel).extractall(installed)
     out = tmp_path / "hub"

@@ -11,7 +11,19 @@ import pytest
 from modeling_vaner.hub_card import asset_dir
 
 sys.path.insert(0, str(asset_dir("space")))
-from space_browser import EXAMPLES_FILE, SPACE_DIR, ensure_chromium, serve_app, tag_in_browser  # noqa: E402
+from space_browser import (  # noqa: E402
+    EXAMPLES_FILE,
+    PHONE_WIDTH,
+    SPACE_DIR,
+    ensure_chromium,
+    entity_labels,
+    open_app,
+    serve_app,
+    submit,
+    table_header_spans,
+    table_rows,
+    tag_in_browser,
+)
 
 
 @pytest.fixture
@@ -35,6 +47,29 @@ def test_app_in_headless_chromium(tiny_model_dir, tmp_path):
     assert screenshot.read_bytes().startswith(b"\x89PNG")
 
 
+def test_phone_width_shows_every_column_and_an_input_error_keeps_the_result(tiny_model_dir, tmp_path):
+    """At a phone's 390 px every column of the entity table lies within the window; a blank text is refused with a
+    message at the text box while the last result stays on screen (no red "Error" over it), and the server logs no
+    traceback for it."""
+    ensure_chromium()
+    example = json.loads(EXAMPLES_FILE.read_text())[0]
+    log = tmp_path / "app.log"
+    with serve_app(tiny_model_dir, log, timeout=120) as url, open_app(url, PHONE_WIDTH, timeout_s=60) as page:
+        submit(page, example["text"], ["Gene", "Species"])
+        labels = entity_labels(page)
+        spans = table_header_spans(page)
+        rows = table_rows(page)
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        submit(page, "   ")
+        page.get_by_text("Paste an abstract (or pick an example) first.").wait_for(state="visible")
+        assert entity_labels(page) == labels and table_rows(page) == rows
+        assert page.get_by_text("Error", exact=True).count() == 0
+    assert list(spans) == ["entity", "type", "start", "end", "score"]
+    assert all(0 <= left < right <= PHONE_WIDTH for left, right in spans.values()), spans
+    assert labels and rows and all(len(row) == len(spans) for row in rows)
+    assert "Traceback" not in log.read_text()
+
+
 def test_handler_checks_and_outputs(app_module, tiny_model_dir):
     import gradio as gr
 
@@ -43,12 +78,18 @@ def test_handler_checks_and_outputs(app_module, tiny_model_dir):
     pieces, rows = app_module.tag(tagger, text, ["Disease"], "ncbi")
     assert "".join(piece for piece, _ in pieces) == text
     assert rows and all(text[start:end] == word and kind == "Disease" for word, kind, start, end, _ in rows)
-    with pytest.raises(gr.Error, match=f"at most {app_module.MAX_CHARS}"):
-        app_module.tag(tagger, "x" * (app_module.MAX_CHARS + 1), ["Disease"], app_module.NO_DATASET)
-    with pytest.raises(gr.Error, match="at least one entity type"):
-        app_module.tag(tagger, text, [], app_module.NO_DATASET)
-    with pytest.raises(gr.Error, match="Paste an abstract"):
+    # the click's validator: a message at each input at fault, nothing for good inputs
+    text_check, types_check, dataset_check = app_module.check_inputs(
+        "x" * (app_module.MAX_CHARS + 1), [], app_module.NO_DATASET
+    )
+    assert not text_check["is_valid"] and f"at most {app_module.MAX_CHARS}" in text_check["message"]
+    assert (types_check["is_valid"], types_check["message"]) == (False, "Tick at least one entity type.")
+    assert dataset_check["is_valid"]
+    assert all(check["is_valid"] for check in app_module.check_inputs(text, ["Gene"], app_module.NO_DATASET))
+    # the handler itself (an API call skips the validator) refuses the same, without a server traceback
+    with pytest.raises(gr.Error, match="Paste an abstract") as refused:
         app_module.tag(tagger, "  ", ["Disease"], app_module.NO_DATASET)
+    assert not refused.value.print_exception
 
 
 def test_highlight_keeps_the_first_of_overlapping_entities(app_module):

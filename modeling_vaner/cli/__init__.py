@@ -8,9 +8,11 @@ defined once, in `options.py`.
 
 import argparse
 import importlib
+import os
 import shutil
 import sys
 import textwrap
+import warnings
 
 # (title, command modules) in the order `vaner --help` lists them; each module registers the commands it names
 COMMAND_GROUPS = (
@@ -89,25 +91,63 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def user_error(error: BaseException) -> BaseException | None:
-    """The user's mistake behind `error`, if any: a missing file or a bad value, also when a library (e.g. a
-    `datasets` builder, which wraps what its generator raised) reports it as its own error."""
+    """The user's mistake behind `error`, if any: a missing file, a directory given as a file or a bad value, also
+    when a library (e.g. a `datasets` builder, which wraps what its generator raised) reports it as its own error."""
     seen = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, (FileNotFoundError, ValueError)):
+        if isinstance(error, (FileNotFoundError, IsADirectoryError, ValueError)):
             return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
 
 
+# OpenMP threads that wait for work sleep instead of spinning: beside another busy process, spinning threads take
+# its core in turns and the forward collapses (benchmarks/results/threads.json). Read when torch loads OpenMP, so
+# set before any command imports torch; a user's own OMP_WAIT_POLICY wins.
+DEFAULT_OMP_WAIT_POLICY = "PASSIVE"
+
+
+def configure_threads(threads: int | None) -> None:
+    """The process's threads for the forward: OpenMP's wait policy (`DEFAULT_OMP_WAIT_POLICY` unless the user set
+    one), and `threads` intra-op threads when given (`--threads`; default: torch's, one per core)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", DEFAULT_OMP_WAIT_POLICY)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+PYTHON_FORMATWARNING = warnings.formatwarning  # kept at import: `main` may run more than once in a process
+
+
+def show_warnings_as_lines(command: str) -> None:
+    """Print the warnings addressed to the user (an untrained entity type asked for) as one line,
+    "vaner COMMAND: warning: ...", instead of Python's file, line number and source line; others as Python does."""
+    from ..options_vaner import UntrainedEntityTypeWarning
+
+    def format_warning(message, category, filename, lineno, line=None):
+        if issubclass(category, UntrainedEntityTypeWarning):
+            return f"vaner {command}: warning: {message}\n"
+        return PYTHON_FORMATWARNING(message, category, filename, lineno, line)
+
+    warnings.formatwarning = format_warning
+
+
 def main(argv=None) -> int:
     from dataset_scripts.corpora import resolve_corpora_dir
 
     args = build_parser().parse_args(argv)
+    configure_threads(getattr(args, "threads", None))
+    show_warnings_as_lines(args.command)
     try:
         if hasattr(args, "corpora_dir"):  # the command's edge: --corpora-dir, else $VANER_CORPORA_DIR, once
             args.corpora_dir = resolve_corpora_dir(args.corpora_dir)
         return args.func(args) or 0
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: one line (what was saved, if the command says), not a traceback
+        saved = f"; {interrupt}" if str(interrupt) else ""
+        print(f"vaner {args.command}: interrupted{saved}", file=sys.stderr)
+        return 130
     except Exception as error:
         cause = user_error(error)
         if cause is None:

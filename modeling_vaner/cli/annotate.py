@@ -20,8 +20,9 @@ def register(subparsers) -> None:
         "annotate",
         help="tag a whole collection: text, JSONL, PubTator or BioC in; JSONL, PubTator or BioC out (resumable)",
         description="Tag every document of INPUT and write them with their entities to OUTPUT. Killed and started "
-        "again with the same command, it continues where it stopped (progress in OUTPUT.parts/). Under torchrun or "
-        "accelerate launch the documents are shared between the processes.",
+        "again with the same command, it continues where it stopped (progress in OUTPUT.parts/), if INPUT has not "
+        "changed (its size and SHA-256 are checked). Under torchrun or accelerate launch the documents are shared "
+        "between the processes.",
     )
     parser.add_argument("input", type=Path, help="the collection to tag")
     parser.add_argument("output", type=Path, help="where to write it with its entities")

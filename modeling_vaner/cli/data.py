@@ -1,9 +1,11 @@
-"""`vaner data stats | export`: the training corpora against Table 2 of the paper, and their Hub export
-(`dataset_scripts.stats`, `dataset_scripts.export`)."""
+"""`vaner data stats | export | rehearsal`: the training corpora against Table 2 of the paper, their Hub export
+(`dataset_scripts.stats`, `dataset_scripts.export`), and the rehearsal sentences the package ships
+(`modeling_vaner.training.rehearsal`)."""
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from dataset_scripts.corpora import CORPORA
 
@@ -26,6 +28,17 @@ def register(subparsers) -> None:
     export = commands.add_parser("export", parents=[common], help="write a Hub dataset repository folder")
     export.add_argument("--out", required=True, help="output folder (README.md dataset card + parquet files)")
     export.set_defaults(func=run_export)
+    rehearsal = commands.add_parser(
+        "rehearsal",
+        help="write the rehearsal sentences the package ships (a maintainer's step, after a corpus change)",
+        description="The first training sentences of each corpus whose licence allows redistribution, as the "
+        "readers return them, into modeling_vaner/training/rehearsal.jsonl (and REHEARSAL.md, their credits).",
+    )
+    add_corpora_dir_option(rehearsal)
+    rehearsal.add_argument(
+        "--out", type=Path, help="the JSONL file to write, REHEARSAL.md beside it (default: the package's)"
+    )
+    rehearsal.set_defaults(func=run_rehearsal)
 
 
 def run_stats(args) -> int:
@@ -37,6 +50,15 @@ def run_stats(args) -> int:
         print(f"vaner data stats: error: no corpus can be read: {results[0]['error']}", file=sys.stderr)
         return 2
     return int(any(result.get("error", "").startswith("invalid") for result in results))
+
+
+def run_rehearsal(args) -> int:
+    from ..training.rehearsal import REHEARSAL_FILE, build_rehearsal_file
+
+    out = args.out or REHEARSAL_FILE
+    written = build_rehearsal_file(args.corpora_dir, out)
+    print(f"wrote {out}: {', '.join(f'{name} {count}' for name, count in written.items())}")
+    return 0
 
 
 def run_export(args) -> int:

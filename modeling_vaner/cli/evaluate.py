@@ -1,5 +1,6 @@
 """`vaner evaluate`: entity-level P/R/F1 of a model on corpus splits or a tagged file
-(`modeling_vaner.evaluation.evaluate_model`), printed as a table beside the paper's F1 and written as JSON."""
+(`modeling_vaner.evaluation.evaluate_model`), printed as a table beside the paper's F1, and written as JSON only
+with --output."""
 
 import argparse
 import sys
@@ -57,7 +58,9 @@ def register(subparsers) -> None:
         default=PADDINGS[0],
         help="visible: a converted release as its authors ran it (rows left-padded to the window, padding attended)",
     )
-    parser.add_argument("--output", type=Path, default=Path("evaluation.json"), help="JSON report path")
+    parser.add_argument(
+        "--output", type=Path, help="also write the report as JSON to this file (default: print the table only)"
+    )
     parser.set_defaults(func=run_evaluate)
 
 
@@ -93,5 +96,6 @@ def run_evaluate(args) -> int:
         **pipeline_arguments(args),
     )
     print(format_table(report))
-    print(f"wrote {args.output}", file=sys.stderr)
+    if args.output is not None:
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0

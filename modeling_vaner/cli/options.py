@@ -6,11 +6,12 @@ keyword arguments, so that a new tagger option is one function here, one line in
 imports torch or transformers: building the parser must stay instant.
 """
 
+import argparse
 from pathlib import Path
 
 from dataset_scripts.corpora import CORPORA_DIR_HELP
 
-from ..options_vaner import DEFAULT_BATCH_SIZE, PRECISIONS
+from ..options_vaner import DEFAULT_BATCH_SIZE, DEVICES, PRECISIONS
 
 
 def add_model_option(parser) -> None:
@@ -80,15 +81,71 @@ def add_overwrite_option(parser, target: str) -> None:
     parser.add_argument("--overwrite", action="store_true", help=f"replace {target} if it exists")
 
 
+def positive_int(text: str) -> int:
+    """`text` as a positive integer, for argparse's `type=`.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def add_threads_option(parser) -> None:
+    """`--threads N`: the forward's intra-op threads; `main` applies it before the command loads torch's work."""
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="threads of the forward (default: one per core; idle threads sleep, so a busy machine slows the run "
+        "without stalling it: benchmarks/threads.py)",
+    )
+
+
+def add_strict_types_option(parser) -> None:
+    """`--strict-types`: a type the model was not trained on (`config.entity_types`) is an error, not a warning."""
+    parser.add_argument(
+        "--strict-types",
+        action="store_true",
+        help="a type the model was not trained on is an error (default: tagged, with a warning naming the trained "
+        "types)",
+    )
+
+
+def add_device_option(parser) -> None:
+    """`--device`: where the forward runs (`options_vaner.DEVICES`)."""
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the forward runs; auto: the GPU where torch sees one (CUDA), else the CPU; default auto",
+    )
+
+
+def add_verbose_option(parser) -> None:
+    """`--verbose`: the libraries' own output while a model loads (`backbone.quiet_loading`)."""
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show what the libraries print while the model loads (weight-loading bars, load reports, notices)",
+    )
+
+
 def add_tagger_options(parser, *, compile: bool = True) -> None:
     """The options of the commands that load a tagger (extract, annotate, evaluate): --model, --precision,
-    --batch-size, --compile (where the command offers it) and --onnx."""
+    --batch-size, --compile (where the command offers it), --onnx, --threads, --strict-types, --device and
+    --verbose."""
     add_model_option(parser)
     add_precision_option(parser)
     add_batch_size_option(parser)
     if compile:
         add_compile_option(parser)
     add_onnx_option(parser)
+    add_threads_option(parser)
+    add_strict_types_option(parser)
+    add_device_option(parser)
+    add_verbose_option(parser)
 
 
 def pipeline_arguments(args) -> dict:
@@ -99,4 +156,7 @@ def pipeline_arguments(args) -> dict:
         "batch_size": args.batch_size,
         "compile": getattr(args, "compile", False),
         "onnx_model": args.onnx,
+        "strict_types": args.strict_types,
+        "device": args.device,
+        "verbose": args.verbose,
     }

@@ -44,7 +44,19 @@ def corpus_records(corpus: str, split: str, corpora_dir=None, limit: int | None 
     `corpora_dir`: already resolved, or None (read as `read_corpus` reads it)."""
     from .corpus import read_split
 
-    sentences = read_split(corpus, split, corpora_dir)[:limit]
+    return mixture_records(read_split(corpus, split, corpora_dir)[:limit], corpus)
+
+
+def mixture_records(sentences: list[dict], corpus: str) -> list[dict]:
+    """Corpus sentences as mixture records.
+
+    Args:
+        sentences (`list[dict]`): Records as `read_corpus` returns them.
+        corpus (`str`): Their corpus, the instruction's dataset name.
+
+    Returns:
+        `list[dict]`: records with exactly `RECORD_KEYS`, the dataset instruction and source "corpus".
+    """
     return [
         {**{k: s[k] for k in RECORD_KEYS[:5]}, "instruction_dataset": corpus, "source": "corpus"} for s in sentences
     ]

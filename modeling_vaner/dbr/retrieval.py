@@ -178,14 +178,15 @@ class Retriever:
         self.kb, self.encoder, self.index = kb, encoder, index
 
     @classmethod
-    def load_or_build(cls, kb: KnowledgeBase, encoder: str = DEFAULT_ENCODER, cache_dir: str | Path | None = None,
+    def load_or_build(cls, kb: KnowledgeBase, encoder=DEFAULT_ENCODER, cache_dir: str | Path | None = None,
                       seed: int = 0, rebuild: bool = False, progress: bool = True) -> "Retriever":
         """The retriever over `kb`, from `<cache_dir>/index/<kb key>-<encoder key>-<seed>/` or built and cached
-        there."""
+        there. `encoder`: a name for `make_encoder`, or an encoder object (e.g. a `CharNgramEncoder` with other
+        settings, as the linker's)."""
         import faiss
         from tqdm.auto import tqdm
 
-        model = make_encoder(encoder)
+        model = make_encoder(encoder) if isinstance(encoder, str) else encoder
         directory = Path(cache_dir or default_cache_dir()) / "index" / f"{kb.key}-{model.key}-{seed}"
         if (directory / "index.faiss").is_file() and not rebuild:
             model.load(directory)

@@ -9,6 +9,8 @@ One module per job, after sentence-transformers' `training_args.py` / `trainer.p
   `split_into_windows`, `assign_words_to_windows`), so that training and inference see identical inputs; a
   sentence longer than `max_length` becomes overlapping windows, each word labelled in the one window that owns
   it (as at inference) and -100 elsewhere: no word is dropped. `PaddingCollator` pads a batch.
+- `rehearsal`: the first training sentences of the corpora whose licence allows it, shipped in `rehearsal.jsonl`
+  (built by `vaner data rehearsal`), so that a fine-tune on a user's files rehearses without the corpora.
 - `trainer`: `VanerTrainer`, whose evaluation is entity-level F1 per corpus on a (subsampled) dev split, through
   the pipeline's `tag_words`, sharded over processes; `mean_f1` (macro over corpora) selects the best checkpoint.
   `AdapterCheckpointCallback` makes every checkpoint an adapter folder (`adapter.py`) holding the run's settings
@@ -39,6 +41,9 @@ _EXPORTS = {
     "instruction_dataset": "data",
     "encode_records": "data",
     "PaddingCollator": "data",
+    "shipped_corpora": "rehearsal",
+    "shipped_rehearsal": "rehearsal",
+    "build_rehearsal_file": "rehearsal",
     "VanerTrainer": "trainer",
     "AdapterCheckpointCallback": "trainer",
     "build_model": "run",

@@ -69,7 +69,8 @@ class DataArguments:
     limits and repeats per corpus, and the evaluations (dev, to pick the checkpoint; final)."""
 
     corpora: list[str] = field(
-        default_factory=lambda: list(CORPUS_TYPES), metadata={"help": "built-in training and dev corpora"}
+        default_factory=lambda: list(CORPUS_TYPES),
+        metadata={"help": "built-in training and dev corpora; beside train_files, rehearsal (training/rehearsal.py)"},
     )
     train_files: list[dict] = field(
         default_factory=list,
@@ -166,7 +167,7 @@ def check_file_source(entry, field_name: str) -> dict:
     """One entry of `train_files` / `dev_files` with every key (absent ones None) and `types` a list.
 
     Raises:
-        ValueError: not a mapping with a path, an unknown key, or a bad type or dataset name.
+        ValueError: not a mapping with a path, an unknown key, a directory, or a bad type or dataset name.
         FileNotFoundError: no such file.
     """
     if isinstance(entry, str):
@@ -179,6 +180,8 @@ def check_file_source(entry, field_name: str) -> dict:
     if unknown:
         raise ValueError(f"{field_name}: unknown key(s) {', '.join(unknown)}; known: {', '.join(FILE_SOURCE_KEYS)}")
     source = {key: entry.get(key) for key in FILE_SOURCE_KEYS}
+    if Path(source["path"]).is_dir():
+        raise ValueError(f"{field_name}: {source['path']} is a directory; give the annotated file(s) in it")
     if not Path(source["path"]).is_file():
         raise FileNotFoundError(f"{field_name}: no such file: {source['path']}")
     types = source["types"]

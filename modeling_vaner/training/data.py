@@ -9,16 +9,40 @@ from dataclasses import dataclass
 from .args import DataArguments, source_name
 
 
-def file_source_records(source: dict) -> list[dict]:
+def file_source_records(source: dict, role: str = "train") -> list[dict]:
     """The records of one file source (one per sentence and type, as the built-in corpora's), each with
-    `instruction_dataset` its dataset name (None: the type-only instruction)."""
+    `instruction_dataset` its dataset name (None: the type-only instruction).
+
+    Args:
+        source (`dict`): A checked `train_files` / `dev_files` entry (`check_file_source`).
+        role (`str`): "train" or "dev", for the error message.
+
+    Returns:
+        `list[dict]`: the records, per type in the order of `source["types"]`.
+
+    Raises:
+        ValueError: the file yields no entity of a type it is read for (the file and type named): an empty file, or
+            every tag O; a model trained or scored on it would learn or measure nothing of the type. And what
+            `read_tagged_file` raises (malformed lines, named `file:line`).
+    """
     from dataset_scripts.tagged_files import read_tagged_file
+
+    from ..processing_vaner import LABEL_B
 
     records = []
     for entity_type in source["types"] or [None]:
-        records += read_tagged_file(
+        found = read_tagged_file(
             source["path"], entity_type, source_name(source), type_map=source["type_map"], file_format=source["format"]
         )
+        if not any(LABEL_B in record["ner_tags"] for record in found):
+            if found:
+                detail = f"its {len(found)} sentence{'s' if len(found) > 1 else ''} tag every word O"
+            else:  # read without a type, a file of O tags only yields no record either
+                detail = "no sentence read from it" + ("" if entity_type else ", or every tag O")
+            kind = f"{entity_type} entity" if entity_type else "entity"
+            purpose = "to learn from" if role == "train" else "to score"
+            raise ValueError(f"{role} file {source['path']}: no {kind} {purpose} ({detail})")
+        records += found
     return [{**record, "instruction_dataset": source["dataset"]} for record in records]
 
 
@@ -43,14 +67,29 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
     sentence `train_repeats[corpus]` times, plus their DBR sentences once; and every sentence of `train_files`.
     A random `type_only_share` of each corpus's (and named file source's) sentences get the type-only
-    instruction (`instruction_dataset` None, as DBR sentences have)."""
-    import random
+    instruction (`instruction_dataset` None, as DBR sentences have).
 
-    from ..dbr.mixture import build_training_mixture, load_builder
+    The corpora are read from `corpora_dir` (else $VANER_CORPORA_DIR: resolved here). With neither, a corpus's first
+    sentences come from the package's copy where it holds them (`rehearsal.py`: the corpora whose licence allows it,
+    without DBR), others are downloaded; with `train_files` (a fine-tune: the corpora rehearse), a corpus the
+    package does not ship that cannot be downloaded (offline, or the download failed) is left out with a notice on
+    stderr.
+
+    Raises:
+        ValueError: a user's file that is malformed or yields no entity (`file_source_records`).
+        CorpusUnavailableError: a corpus file is missing (but for the rehearsal case above).
+    """
+    import random
+    import sys
+
+    from dataset_scripts.corpora import CORPORA, CorpusUnavailableError, hub_offline, resolve_corpora_dir
+
+    from ..dbr.mixture import build_training_mixture, load_builder, mixture_records
+    from .rehearsal import shipped_corpora, shipped_rehearsal
 
     records = []
     for source in data.train_files:  # first: a bad file fails before the corpora are read
-        found = file_source_records(source)
+        found = file_source_records(source, "train")
         if source["dataset"]:
             type_only = random.Random(f"{seed}:{source_name(source)}").sample(
                 range(len(found)), round(data.type_only_share * len(found))
@@ -58,27 +97,49 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
             for index in type_only:
                 found[index] = {**found[index], "instruction_dataset": None}
         records += found
-    builder = None if data.dbr_variant == "none" or not data.corpora else load_builder(data.corpora_dir, seed=seed)
+    corpora_dir = resolve_corpora_dir(data.corpora_dir)
+    # A fine-tune's corpora rehearse: without a corpora directory, the ones the package does not ship are read from
+    # their URLs, and left out with a notice where they cannot be (offline, or the download failed).
+    optional = [] if not data.train_files or corpora_dir else [n for n in data.corpora if n not in shipped_corpora()]
+    skipped = {}
+    builder = None if data.dbr_variant == "none" or not data.corpora else load_builder(corpora_dir, seed=seed)
     for corpus in data.corpora:
         limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
         if corpus in data.train_with_dev:
             limits["validation"] = None
         mixture = []
         for split, limit in limits.items():
-            mixture += build_training_mixture(
-                [corpus],
-                split=split,
-                variant=data.dbr_variant,
-                corpora_dir=data.corpora_dir,
-                seed=seed,
-                limit=limit,
-                builder=builder,
-            )
+            # without a corpora directory, the package's copy where it holds the sentences (the same rows, no download)
+            covered = corpora_dir is None and split == "train" and data.dbr_variant == "none"
+            shipped = shipped_rehearsal(corpus, limit) if covered else None
+            try:
+                mixture += mixture_records(shipped, corpus) if shipped is not None else build_training_mixture(
+                    [corpus],
+                    split=split,
+                    variant=data.dbr_variant,
+                    corpora_dir=corpora_dir,
+                    seed=seed,
+                    limit=limit,
+                    builder=builder,
+                )
+            except CorpusUnavailableError as error:
+                if corpus not in optional:
+                    raise
+                why = "offline" if hub_offline() else f"its download failed: {type(error.__cause__).__name__}"
+                skipped[corpus] = f"licence {CORPORA[corpus].licence!r}: not shipped with the package; {why}"
+                break
+        if corpus in skipped:
+            continue
         sentences = [index for index, record in enumerate(mixture) if record["source"] == "corpus"]
         for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(data.type_only_share * len(sentences))):
             mixture[index] = {**mixture[index], "instruction_dataset": None}
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
+    if skipped:
+        names = "; ".join(f"{name} ({why})" for name, why in skipped.items())
+        them = "it" if len(skipped) == 1 else "them"
+        print(f"vaner train: rehearsal without {names}: set corpora_dir or $VANER_CORPORA_DIR to a corpora directory "
+              f"to include {them}", file=sys.stderr)
     return records
 
 
@@ -96,7 +157,7 @@ def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
         name: subsample(read_corpus(name, "validation", data.corpora_dir), limit, seed)
         for name, limit in limits.items()
     }
-    return dev | {source_name(source): file_source_records(source) for source in data.dev_files}
+    return dev | {source_name(source): file_source_records(source, "dev") for source in data.dev_files}
 
 
 def instruction_dataset(record: dict, dataset_in_instruction: bool) -> str | None:

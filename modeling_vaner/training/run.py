@@ -3,6 +3,7 @@ training with `VanerTrainer` (resumable), the adapter saved with the run's recor
 curves. Runs unchanged under `torchrun` / `accelerate launch`.
 """
 
+import functools
 import sys
 from pathlib import Path
 
@@ -12,12 +13,15 @@ from .args import DataArguments, ModelArguments
 from .data import add_file_types, dev_records, encode_records, training_records
 
 
-def build_model(model_args: ModelArguments, max_length: int):
-    """The VANER model with LoRA on all linear layers (head trained in full): `(peft_model, tokenizer)`."""
+def build_model(model_args: ModelArguments, max_length: int, verbose: bool = False):
+    """The VANER model with LoRA on all linear layers (head trained in full): `(peft_model, tokenizer)`. `verbose`:
+    show what the libraries print while it loads (`backbone.quiet_loading`)."""
     import torch
-    from peft import LoraConfig, TaskType, get_peft_model
 
-    from ..backbone import build_vaner_model
+    from ..backbone import build_vaner_model, quiet_loading
+
+    with quiet_loading(verbose):  # importing peft imports bitsandbytes, whose kernel lookup has its say
+        from peft import LoraConfig, TaskType, get_peft_model
 
     quantization_config = None
     if model_args.load_in_4bit:
@@ -36,6 +40,7 @@ def build_model(model_args: ModelArguments, max_length: int):
         attn_implementation=model_args.attn_implementation,
         max_window_tokens=max_length,
         classifier_dropout=model_args.classifier_dropout,
+        verbose=verbose,
     )
     lora = LoraConfig(
         task_type=TaskType.TOKEN_CLS,
@@ -45,7 +50,8 @@ def build_model(model_args: ModelArguments, max_length: int):
         target_modules="all-linear",
         modules_to_save=["score"],
     )
-    peft_model = get_peft_model(model, lora)
+    with quiet_loading(verbose):  # peft's FutureWarning about transformers' renamed attribute
+        peft_model = get_peft_model(model, lora)
     if model_args.init_adapter:
         load_adapter_weights(peft_model, Path(model_args.init_adapter))
     if model_args.frozen_dtype != "float32":
@@ -54,6 +60,9 @@ def build_model(model_args: ModelArguments, max_length: int):
                 parameter.data = parameter.data.to(getattr(torch, model_args.frozen_dtype))
     # load_vaner rebuilds the backbone from this name: the name as configured, not the converted cache path.
     peft_model.peft_config["default"].base_model_name_or_path = model_args.backbone
+    # The embeddings are never trained: without this, every save (each Trainer checkpoint too) has peft reload the
+    # backbone's config to compare vocabularies, as a VanerConfig, which warns that it reads a llama config.
+    peft_model.save_pretrained = functools.partial(peft_model.save_pretrained, save_embedding_layers=False)
     return peft_model, tokenizer
 
 
@@ -66,9 +75,11 @@ def run_training(
     train_records: list[dict] | None = None,
     dev: dict[str, list[dict]] | None = None,
     callbacks=(),
+    verbose: bool = False,
 ) -> dict:
     """Train, keep the best checkpoint, save the adapter, evaluate and plot. `train_records` / `dev` replace the
-    configured corpora (records as `build_training_mixture` / `read_corpus` return them). Returns a summary
+    configured corpora (records as `build_training_mixture` / `read_corpus` return them); `verbose`: show what the
+    libraries print while the model loads (`backbone.quiet_loading`). Returns a summary
     {"adapter", "evaluation" (report or None), "global_step", "best_checkpoint", "best_metric"}."""
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
@@ -88,7 +99,7 @@ def run_training(
     with training_args.main_process_first(desc="training data"):  # read (a bad file fails) before the model loads
         records = train_records if train_records is not None else training_records(data_args, seed)
         dev = dev if dev is not None else dev_records(data_args, seed)
-    model, tokenizer = build_model(model_args, data_args.max_length)
+    model, tokenizer = build_model(model_args, data_args.max_length, verbose)
     add_file_types(model.get_base_model().config, data_args, records)
     if not dev and training_args.eval_strategy != "no":
         raise ValueError("no held-out dev split to evaluate (all corpora in train_with_dev): set eval_strategy: no")

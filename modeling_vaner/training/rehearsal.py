@@ -1,0 +1,143 @@
+"""Rehearsal: the first training sentences of each built-in corpus that a fine-tune on a user's files (`train_files`)
+trains on beside them, so that the types the model already tags are not forgotten (`train_limit_per_corpus: 30` in
+configs/finetune.yaml).
+
+So that a fine-tune needs no corpora mirror, the package ships the first `SHIPPED_SENTENCES` training sentences of
+every corpus whose licence allows redistribution (`REDISTRIBUTABLE_LICENCES`, the licence column of the corpus
+table): `rehearsal.jsonl` beside this module, the very records `read_corpus` returns, with the sources and licences in
+`REHEARSAL.md` beside it. Where no corpora directory is given, `training_records` takes a corpus's sentences from
+there whenever they cover what it needs (the train split, the first N <= `SHIPPED_SENTENCES` sentences, no DBR) and
+downloads nothing; with a directory it reads the corpora, as for any other training (the same rows: an integration
+test compares them). Corpora not shipped (their licence: s800 "other", bc4chemd "unknown") are read from the corpora
+directory, else downloaded; in a fine-tune, one that cannot be is left out with a notice (`training_records`).
+
+Both files are built from the corpora by `vaner data rehearsal --corpora-dir ../shared/corpora`
+(`build_rehearsal_file`).
+"""
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from dataset_scripts.corpora import CORPORA, read_corpus, resolve_corpora_dir
+
+REHEARSAL_FILE = Path(__file__).with_name("rehearsal.jsonl")
+CREDITS_FILE = "REHEARSAL.md"  # beside the rehearsal file: sources, licences, citations
+SHIPPED_SENTENCES = 30  # per corpus: configs/finetune.yaml's train_limit_per_corpus
+# Licences of the corpus table that allow redistribution (with attribution: CREDITS_FILE).
+REDISTRIBUTABLE_LICENCES = frozenset({"cc0-1.0", "cc-by-3.0", "cc-by-4.0"})
+
+
+def shipped_corpora() -> list[str]:
+    """The corpora whose rehearsal sentences the package ships.
+
+    Returns:
+        `list[str]`: the corpora whose licence is in `REDISTRIBUTABLE_LICENCES`, in the table's order.
+    """
+    return [name for name, corpus in CORPORA.items() if corpus.licence in REDISTRIBUTABLE_LICENCES]
+
+
+def build_rehearsal_file(
+    corpora_dir: str | os.PathLike | None = None,
+    path: str | os.PathLike = REHEARSAL_FILE,
+    limit: int = SHIPPED_SENTENCES,
+) -> dict[str, int]:
+    """Write the shipped rehearsal sentences: the first `limit` records of the train split of every corpus of
+    `shipped_corpora()`, one JSON object per line in the table's order, exactly as `read_corpus` returns them, and the
+    credits file (`CREDITS_FILE`: source, licence and citation of each) beside it. An entry point: `corpora_dir`, else
+    $VANER_CORPORA_DIR, is resolved here.
+
+    Args:
+        corpora_dir (`str` or `os.PathLike`, *optional*): The corpora directory (None: the public URLs).
+        path (`str` or `os.PathLike`): The JSONL file to write (default: the package's `REHEARSAL_FILE`).
+        limit (`int`): Sentences per corpus.
+
+    Returns:
+        `dict[str, int]`: the sentences written per corpus.
+
+    Raises:
+        CorpusUnavailableError: a corpus file is missing (offline, or not in `corpora_dir`).
+        CorpusFormatError: a malformed line of a corpus file.
+    """
+    corpora_dir = resolve_corpora_dir(corpora_dir)
+    path = Path(path)
+    written, lines = {}, []
+    for name in shipped_corpora():
+        records = read_corpus(name, "train", corpora_dir)[:limit]
+        lines += [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
+        written[name] = len(records)
+    path.write_text("".join(lines), encoding="utf-8")
+    (path.parent / CREDITS_FILE).write_text(credits_text(written, path.name), encoding="utf-8")
+    read_shipped.cache_clear()
+    return written
+
+
+def credits_text(written: dict[str, int], file_name: str) -> str:
+    """The credits file's text.
+
+    Args:
+        written (`dict[str, int]`): The sentences shipped per corpus.
+        file_name (`str`): The rehearsal file's name.
+
+    Returns:
+        `str`: Markdown: what `file_name` holds, and per corpus its count, licence, source file and citation.
+    """
+    lines = [
+        "# Rehearsal sentences shipped with VANER",
+        "",
+        f"`{file_name}` holds the first training sentences of the corpora below, as VANER's corpus readers return "
+        "them (`modeling_vaner/training/rehearsal.py`; built by `vaner data rehearsal`): converted from the source "
+        "files below to JSON records, tokens and tags unchanged. Each corpus's licence (as stated by its sources: "
+        "see dataset_scripts/CORPORA.md) allows redistribution, the CC BY ones with this attribution.",
+        "",
+        "| corpus | sentences | licence | source | citation |",
+        "|---|---:|---|---|---|",
+    ]
+    for name, count in written.items():
+        corpus = CORPORA[name]
+        lines.append(
+            f"| {corpus.display_name} | {count} | {corpus.licence} | {corpus.splits['train'].source.url} | "
+            f"{corpus.citation} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=1)
+def read_shipped(path: str = str(REHEARSAL_FILE)) -> dict[str, tuple[dict, ...]]:
+    """The shipped rehearsal records (read once per process).
+
+    Args:
+        path (`str`): The rehearsal file (default: the package's).
+
+    Returns:
+        `dict[str, tuple[dict, ...]]`: per corpus, its records in file order.
+
+    Raises:
+        FileNotFoundError: the file is missing (a damaged install).
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: the package's rehearsal sentences are missing; reinstall vaner")
+    shipped: dict[str, list[dict]] = {}
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            shipped.setdefault(record["corpus"], []).append(record)
+    return {name: tuple(records) for name, records in shipped.items()}
+
+
+def shipped_rehearsal(corpus: str, limit: int | None) -> list[dict] | None:
+    """The first training sentences of a corpus from the shipped file.
+
+    Args:
+        corpus (`str`): A corpus of the table.
+        limit (`int`, *optional*): How many (None: the whole split).
+
+    Returns:
+        `list[dict]` or `None`: the first `limit` records of the train split, as `read_corpus` returns them; None
+        where the file does not hold them all (a corpus not shipped, `limit` None or over what is shipped).
+    """
+    if limit is None or corpus not in shipped_corpora():
+        return None
+    records = read_shipped().get(corpus, ())
+    return [dict(record) for record in records[:limit]] if limit <= len(records) else None
