@@ -58,6 +58,7 @@ setup(
         "qlora": ["bitsandbytes==0.50.2"],
         "onnx": ["onnx==1.23.2", "onnxruntime==1.32.0"],  # `vaner export-onnx`, `--onnx`
         "space": ["gradio==6.31.0", "matplotlib>=3.8"],
+        "linking-data": ["pyreadr==0.5.8"],  # dataset_scripts/linking_data.py: MeSH's R files, converted once
         "dev": [
             "pytest>=8",
             "ruff==0.17.6",  # `ruff check .` runs in the test suite (ruff.toml)

@@ -52,6 +52,7 @@ def annotate_records(
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_error: str = "skip",
+    linker=None,
     **call_arguments,
 ) -> Iterator[list[dict]]:
     """Tag numbered records chunk by chunk.
@@ -62,6 +63,8 @@ def annotate_records(
         chunk_size: documents tagged together (their rows batched by length).
         on_error: "skip" (a bad record becomes `{"index", "skipped": "file:line: problem"}`, and is reported on
             standard error) or "fail".
+        linker: a `modeling_vaner.linking.Linker`: each entity gains `id` and `id_score`, linked with its whole
+            document as context (an abbreviation defined in the title serves the abstract); None: no identifiers.
         call_arguments: passed to the pipeline (`entity_types`, `dataset`, `threshold`...).
 
     Returns:
@@ -79,13 +82,13 @@ def annotate_records(
             print(f"vaner annotate: skipped {record}", file=sys.stderr)
         chunk.append((index, record))
         if len(chunk) == chunk_size:
-            yield tag_chunk(tagger, chunk, call_arguments)
+            yield tag_chunk(tagger, chunk, call_arguments, linker)
             chunk = []
     if chunk:
-        yield tag_chunk(tagger, chunk, call_arguments)
+        yield tag_chunk(tagger, chunk, call_arguments, linker)
 
 
-def tag_chunk(tagger, chunk: list[tuple[int, Document | BadRecord]], call_arguments: dict) -> list[dict]:
+def tag_chunk(tagger, chunk: list[tuple[int, Document | BadRecord]], call_arguments: dict, linker=None) -> list[dict]:
     documents = [document for _, document in chunk if isinstance(document, Document)]
     found = iter(tagger([passage.text for document in documents for passage in document.passages], **call_arguments))
     tagged = []
@@ -94,6 +97,8 @@ def tag_chunk(tagger, chunk: list[tuple[int, Document | BadRecord]], call_argume
             tagged.append({"index": index, "skipped": str(record)})
             continue
         entities = document_entities(record, [next(found) for _ in record.passages])
+        if linker is not None:
+            entities = linker.link_entities(record.text(), entities)
         passages = [{"offset": p.offset, "text": p.text, "infons": p.infons} for p in record.passages]
         tagged.append({"index": index, "id": record.id, "passages": passages, "entities": entities})
     return tagged
@@ -208,6 +213,7 @@ def annotate_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_error: str = "skip",
     overwrite: bool = False,
+    linker=None,
     **call_arguments,
 ) -> dict | None:
     """Tag every document of a file and write them with their entities (`vaner annotate`): resumable, and shared
@@ -225,6 +231,8 @@ def annotate_file(
         chunk_size: documents tagged and saved together.
         on_error: "skip" (a bad record is reported, counted and left out) or "fail".
         overwrite: replace `output` if it exists.
+        linker: a `modeling_vaner.linking.Linker` (`vaner annotate --link`): entities gain `id` and `id_score`
+            (PubTator's identifier column, BioC's `identifier` infon, JSONL fields); None: no identifiers.
         call_arguments: passed to the pipeline (`entity_types`, `dataset`, `threshold`).
 
     Returns:
@@ -269,6 +277,7 @@ def annotate_file(
         "dataset": call_arguments.get("dataset"),
         "threshold": call_arguments.get("threshold", 0.0),
         "processes": processes,
+        **({"link": True} if linker is not None else {}),
         **{k: v for k, v in call_arguments.items() if k not in ("entity_types", "dataset", "threshold")},
     }
     records = read_documents(input_path, input_format, id_field=id_field, text_field=text_field)
@@ -298,7 +307,9 @@ def annotate_file(
     try:
         with tqdm(desc=who, total=total, initial=journal.done, unit="doc", disable=rank > 0) as progress:
             found = 0
-            for tagged in annotate_records(tagger, mine, chunk_size=chunk_size, on_error=on_error, **call_arguments):
+            for tagged in annotate_records(
+                tagger, mine, chunk_size=chunk_size, on_error=on_error, linker=linker, **call_arguments
+            ):
                 journal.append(tagged)
                 found += sum(len(record.get("entities", ())) for record in tagged)
                 progress.update(len(tagged))
@@ -308,7 +319,7 @@ def annotate_file(
             return None
         journals = [Journal(parts_dir, other, processes, settings) for other in range(processes)]
         merged = heapq.merge(*(journal.records() for journal in journals), key=lambda record: record["index"])
-        summary = write_output(merged, output, output_format)
+        summary = write_output(merged, output, output_format, linked=linker is not None)
     except KeyboardInterrupt:
         where = f"process {rank}: " if processes > 1 else ""
         raise Interrupted(
@@ -318,11 +329,12 @@ def annotate_file(
     return {**summary, "output_format": output_format}
 
 
-def write_output(records: Iterable[dict], output: Path, output_format: str) -> dict:
+def write_output(records: Iterable[dict], output: Path, output_format: str, linked: bool = False) -> dict:
     """Write the tagged records (skipped ones are only counted) to `output` through a temporary file renamed at
-    the end. Returns `{"documents", "skipped", "entities": {type: count}}`."""
+    the end (`linked`: their entities carry identifiers, which a BioC collection states). Returns `{"documents",
+    "skipped", "entities": {type: count}}`."""
     temporary = output.with_name(output.name + ".tmp")
-    writer = open_writer(temporary, output_format)
+    writer = open_writer(temporary, output_format, linked=linked)
     summary = {"documents": 0, "skipped": 0, "entities": Counter()}
     try:
         for record in records:
@@ -372,7 +384,8 @@ def annotate_dataset(
         text_column: the column to tag.
         column: the new column: per row, the pipeline's list of entities (offsets into that row's text).
         batch_size: rows per `map` batch (their model rows are batched by length together).
-        call_arguments: passed to the pipeline (`entity_types`, `dataset`, `threshold`, `aggregation_strategy`...).
+        call_arguments: passed to the pipeline (`entity_types`, `dataset`, `threshold`, `aggregation_strategy`,
+            `link`...); with `link=True` each entity also has `id` and `id_score` (None where unlinked).
 
     Returns:
         The dataset with `column` added.
@@ -392,6 +405,8 @@ def annotate_dataset(
     else:
         fields = {"entity_group": Value("string"), "score": Value("float64")}
     fields.update(word=Value("string"), start=Value("int64"), end=Value("int64"))
+    if call_arguments.get("link"):  # the pipeline's linker (`tagger.linker`, else the package's default)
+        fields.update(id=Value("string"), id_score=Value("float64"))
     features = Features({**dataset.features, column: List(fields)})
     return dataset.map(
         lambda batch: {column: tagger(list(batch[text_column]), **call_arguments)},

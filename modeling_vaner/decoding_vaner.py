@@ -79,7 +79,12 @@ def decode_labels(probabilities: torch.Tensor, decoding: str, breaks=()) -> tupl
 
 
 def decode_entities(
-    probabilities: torch.Tensor, words: list[str], decoding: str, breaks=(), break_rule: str = DEFAULT_BREAK_RULE
+    probabilities: torch.Tensor,
+    words: list[str],
+    decoding: str,
+    breaks=(),
+    break_rule: str = DEFAULT_BREAK_RULE,
+    markup=(),
 ) -> list[tuple[int, int, float]]:
     """The entities of one sentence and type: word labels by `decoding`, spans tidied by `tidy_spans` (no broken
     brackets, no edge comma or hyphen, none across a break: the rules chosen on dev data), each scored by the mean
@@ -93,10 +98,11 @@ def decode_entities(
             `processing_vaner.split_raw_words`).
         break_rule: what becomes of an entity across a break (`processing_vaner.BREAK_RULES`); "decode" decodes
             with no I at a break.
+        markup: those of `breaks` made by markup tags alone: decoded with no I there whatever `break_rule` says.
 
     Returns:
         `list[tuple[int, int, float]]`: `(first word, last word exclusive, score)` per entity, in order.
     """
-    labels, scores = decode_labels(probabilities, decoding, breaks if break_rule == "decode" else ())
+    labels, scores = decode_labels(probabilities, decoding, breaks if break_rule == "decode" else markup)
     spans = tidy_spans(words, entity_spans(labels), breaks=breaks, break_rule=break_rule)
     return [(first, last, sum(scores[first:last]) / (last - first)) for first, last in spans]

@@ -22,6 +22,10 @@ INPUT_FORMATS = ("text", "jsonl", "pubtator", "bioc-xml", "bioc-json")
 OUTPUT_FORMATS = ("jsonl", "pubtator", "bioc-xml", "bioc-json")
 # Stated in every BioC output (PubTator has no header: its identifier column holds PUBTATOR_NO_IDENTIFIER).
 NO_IDENTIFIERS = "none: VANER recognises entity mentions, it does not link them to concept identifiers"
+LINKED_IDENTIFIERS = (
+    "VANER's dictionary linker (modeling_vaner.linking): annotations carry CURIEs (MESH:, OMIM:, NCBIGene:, "
+    "NCBITaxon:, DRUGBANK:) in infon 'identifier' with 'identifier_score'; an empty identifier: none close enough"
+)
 # PubTator's "no identifier": readers (the `bioc` package among them) strip each line, so an empty last column
 # would vanish and leave a 5-field line that reads as a relation.
 PUBTATOR_NO_IDENTIFIER = "-"
@@ -400,17 +404,18 @@ def count_block(line: bytes, blocks: int, in_block: bool, first_line: bool) -> t
 # ---------------------------------------------------------------------------------------------------------------
 # Writers: one per output format, each `write(record)` for one annotated document, then `close()`
 # ---------------------------------------------------------------------------------------------------------------
-def open_writer(path, output_format: str):
+def open_writer(path, output_format: str, linked: bool = False):
     """A writer of annotated documents to `path` in `output_format` (one of `OUTPUT_FORMATS`).
 
     Each record written is a dict `{"id", "passages": [{"offset", "text", "infons"}], "entities": [{"start",
     "end", "entity_group", "score", "word"}]}`, entity offsets counting over the document (see `Document.text`).
     JSONL writes `{"id", "entities"}` per line; PubTator the title and abstract lines (the first passage is the
     title; a one-passage document has an empty abstract) and one line per entity, its identifier column the
-    entity's "identifier" if it has one, else `PUBTATOR_NO_IDENTIFIER` (PubTator has no score column; tabs and
-    line breaks, which its lines cannot hold, written as spaces: see `PubTatorWriter`); BioC each passage with its
-    entities as annotations (infons type and score; a location in document offsets), the collection's infons
-    stating that no identifiers are given.
+    entity's "id" (`link=True`) or "identifier" if it has one, else `PUBTATOR_NO_IDENTIFIER` (PubTator has no
+    score column; tabs and line breaks, which its lines cannot hold, written as spaces: see `PubTatorWriter`);
+    BioC each passage with its entities as annotations (infons type, score and identifier, with identifier_score
+    where linked; a location in document offsets), the collection's infons stating whether identifiers are given
+    (`linked`).
 
     Raises:
         ValueError: an unknown format.
@@ -418,6 +423,8 @@ def open_writer(path, output_format: str):
     writers = {"jsonl": JsonlWriter, "pubtator": PubTatorWriter, "bioc-xml": BioCXMLWriter, "bioc-json": BioCJSONWriter}
     if output_format not in writers:
         raise ValueError(f"unknown output format {output_format!r}; one of {', '.join(OUTPUT_FORMATS)}")
+    if output_format in ("bioc-xml", "bioc-json"):
+        return writers[output_format](Path(path), linked=linked)
     return writers[output_format](Path(path))
 
 
@@ -450,7 +457,7 @@ class PubTatorWriter(JsonlWriter):
             title, abstract = kept, title[len(kept) + 1 :] + " " + abstract
         lines = [f"{document.id}|t|{title}", f"{document.id}|a|{abstract}"]
         for entity in record["entities"]:
-            identifier = pubtator_text(str(entity.get("identifier") or PUBTATOR_NO_IDENTIFIER))
+            identifier = pubtator_text(str(entity.get("id") or entity.get("identifier") or PUBTATOR_NO_IDENTIFIER))
             fields = (entity["start"], entity["end"], pubtator_text(entity["word"]), entity["entity_group"], identifier)
             lines.append("\t".join(map(str, (document.id, *fields))))
         self.handle.write("\n".join(lines) + "\n\n")
@@ -465,14 +472,14 @@ def record_document(record: dict) -> Document:
     return Document(record["id"], passages, 0)
 
 
-def bioc_collection_info():
+def bioc_collection_info(linked: bool = False):
     import bioc
 
     collection = bioc.BioCCollection()
     collection.source = "VANER"
     collection.date = date.today().isoformat()
     collection.key = "vaner.key"
-    collection.infons["concept_identifiers"] = NO_IDENTIFIERS
+    collection.infons["concept_identifiers"] = LINKED_IDENTIFIERS if linked else NO_IDENTIFIERS
     return collection
 
 
@@ -493,7 +500,11 @@ def bioc_document(record: dict):
         annotation = bioc.BioCAnnotation()
         annotation.id = f"T{number}"
         annotation.text = entity["word"]
-        annotation.infons.update({"type": entity["entity_group"], "score": f"{entity['score']:.4f}", "identifier": ""})
+        identifier = entity.get("id") or entity.get("identifier") or ""
+        score = f"{entity['score']:.4f}"
+        annotation.infons.update({"type": entity["entity_group"], "score": score, "identifier": identifier})
+        if entity.get("id_score") is not None:
+            annotation.infons["identifier_score"] = f"{entity['id_score']:.4f}"
         annotation.add_location(bioc.BioCLocation(entity["start"], entity["end"] - entity["start"]))
         owner = max((p for p in passages if p.offset <= entity["start"]), key=lambda p: p.offset, default=passages[0])
         owner.add_annotation(annotation)
@@ -501,11 +512,11 @@ def bioc_document(record: dict):
 
 
 class BioCXMLWriter:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, linked: bool = False):
         from bioc import biocxml
 
         self.writer = biocxml.BioCXMLDocumentWriter(str(path))
-        self.writer.write_collection_info(bioc_collection_info())
+        self.writer.write_collection_info(bioc_collection_info(linked))
 
     def write(self, record: dict) -> None:
         self.writer.write_document(bioc_document(record))
@@ -517,12 +528,12 @@ class BioCXMLWriter:
 class BioCJSONWriter(JsonlWriter):
     """A BioC JSON collection, written document by document (bioc encodes each document)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, linked: bool = False):
         from bioc import biocjson
 
         super().__init__(path)
         self.encode, self.count = biocjson.toJSON, 0
-        header = biocjson.toJSON(bioc_collection_info())
+        header = biocjson.toJSON(bioc_collection_info(linked))
         header.pop("documents")
         self.handle.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "documents": [\n')
 

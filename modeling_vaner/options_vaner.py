@@ -98,6 +98,12 @@ CALL_ARGUMENTS = (
         "strict_types",
         "True: a type outside `config.entity_types` is an error, not a warning (default False)",
     ),
+    (
+        "link",
+        "True: each entity gains `id`, a concept identifier (`MESH:D001943`, `NCBIGene:672`, `NCBITaxon:10090`), "
+        "and `id_score`, or None for both where no dictionary name is close enough (`modeling_vaner.linking`: "
+        "needs the `vaner` package and its dictionaries; an error says so elsewhere); default False",
+    ),
 )
 
 
@@ -188,6 +194,7 @@ class CallOptions:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sentence_split: bool = True
     strict_types: bool = False
+    link: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "entity_types", check_entity_types(self.entity_types))
@@ -205,6 +212,10 @@ class CallOptions:
             raise ValueError(f"sentence_split must be True or False, got {self.sentence_split!r}")
         if not isinstance(self.strict_types, bool):
             raise ValueError(f"strict_types must be True or False, got {self.strict_types!r}")
+        if not isinstance(self.link, bool):
+            raise ValueError(f"link must be True or False, got {self.link!r}")
+        if self.link and self.aggregation_strategy == "none":
+            raise ValueError("link=True gives entities identifiers: it needs an aggregation_strategy other than 'none'")
 
     @classmethod
     def check_names(cls, given: dict) -> None:

@@ -8,6 +8,7 @@ it is.
 
 import bisect
 import contextlib
+import importlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -113,6 +114,9 @@ class VanerTokenClassificationPipeline(Pipeline):
     # None: silent; else `progress(total)` returning a tqdm-like bar (a context manager with `update(n)`), which
     # `predict_rows` advances by the tokens of each batch it runs (`vaner extract` sets it for long texts)
     progress = None
+    # `link=True`'s concept linker (`modeling_vaner.linking.Linker`): set it to choose its dictionaries, else the
+    # package's default one is loaded on first use (`concept_linker`)
+    linker = None
 
     def __init__(
         self,
@@ -272,7 +276,7 @@ class VanerTokenClassificationPipeline(Pipeline):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         options = options or self.options
         entity_types, dataset = options.entity_types, options.dataset
-        spans, words, breaks = split_raw_words(text, self.hyphen_rule)
+        spans, words, breaks, markup = split_raw_words(text, self.hyphen_rule)
         pieces = encode_words(self.tokenizer, words)
         sentences = split_sentences(text, spans) if options.sentence_split else [(0, len(spans))] if spans else []
         if self.break_rule == "sentence":
@@ -284,6 +288,7 @@ class VanerTokenClassificationPipeline(Pipeline):
             "spans": spans,
             "words": words,
             "breaks": breaks,
+            "markup": markup,
             "sentences": sentences,
             "windows": windows,
             "rows": rows,
@@ -317,17 +322,19 @@ class VanerTokenClassificationPipeline(Pipeline):
         options = options or self.options
         text, spans, windows = model_outputs["text"], model_outputs["spans"], model_outputs["windows"]
         words = [text[start:end] for start, end in spans]
-        model_words, breaks = model_outputs["words"], model_outputs["breaks"]
+        model_words, breaks, markup = model_outputs["words"], model_outputs["breaks"], model_outputs["markup"]
         found = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
             probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
             for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
                 sentence = probabilities[sentence_first:sentence_last]
                 sentence_words = model_words[sentence_first:sentence_last]
-                inside = breaks[bisect.bisect_right(breaks, sentence_first) : bisect.bisect_left(breaks, sentence_last)]
-                sentence_breaks = [index - sentence_first for index in inside]
+                sentence_breaks, sentence_markup = (
+                    [index - sentence_first for index in within(indices, sentence_first, sentence_last)]
+                    for indices in (breaks, markup)
+                )
                 for first, last, score in decode_entities(
-                    sentence, sentence_words, options.decoding, sentence_breaks, self.break_rule
+                    sentence, sentence_words, options.decoding, sentence_breaks, self.break_rule, sentence_markup
                 ):
                     first, last = sentence_first + first, sentence_first + last
                     if options.aggregation_strategy == "none":
@@ -417,12 +424,34 @@ class VanerTokenClassificationPipeline(Pipeline):
             return self.tag_texts(list(inputs), options)
         return self.stream(dataset_texts(inputs), options)
 
+    def concept_linker(self):
+        """The linker of `link=True`: `self.linker`, else the `vaner` package's default (`load_linker()`: its
+        dictionaries from $VANER_KB_DIR and $VANER_LINKING_DIR), imported here, not at the top: this file also
+        runs from a Hub repository without the package.
+
+        Raises:
+            ImportError: the `vaner` package is not installed.
+        """
+        if self.linker is None:
+            try:
+                linking = importlib.import_module("modeling_vaner.linking")
+            except ImportError:
+                raise ImportError(
+                    "link=True needs the vaner package, which holds the concept linker and reads its dictionaries "
+                    "(pip install vaner; see its README): this pipeline tags without it, but does not link"
+                ) from None
+            self.linker = linking.load_linker()
+        return self.linker
+
     def tag_texts(self, texts: list[str], options: CallOptions) -> list[list[dict]]:
         """One list of entities per text, all texts' rows batched together by length; the memory the batches
         freed is handed back to the system (`release_freed_memory`), so that chunk after chunk does not grow it."""
         items = [self.preprocess(text, options) for text in texts]
         self.predict_rows(items, options.batch_size)
         entities = [self.postprocess(item, options) for item in items]
+        if options.link:
+            linker = self.concept_linker()
+            entities = [linker.link_entities(text, found) for text, found in zip(texts, entities)]
         del items
         release_freed_memory()
         return entities
@@ -479,6 +508,12 @@ class VanerTokenClassificationPipeline(Pipeline):
             spans = [(first, last) for first, last, _ in decode_entities(sentence, words, self.options.decoding)]
             labels.append(spans_to_labels(spans, len(words)))
         return labels
+
+
+def within(indices: tuple[int, ...], first: int, last: int) -> tuple[int, ...]:
+    """The sorted `indices` strictly after `first` and before `last` (a sentence's breaks: one at its first word
+    breaks nothing)."""
+    return indices[bisect.bisect_right(indices, first) : bisect.bisect_left(indices, last)]
 
 
 def dataset_texts(inputs):

@@ -22,6 +22,7 @@ COMMAND_GROUPS = (
             "extract",  # vaner extract
             "annotate",  # vaner annotate
             "evaluate",  # vaner evaluate
+            "evaluate_linking",  # vaner evaluate-linking
             "train",  # vaner train
             "export_onnx",  # vaner export-onnx
         ),

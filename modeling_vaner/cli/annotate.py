@@ -8,9 +8,11 @@ from ..documents import INPUT_FORMATS, OUTPUT_FORMATS
 from ..options_vaner import DEFAULT_CHUNK_SIZE
 from .options import (
     add_dataset_option,
+    add_link_options,
     add_overwrite_option,
     add_tagger_options,
     add_types_option,
+    load_linker_from,
     pipeline_arguments,
 )
 
@@ -40,6 +42,7 @@ def register(subparsers) -> None:
     add_types_option(parser)
     add_dataset_option(parser)
     parser.add_argument("--threshold", type=float, default=0.0, help="leave out entities scoring below it (default 0)")
+    add_link_options(parser)
     add_tagger_options(parser, compile=False)
     parser.add_argument(
         "--chunk-size",
@@ -70,6 +73,7 @@ def run_annotate(args) -> int:
         chunk_size=args.chunk_size,
         on_error=args.on_error,
         overwrite=args.overwrite,
+        linker=load_linker_from(args),
         **pipeline_arguments(args),
         entity_types=args.types,
         dataset=args.dataset,

@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 from ..documents import BOM, check_input_file, decode_utf8
-from .options import add_dataset_option, add_tagger_options, add_types_option, pipeline_arguments
+from .options import (
+    add_dataset_option,
+    add_link_options,
+    add_tagger_options,
+    add_types_option,
+    load_linker_from,
+    pipeline_arguments,
+)
 
 # Longer texts get a progress bar on standard error (a 2 MB one runs for minutes on a CPU)
 PROGRESS_FROM_CHARACTERS = 5_000
@@ -20,6 +27,7 @@ def register(subparsers) -> None:
     add_types_option(parser)
     add_dataset_option(parser)
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
+    add_link_options(parser)
     add_tagger_options(parser)
     parser.set_defaults(func=run_extract)
 
@@ -74,9 +82,14 @@ def progress_bar(total: int):
 
 
 def format_table(entities: list[dict]) -> str:
-    """Entities as aligned columns: start, end, type, score, text."""
+    """Entities as aligned columns: start, end, type, score, text; with identifiers (`--link`), start, end, type,
+    score, id, id score ("-" for none), text."""
     header = ("start", "end", "type", "score", "text")
     rows = [(str(e["start"]), str(e["end"]), e["entity_group"], f"{e['score']:.3f}", e["word"]) for e in entities]
+    if any("id" in e for e in entities):
+        header = (*header[:4], "id", "id score", "text")
+        scores = [f"{e['id_score']:.3f}" if e.get("id_score") is not None else "-" for e in entities]
+        rows = [(*row[:4], e.get("id") or "-", score, row[4]) for row, e, score in zip(rows, entities, scores)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     lines = []
     for row in [header, *rows]:
@@ -88,10 +101,12 @@ def run_extract(args) -> int:
     from ..loading import load_pipeline
 
     text = read_input_text(args)
+    linker = load_linker_from(args)  # before the model loads: a wrong directory fails at once
     tagger = load_pipeline(**pipeline_arguments(args))
     if len(text) > PROGRESS_FROM_CHARACTERS:
         tagger.progress = progress_bar
-    entities = tagger(text, entity_types=args.types, dataset=args.dataset)
+    tagger.linker = linker
+    entities = tagger(text, entity_types=args.types, dataset=args.dataset, link=args.link or None)
     if args.format == "jsonl":
         for entity in entities:
             print(json.dumps(entity, ensure_ascii=False))

@@ -132,6 +132,56 @@ def add_verbose_option(parser) -> None:
     )
 
 
+def add_linking_dir_options(parser) -> None:
+    """`--kb-dir`, `--linking-dir`, `--link-dictionary`: where the concept linker's dictionaries are
+    (`modeling_vaner.linking.dictionaries`)."""
+    parser.add_argument(
+        "--kb-dir",
+        help="the knowledge-base dictionaries (default: $VANER_KB_DIR, else <corpora dir>/kb)",
+    )
+    parser.add_argument(
+        "--linking-dir",
+        help="the linking data directory: MeSH, train-split mentions (default: $VANER_LINKING_DIR; "
+        "dataset_scripts/linking_data.py builds it)",
+    )
+    parser.add_argument(
+        "--link-dictionary",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="your own dictionaries: name<TAB>type<TAB>identifier lines (their names rank first)",
+    )
+
+
+def add_link_options(parser) -> None:
+    """`--link` and where its dictionaries are (`add_linking_dir_options`)."""
+    parser.add_argument(
+        "--link",
+        action="store_true",
+        help="give each entity a concept identifier (MESH:..., NCBIGene:..., NCBITaxon:...) and its score, or "
+        "none where no dictionary name is close enough",
+    )
+    add_linking_dir_options(parser)
+
+
+def load_linker_from(args):
+    """The concept linker of `--link` (None without it), its dictionaries where the options say.
+
+    Raises:
+        FileNotFoundError: a directory or dictionary given does not exist.
+    """
+    if not getattr(args, "link", False):
+        return None
+    from ..linking import load_linker
+
+    return load_linker(
+        kb_dir=args.kb_dir,
+        linking_dir=args.linking_dir,
+        corpora_dir=getattr(args, "corpora_dir", None),
+        user_files=args.link_dictionary or (),
+    )
+
+
 def add_tagger_options(parser, *, compile: bool = True) -> None:
     """The options of the commands that load a tagger (extract, annotate, evaluate): --model, --precision,
     --batch-size, --compile (where the command offers it), --onnx, --threads, --strict-types, --device and

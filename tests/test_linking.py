@@ -1,0 +1,397 @@
+"""The concept linker (`modeling_vaner.linking`): normalisation, abbreviations, dictionaries, ranking, thresholds,
+user dictionaries, the evaluation; logic on the tiny synthetic dictionaries of tests/resources/linking, and the real
+dictionaries in the integration tests."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from modeling_vaner.linking.corpora import curie, gold_identifiers, read_pubtator, split_documents
+from modeling_vaner.linking.text import (
+    bag_key,
+    compact_key,
+    expand_abbreviations,
+    expand_genus,
+    find_abbreviations,
+    name_key,
+)
+
+RESOURCES = Path(__file__).resolve().parent / "resources" / "linking"
+TINY_KB, TINY_DATA = RESOURCES / "kb", RESOURCES / "data"
+ACCEPTANCE = "Mutations in BRCA1 cause breast cancer in mice treated with tamoxifen."
+
+
+@pytest.fixture()
+def tiny_linker(tmp_path):
+    from modeling_vaner.linking import Linker
+
+    return Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path / "cache")
+
+
+# ------------------------------------------------------------------------------------------------------------ text
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("IL-2", "il 2"), ("TNF-α", "TNF alpha"), ("Tumours of the breast", "tumor of the breast"),
+        ("Crohn's disease", "Crohn disease"), ("mice", "mouse"), ("arteries", "artery"),
+        ("Haemophilia A", "hemophilia a"), ("oesophageal cancers", "esophageal cancer"),
+    ],
+)
+def test_name_key_folds_case_hyphens_greek_plurals_spelling(a, b):
+    assert name_key(a) == name_key(b)
+
+
+def test_name_key_keeps_singular_words_in_s():
+    assert name_key("diabetes mellitus") == "diabetes mellitus"
+    assert name_key("herpes virus") == "herpes virus"
+    assert name_key("species") == "species"
+
+
+def test_bag_and_compact_keys():
+    assert bag_key("cancer of the breast") == bag_key("breast cancer")
+    assert compact_key("IL2") == compact_key("IL-2") == compact_key("IL 2")
+    assert bag_key("hemophilia A") != bag_key("hemophilia B")
+
+
+def test_schwartz_hearst_abbreviations():
+    text = ("Huntington disease (HD) is a disorder. Type 2 diabetes mellitus (T2DM) and the adenomatous polyposis "
+            "coli (APC) gene; in patients (n = 3) and HD carriers.")
+    found = find_abbreviations(text)
+    assert found == {"HD": "Huntington disease", "T2DM": "Type 2 diabetes mellitus",
+                     "APC": "adenomatous polyposis coli"}
+    assert expand_abbreviations("HD", found) == "Huntington disease"
+    assert expand_abbreviations("HD carriers", found) == "Huntington disease carriers"
+    assert expand_abbreviations("CHD", found) == "CHD"  # not a whole word
+
+
+def test_genus_expansion_from_context():
+    context = "Escherichia coli and Borrelia burgdorferi were grown; E. coli grew faster than B. burgdorferi."
+    assert expand_genus("E. coli", context) == "Escherichia coli"
+    assert expand_genus("B. burgdorferi", context) == "Borrelia burgdorferi"
+    assert expand_genus("Borrelia", context) == "Borrelia burgdorferi"
+    assert expand_genus("S. aureus", context) == "S. aureus"
+
+
+# --------------------------------------------------------------------------------------------------------- corpora
+def test_curies():
+    assert curie("D003924", "Disease") == "MESH:D003924"
+    assert curie("613097", "Disease") == "OMIM:613097"
+    assert curie("672", "Gene") == "NCBIGene:672"
+    assert curie("9606", "Species") == "NCBITaxon:9606"
+    assert curie("mesh:D1", "Chemical") == "MESH:D1"
+    assert gold_identifiers("D001943|D010051", "Disease") == (("MESH:D001943", "MESH:D010051"), ())
+    assert gold_identifiers("7422,22339(Tax:10090)", "Gene") == (("NCBIGene:7422", "NCBIGene:22339"), ("10090",))
+    assert gold_identifiers("-1", "Chemical") == ((), ())
+    assert gold_identifiers("0", "Species") == ((), ())
+
+
+def test_read_pubtator_offsets_checked(tmp_path):
+    path = tmp_path / "bad.PubTator"
+    path.write_text("1|t|Mice here.\n1|a|x\n1\t0\t4\tRats\tSpecies\t10116\n", encoding="utf-8")
+    assert read_pubtator(path)[0].mentions[0].text == "Rats"  # kept, with one warning
+    with pytest.raises(ValueError, match=r"bad\.PubTator:3: 'Rats' is not the text at 0-4"):
+        read_pubtator(path, strict=True)
+    path.write_text("1|t|Mice.\njunk line\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.PubTator:2: not a PubTator text or annotation line"):
+        read_pubtator(path)
+
+
+def test_s800_splits_keep_test_documents_out():
+    train = {d.pmid for d in split_documents("s800", "train", TINY_DATA)}
+    dev = {d.pmid for d in split_documents("s800", "dev", TINY_DATA)}
+    assert train == {"1001"}  # 1003 is in the train file but is a standard-test document
+    assert dev == {"1002"}
+    assert {d.pmid for d in split_documents("s800", "test", TINY_DATA)} == {"2001"}
+    with pytest.raises(ValueError, match="gnormplus has no test split"):
+        split_documents("gnormplus", "test", TINY_DATA)
+
+
+# ---------------------------------------------------------------------------------------------------------- linker
+def test_link_every_type(tiny_linker):
+    assert tiny_linker.link(["BRCA1", "p53", "IL-2"], "Gene") == [
+        [("NCBIGene:672", 1.0)], [("NCBIGene:7157", 1.0)], [("NCBIGene:3558", 1.0)]
+    ]  # "P53": TP53's synonym (protein-coding) before the pseudogene's
+    assert tiny_linker.link(["breast cancers", "Tumours of the Breast"], "Disease") == [
+        [("MESH:D001943", 1.0)], [("MESH:D001943", 0.95)]  # the second: "Tumors, Breast" in any word order
+    ]
+    assert tiny_linker.link(["mice", "house mouse", "human", "patients"], "Species") == [
+        [("NCBITaxon:10090", 1.0)], [("NCBITaxon:10090", 1.0)], [("NCBITaxon:9606", 1.0)], [("NCBITaxon:9606", 1.0)]
+    ]
+    # DrugBank's Tamoxifene joins MeSH's tamoxifen; a drug MeSH lacks keeps its DrugBank id
+    assert tiny_linker.link(["tamoxifen", "Tamoxifene", "NVL-1"], "Chemical") == [
+        [("MESH:D013629", 1.0)], [("MESH:D013629", 1.0)], [("DRUGBANK:DB99999", 1.0)]
+    ]
+    assert tiny_linker.link(["BRCA1"], "Gene/Protein") == [[("NCBIGene:672", 1.0)]]  # the type canonicalised
+
+
+def test_mesh_before_omim_and_top_k(tiny_linker):
+    ranked = tiny_linker.link(["Huntington disease"], "Disease", top_k=3)[0]
+    assert ranked[0] == ("MESH:D006816", 1.0)
+    assert tiny_linker.link(["breast cancer"], "Disease", top_k=2)[0] == [("MESH:D001943", 1.0), ("OMIM:114480", 1.0)]
+
+
+def test_tfidf_and_threshold(tiny_linker):
+    (identifier, score), = tiny_linker.link(["breast neoplasm tissue"], "Disease", threshold=0.0)[0]
+    assert identifier == "MESH:D001943" and 0.3 < score < 1.0
+    assert tiny_linker.link(["breast neoplasm tissue"], "Disease", threshold=0.99) == [[]]
+    assert tiny_linker.link(["zzzz qqqq"], "Disease") == [[]]  # nothing shares a trigram: no guess
+
+
+def test_abbreviation_in_context(tiny_linker):
+    context = "Huntington disease (HD) is rare. HD patients were seen."
+    assert tiny_linker.link(["HD"], "Disease")[0] == []
+    assert tiny_linker.link(["HD"], "Disease", context=context)[0][0] == ("MESH:D006816", 1.0)
+
+
+def test_species_train_names_never_from_dev_or_test(tiny_linker):
+    assert tiny_linker.link(["cattle"], "Species") == [[("NCBITaxon:9913", 1.0)]]  # a train document
+    keys = set(tiny_linker.type_linker("Species").dictionary.keys)
+    assert not keys & {"zebrafish", "axolotl", "wombat", "sheep", "goat"}  # dev, standard test, test, LINNAEUS dev
+
+
+def test_skipped_sources_are_recorded(tiny_linker):
+    skipped = tiny_linker.type_linker("Disease").dictionary.skipped
+    assert set(skipped) == {"disease_train"}  # the tiny data directory has no NCBI-disease/BC5CDR files
+
+
+def test_user_dictionary(tmp_path):
+    from modeling_vaner.linking import Linker
+
+    user = tmp_path / "cells.tsv"
+    user.write_text("# cell lines\nHeLa\tCellLine\tCVCL:0030\nMCF-7\tCellLine\tCVCL:0031\nliver\tAnatomy\tUBERON:2107\n"
+                    "BRCA1\tGene/Protein\tHGNC:1100\n", encoding="utf-8")
+    linker = Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path / "cache", user_files=[user])
+    assert linker.link(["HeLa", "MCF7", "liver"], "CellLine") == [[("CVCL:0030", 1.0)], [("CVCL:0031", 0.99)], []]
+    assert linker.link(["liver"], "Anatomy") == [[("UBERON:2107", 1.0)]]
+    assert linker.link(["BRCA1"], "Gene", top_k=2) == [[("HGNC:1100", 1.0), ("NCBIGene:672", 1.0)]]  # user first
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("HeLa\tCellLine\tCVCL:0030\nMCF-7\tCellLine\n", encoding="utf-8")
+    linker = Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path / "cache", user_files=[bad])
+    with pytest.raises(ValueError, match=r"bad\.tsv:2: expected name<TAB>type<TAB>identifier"):
+        linker.link(["HeLa"], "CellLine")
+    with pytest.raises(FileNotFoundError, match="user dictionary not found"):
+        Linker(kb_dir=TINY_KB, cache_dir=tmp_path / "cache", user_files=[tmp_path / "absent.tsv"])
+
+
+def test_link_entities_adds_id_and_score(tiny_linker):
+    text = "BRCA1 and HD."
+    entities = [{"entity_group": "Gene", "word": "BRCA1", "start": 0, "end": 5, "score": 0.9},
+                {"entity_group": "CellLine", "word": "HD", "start": 10, "end": 12, "score": 0.8}]
+    linked = tiny_linker.link_entities(text, entities)
+    assert linked[0]["id"] == "NCBIGene:672" and linked[0]["id_score"] == 1.0
+    assert linked[1]["id"] is None and linked[1]["id_score"] is None
+    assert "id" not in entities[0]  # the input is not changed
+
+
+def test_dictionary_is_cached(tmp_path):
+    from modeling_vaner.linking import Linker
+
+    Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path).link(["BRCA1"], "Gene")
+    cached = sorted(p.name for p in (tmp_path / "dictionaries").iterdir())
+    assert len(cached) == 1 and cached[0].startswith("Gene-")
+    assert Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path).link(["BRCA1"], "Gene") == [
+        [("NCBIGene:672", 1.0)]
+    ]
+
+
+def test_faiss_retrieval_agrees_on_exact_names(tmp_path):
+    from modeling_vaner.linking import Linker
+
+    linker = Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path, retrieval="faiss")
+    assert linker.link(["breast cancer"], "Disease") == [[("MESH:D001943", 1.0)]]
+    with pytest.raises(ValueError, match="retrieval must be one of"):
+        Linker(kb_dir=TINY_KB, retrieval="dense")
+
+
+# ------------------------------------------------------------------------------------------------------ evaluation
+def test_biosyn_protocol_accuracy(tmp_path):
+    from modeling_vaner.linking.evaluation import evaluate_biosyn, read_biosyn_queries
+
+    queries = read_biosyn_queries(TINY_DATA / "biosyn/ncbi-disease/processed_dev")
+    assert len(queries) == 4  # the cuiless mention is left out
+    result = evaluate_biosyn("biosyn-ncbi-disease", "dev", TINY_DATA, tmp_path)
+    assert result["mentions"] == 4 and result["accuracy@1"] == 100.0 and result["accuracy@5"] == 100.0
+
+
+def test_choose_threshold():
+    from modeling_vaner.linking.evaluation import choose_threshold
+
+    top1 = [(1.0, True)] * 8 + [(0.5, False)] * 2
+    choice = choose_threshold(top1)
+    assert choice["threshold"] == 0.51 and choice["precision"] == 1.0 and choice["recall"] == 0.8
+    assert choose_threshold([(0.9, True), (0.2, True)])["threshold"] == 0.0
+
+
+def test_evaluate_linking_command_on_tiny_data(tmp_path, capsys):
+    from modeling_vaner.cli import main
+
+    output = tmp_path / "dev.json"
+    code = main(["evaluate-linking", "--split", "dev", "--tasks", "biosyn-ncbi-disease", "s800",
+                 "--kb-dir", str(TINY_KB), "--linking-dir", str(TINY_DATA), "--output", str(output)])
+    assert code == 0
+    results = json.loads(output.read_text())
+    assert results["tasks"]["biosyn-ncbi-disease"]["accuracy@1"] == 100.0
+    assert results["tasks"]["s800"]["mentions"] == 1 and "Species" in results["threshold_choice"]
+    assert "biosyn-ncbi-disease" in capsys.readouterr().out
+    assert main(["evaluate-linking", "--kb-dir", str(TINY_KB), "--linking-dir", str(TINY_DATA),
+                 "--tasks", "s800", "--output", str(output)]) == 2  # exists, no --overwrite
+
+
+# ----------------------------------------------------------------------------------------------------- integration
+def _linking_dir() -> Path | None:
+    value = os.environ.get("VANER_LINKING_DIR")
+    path = Path(value) if value else Path(__file__).resolve().parents[2] / "linking_data"
+    return path if path.is_dir() else None
+
+
+def test_acceptance_sentence_on_real_dictionaries(corpora_dir):
+    from modeling_vaner.linking import Linker
+
+    linking_dir = _linking_dir()
+    if linking_dir is None:
+        pytest.skip("no linking data directory (VANER_LINKING_DIR; dataset_scripts/linking_data.py builds it)")
+    linker = Linker(kb_dir=corpora_dir / "kb", linking_dir=linking_dir)
+    assert linker.link(["BRCA1"], "Gene", ACCEPTANCE)[0][0][0] == "NCBIGene:672"
+    assert linker.link(["breast cancer"], "Disease", ACCEPTANCE)[0][0][0] == "MESH:D001943"
+    assert linker.link(["mice"], "Species", ACCEPTANCE)[0][0][0] == "NCBITaxon:10090"
+    assert linker.link(["tamoxifen"], "Chemical", ACCEPTANCE)[0][0][0] == "MESH:D013629"
+
+
+# ------------------------------------------------------------------------------- pipeline, extract, annotate, writers
+def test_pipeline_link_option(tiny_pipeline, tiny_linker, monkeypatch):
+    import torch
+
+    with torch.no_grad():
+        tiny_pipeline.model.score.bias.copy_(torch.tensor([0.0, 0.5, 0.0]))  # towards B: entities appear
+    tiny_pipeline.linker = tiny_linker
+    text = "Mutations in BRCA1 cause breast cancer."
+    plain = tiny_pipeline(text, entity_types=["Gene"])
+    linked = tiny_pipeline(text, entity_types=["Gene"], link=True)
+    assert plain and all("id" not in entity for entity in plain)
+    assert [{k: v for k, v in e.items() if k not in ("id", "id_score")} for e in linked] == plain
+    assert all(("id" in e and "id_score" in e) and (e["id"] is None) == (e["id_score"] is None) for e in linked)
+    assert any(e["word"] == "BRCA1" and e["id"] == "NCBIGene:672" for e in linked) or all(
+        e["word"] != "BRCA1" for e in linked
+    )
+    with pytest.raises(ValueError, match="link=True gives entities identifiers"):
+        tiny_pipeline(text, entity_types=["Gene"], link=True, aggregation_strategy="none")
+    with pytest.raises(ValueError, match="link must be True or False"):
+        tiny_pipeline(text, link="yes")
+
+
+def test_pipeline_without_the_package_says_so(tiny_pipeline, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def no_linking(name, *args):
+        if name.startswith("modeling_vaner.linking"):
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", no_linking)
+    tiny_pipeline.linker = None
+    with pytest.raises(ImportError, match="link=True needs the vaner package"):
+        tiny_pipeline.concept_linker()
+
+
+def test_annotate_links_with_the_whole_document(tiny_linker):
+    from modeling_vaner.annotate import tag_chunk
+    from modeling_vaner.documents import Document, Passage
+
+    title, abstract = "Huntington disease (HD) and BRCA1.", "HD patients."
+    document = Document("7", [Passage(0, title), Passage(len(title) + 1, abstract)], 1)
+
+    def tagger(texts, **_):  # the abstract's "HD" and the title's "BRCA1", as a tagger would find them
+        return [[{"entity_group": "Gene", "score": 0.9, "word": "BRCA1", "start": 28, "end": 33}],
+                [{"entity_group": "Disease", "score": 0.8, "word": "HD", "start": 0, "end": 2}]][: len(texts)]
+
+    record, = tag_chunk(tagger, [(0, document)], {}, tiny_linker)
+    assert [(e["word"], e["start"], e["id"]) for e in record["entities"]] == [
+        ("BRCA1", 28, "NCBIGene:672"), ("HD", len(title) + 1, "MESH:D006816")
+    ]  # the abstract's "HD" is defined in the title
+
+
+def test_writers_carry_identifiers(tmp_path):
+    import bioc
+    from bioc import biocjson, pubtator
+
+    from modeling_vaner.documents import LINKED_IDENTIFIERS, open_writer
+
+    record = {"id": "7", "passages": [{"offset": 0, "text": "BRCA1 in mice."}, {"offset": 15, "text": "None."}],
+              "entities": [{"entity_group": "Gene", "score": 0.9, "word": "BRCA1", "start": 0, "end": 5,
+                            "id": "NCBIGene:672", "id_score": 1.0},
+                           {"entity_group": "Species", "score": 0.8, "word": "mice", "start": 9, "end": 13,
+                            "id": None, "id_score": None}]}
+    for output_format, name in (("pubtator", "out.pubtator"), ("bioc-json", "out.json"), ("jsonl", "out.jsonl")):
+        writer = open_writer(tmp_path / name, output_format, linked=True)
+        writer.write(record)
+        writer.close()
+    with open(tmp_path / "out.pubtator", encoding="utf-8") as handle:
+        annotations = pubtator.load(handle)[0].annotations
+    assert [(a.start, a.end, a.text, a.type, a.id) for a in annotations] == [
+        (0, 5, "BRCA1", "Gene", "NCBIGene:672"), (9, 13, "mice", "Species", "-")
+    ]
+    with open(tmp_path / "out.json", encoding="utf-8") as handle:
+        collection = biocjson.load(handle)
+    assert collection.infons["concept_identifiers"] == LINKED_IDENTIFIERS
+    infons = [a.infons for p in collection.documents[0].passages for a in p.annotations]
+    assert infons[0]["identifier"] == "NCBIGene:672" and infons[0]["identifier_score"] == "1.0000"
+    assert infons[1]["identifier"] == "" and "identifier_score" not in infons[1]
+    line = json.loads((tmp_path / "out.jsonl").read_text())
+    assert line["entities"][0]["id"] == "NCBIGene:672" and line["entities"][1]["id_score"] is None
+    assert isinstance(collection, bioc.BioCCollection)
+
+
+def test_extract_link_command(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from modeling_vaner.cli import main
+
+    monkeypatch.setenv("VANER_CACHE", str(tmp_path / "cache"))
+    code = main(["extract", ACCEPTANCE, "--model", str(tiny_model_dir), "--precision", "fp32", "--types", "Gene",
+                 "--format", "jsonl", "--link", "--kb-dir", str(TINY_KB), "--linking-dir", str(TINY_DATA)])
+    assert code == 0
+    entities = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert entities and all("id" in entity and "id_score" in entity for entity in entities)
+    assert main(["extract", ACCEPTANCE, "--model", str(tiny_model_dir), "--link", "--kb-dir",
+                 str(tmp_path / "absent")]) == 2
+    assert "knowledge-base directory not found" in capsys.readouterr().err
+
+
+def test_annotate_link_command_pubtator_round_trip(tiny_model_dir, tmp_path, monkeypatch):
+    from bioc import pubtator
+
+    from modeling_vaner.cli import main
+
+    monkeypatch.setenv("VANER_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "in.pubtator"
+    source.write_text("7|t|Mutations in BRCA1 cause breast cancer.\n7|a|Huntington disease (HD) in mice.\n\n"
+                      "8|t|Tamoxifen and HD.\n8|a|No abstract here.\n\n", encoding="utf-8")
+    output = tmp_path / "out.pubtator"
+    assert main(["annotate", str(source), str(output), "--model", str(tiny_model_dir), "--precision", "fp32",
+                 "--types", "Gene", "Disease", "--link", "--kb-dir", str(TINY_KB), "--linking-dir",
+                 str(TINY_DATA)]) == 0
+    with open(output, encoding="utf-8") as handle:
+        documents = pubtator.load(handle)
+    assert [d.pmid for d in documents] == ["7", "8"]
+    annotations = [a for d in documents for a in d.annotations]
+    assert annotations and all(a.id for a in annotations)  # a CURIE or "-", never an empty column
+    assert all(a.id == "-" or a.id.split(":")[0] in ("MESH", "OMIM", "NCBIGene") for a in annotations)
+    for document in documents:
+        text = document.title + " " + document.abstract
+        assert all(text[a.start:a.end] == a.text for a in document.annotations)
+
+
+def test_linking_benchmark_builds_each_type(tmp_path):
+    import importlib.util
+
+    script = RESOURCES.parents[2] / "benchmarks" / "linking.py"
+    spec = importlib.util.spec_from_file_location("linking_benchmark", script)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    built = benchmark.measure_build(str(TINY_KB), str(TINY_DATA), tmp_path)
+    assert set(built) == {"Disease", "Chemical", "Gene", "Species"}
+    assert built["Gene"]["probe"] == ["BRCA1", [["NCBIGene:672", 1.0]]]
+    assert all(result["cache_mib"] >= 0 and result["seconds"] >= 0 for result in built.values())
+    assert len(list(tmp_path.glob("cache-*/dictionaries/*.pkl"))) == 4
