@@ -193,7 +193,7 @@ def test_every_command_offline_without_corpora_says_what_is_missing(args, tmp_pa
     assert "--corpora-dir" in errors[0] or "corpora directory" in errors[0], errors[0]
 
 
-USER_COMMANDS = ("extract", "annotate", "evaluate", "train", "export-onnx")
+USER_COMMANDS = ("extract", "annotate", "evaluate", "evaluate-linking", "train", "export-onnx")
 MAINTAINER_COMMANDS = ("stage", "push", "convert-release", "install-adapter", "average-adapters", "plot-log",
                        "backbone", "data", "dbr")
 

@@ -175,6 +175,15 @@ def test_user_dictionary(tmp_path):
         Linker(kb_dir=TINY_KB, cache_dir=tmp_path / "cache", user_files=[tmp_path / "absent.tsv"])
 
 
+def test_no_dictionary_at_all_is_an_error(tmp_path, monkeypatch):
+    from modeling_vaner.linking import Linker
+
+    for name in ("VANER_KB_DIR", "VANER_CORPORA_DIR", "VANER_LINKING_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(FileNotFoundError, match="no dictionaries to link with"):
+        Linker(cache_dir=tmp_path)
+
+
 def test_link_entities_adds_id_and_score(tiny_linker):
     text = "BRCA1 and HD."
     entities = [{"entity_group": "Gene", "word": "BRCA1", "start": 0, "end": 5, "score": 0.9},
@@ -224,8 +233,10 @@ def test_choose_threshold():
     assert choose_threshold([(0.9, True), (0.2, True)])["threshold"] == 0.0
 
 
-def test_evaluate_linking_command_on_tiny_data(tmp_path, capsys):
+def test_evaluate_linking_command_on_tiny_data(tmp_path, capsys, monkeypatch):
     from modeling_vaner.cli import main
+
+    monkeypatch.setenv("VANER_CACHE", str(tmp_path / "cache"))
 
     output = tmp_path / "dev.json"
     code = main(["evaluate-linking", "--split", "dev", "--tasks", "biosyn-ncbi-disease", "s800",
@@ -395,3 +406,23 @@ def test_linking_benchmark_builds_each_type(tmp_path):
     assert built["Gene"]["probe"] == ["BRCA1", [["NCBIGene:672", 1.0]]]
     assert all(result["cache_mib"] >= 0 and result["seconds"] >= 0 for result in built.values())
     assert len(list(tmp_path.glob("cache-*/dictionaries/*.pkl"))) == 4
+
+
+def test_end_to_end_counts_a_span_only_with_its_identifier(tmp_path):
+    from modeling_vaner.linking import Linker
+    from modeling_vaner.linking.evaluation import evaluate_end_to_end
+
+    user = tmp_path / "wombats.tsv"
+    user.write_text("wombat\tSpecies\tNCBITaxon:29078\nhere\tSpecies\tNCBITaxon:1\n", encoding="utf-8")
+    linker = Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path / "cache", user_files=[user])
+
+    def tagger(texts, entity_types):  # S800's tiny test document: "Wombats here. None."
+        assert texts == ["Wombats here. None."] and entity_types == ["Species"]
+        return [[{"entity_group": "Species", "score": 0.9, "word": "Wombats", "start": 0, "end": 7},
+                 {"entity_group": "Species", "score": 0.9, "word": "here", "start": 8, "end": 12},
+                 {"entity_group": "Species", "score": 0.9, "word": "None", "start": 14, "end": 18}]]
+
+    result = evaluate_end_to_end(linker, tagger, "s800", "test", TINY_DATA)
+    assert result["gold_mentions"] == 1
+    assert result["ner_linking"] == {"precision": 50.0, "recall": 100.0, "f1": 66.67}  # "here" linked, wrongly
+    assert result["ner_only"]["precision"] == 33.33  # three spans, one gold

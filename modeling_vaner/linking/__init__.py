@@ -1,0 +1,28 @@
+"""Concept identifiers for entities (entity linking, offline): diseases -> MeSH/OMIM (CTD MEDIC), chemicals -> MeSH
+(2024 descriptors, supplementary concepts with a pharmacological action, DrugBank), genes -> NCBI Gene (human genes
+only: a gene of another species gets the human gene whose name it shares, or nothing), species -> NCBI Taxonomy.
+
+    from modeling_vaner.linking import load_linker
+
+    linker = load_linker()   # dictionaries from $VANER_KB_DIR and $VANER_LINKING_DIR, built once, cached
+    linker.link(["BRCA1"], "Gene")   # [[('NCBIGene:672', 1.0)]]
+
+`text.py`: normalisation and abbreviations; `dictionaries.py`: sources per type; `linker.py`: the method;
+`corpora.py`: gold mentions and splits; `evaluation.py`: accuracy@k (`vaner evaluate-linking`); `tasks.py`: the
+evaluation's task names (light: the command line reads them). Importing this package loads nothing heavy: the
+names below are imported on first use.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "Linker": "linker", "load_linker": "linker", "DEFAULT_THRESHOLDS": "linker", "curie": "corpora",
+    "DEFAULT_SOURCES": "dictionaries", "LINKING_SOURCES": "dictionaries",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

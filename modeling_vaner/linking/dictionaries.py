@@ -1,0 +1,433 @@
+"""Dictionaries per entity type: (name, concept, priority) entries read from the knowledge-base directory
+(`--kb-dir`, `$VANER_KB_DIR`, else `<corpora>/kb`, as `dbr/kb.py` resolves it), the linking data directory
+(`--linking-dir`, `$VANER_LINKING_DIR`; `dataset_scripts/linking_data.py` builds it) and users' files.
+
+A concept is a tuple of CURIEs that name one thing (MEDIC's "MESH:C567755" and "OMIM:613097"); the first is the one
+shown. A lower priority wins among concepts sharing a name (a gene's official symbol before another gene's synonym).
+
+====================  =========  ========  =====================================================================
+source                type       dir       content
+====================  =========  ========  =====================================================================
+medic                 Disease    kb        CTD MEDIC 2012 (BioSyn's copy): MeSH/OMIM ids, names, synonyms
+ctd_diseases          Disease    kb        CTD diseases 2017: names and synonyms, MeSH/OMIM ids
+disease_train         Disease    linking   NCBI-disease and BC5CDR TRAIN-split mentions with their gold ids
+ncbi_gene             Gene       kb        NCBI Gene, human only (2019): symbols, synonyms, full names
+ncbi_taxonomy         Species    kb        NCBI Taxonomy "Genus species" names (675,526; several ids possible)
+ncbi_taxlist          Species    kb        900 organisms NCBI's tools list, with common names ("house mouse")
+species_train         Species    linking   S800 and LINNAEUS TRAIN-split mentions ("mice", "cattle") with ids
+human_words           Species    --        words for people ("patients", "children") -> 9606, `HUMAN_WORDS`
+mesh                  Chemical   linking   MeSH 2024 descriptors of the Chemicals and Drugs tree (D)
+mesh_supplementary    Chemical   linking   MeSH 2024 supplementary concepts that have a pharmacological action
+chemical_train        Chemical   linking   BC5CDR TRAIN-split chemical mentions with their gold ids
+drugbank              Chemical   kb        DrugBank open vocabulary; a drug joins the MeSH concept one of its names
+                                           names alone, else keeps its DRUGBANK id
+user:<file stem>      any        --        `name<TAB>type<TAB>identifier` lines (the `dbr/kb.py` user format,
+                                           whose third column the knowledge base ignores)
+====================  =========  ========  =====================================================================
+
+No source reads a dev or test split: the train-split sources use the splits of `linking/corpora.py`, which keep
+S800's standard test documents out. Sources whose files are absent are skipped and listed in `Dictionary.skipped`.
+"""
+
+import csv
+import logging
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..dbr.kb import canonical_type
+from .corpora import curie, gold_mentions, split_documents
+from .tasks import LINKING_DIR_ENV
+from .text import bag_key, compact_key, name_key
+
+logger = logging.getLogger(__name__)
+
+Entry = tuple[str, tuple[str, ...], float]  # (name, concept, priority)
+
+
+@dataclass
+class LinkingPaths:
+    """Where the sources live: `kb_dir` (the knowledge-base dictionaries) and `data_dir` (the linking data
+    directory); either may be None, and the sources under it are then skipped."""
+
+    kb_dir: Path | None
+    data_dir: Path | None
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def file(self, root: str, relative: str) -> Path:
+        """A source file under the kb (`root="kb"`) or linking data (`root="linking"`) directory.
+
+        Raises:
+            FileNotFoundError: the directory is not set or the file is absent.
+        """
+        directory = self.kb_dir if root == "kb" else self.data_dir
+        if directory is None:
+            flag = "--kb-dir / VANER_KB_DIR" if root == "kb" else f"--linking-dir / {LINKING_DIR_ENV}"
+            raise FileNotFoundError(f"no {root} directory for {relative} (set {flag})")
+        path = directory / relative
+        if not path.is_file():
+            raise FileNotFoundError(f"dictionary source file not found: {path}")
+        return path
+
+
+def resolve_linking_paths(kb_dir: str | Path | None = None, linking_dir: str | Path | None = None,
+                          corpora_dir: str | Path | None = None) -> LinkingPaths:
+    """`kb_dir`, else $VANER_KB_DIR, else `<corpora_dir>/kb` (`corpora_dir`, else $VANER_CORPORA_DIR; where it
+    exists); `linking_dir`, else $VANER_LINKING_DIR. Directories that are not given stay None (their sources are
+    skipped).
+
+    Raises:
+        FileNotFoundError: a directory given (or set in the environment) does not exist.
+    """
+    kb = kb_dir or os.environ.get("VANER_KB_DIR") or None
+    corpora_dir = corpora_dir or os.environ.get("VANER_CORPORA_DIR") or None
+    if kb is None and corpora_dir is not None and (Path(corpora_dir).expanduser() / "kb").is_dir():
+        kb = Path(corpora_dir).expanduser() / "kb"
+    data = linking_dir or os.environ.get(LINKING_DIR_ENV) or None
+    paths = []
+    for value, what in ((kb, "knowledge-base"), (data, "linking data")):
+        path = None if value is None else Path(value).expanduser().resolve()
+        if path is not None and not path.is_dir():
+            raise FileNotFoundError(f"{what} directory not found: {path}")
+        paths.append(path)
+    return LinkingPaths(*paths)
+
+
+# ----------------------------------------------------------------------------------------------------- source readers
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            line = line.rstrip("\n")
+            if line and not line.startswith("#"):
+                yield number, line
+
+
+def _fields(path: Path, number: int, line: str, minimum: int, sep: str = "\t") -> list[str]:
+    fields = line.split(sep)
+    if len(fields) < minimum:
+        raise ValueError(f"{path}:{number}: expected at least {minimum} {sep!r}-separated fields, got {len(fields)}")
+    return fields
+
+
+# A concept with a MeSH id before an OMIM-only concept of the same name, even where the name is only a synonym of
+# the MeSH concept ("Breast Cancer": MeSH's Breast Neoplasms, OMIM's 114480).
+OMIM_PENALTY = 1.5
+
+
+def _read_medic(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("kb", "medic_biosyn/medic_06Jul2012.txt")
+    for number, line in _lines(path):
+        ids, names = _fields(path, number, line, 2, sep="||")[:2]
+        concept = tuple(curie(i, "Disease") for i in ids.split("|") if i)
+        if not concept:
+            raise ValueError(f"{path}:{number}: no identifier")
+        omim = OMIM_PENALTY if concept[0].startswith("OMIM:") else 0
+        for rank, name in enumerate(names.split("|")):
+            yield name, concept, (0 if rank == 0 else 1) + omim
+
+
+def _read_ctd_diseases(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("kb", "ctd_diseases_2017/CTD_diseases.tsv")
+    for number, line in _lines(path):
+        fields = _fields(path, number, line, 8)
+        alternatives = [i for i in fields[2].split("|") if i.startswith(("MESH:", "OMIM:"))]
+        concept = tuple(dict.fromkeys(curie(i, "Disease") for i in [fields[1], *alternatives]))
+        omim = OMIM_PENALTY if concept[0].startswith("OMIM:") else 0
+        yield fields[0], concept, omim
+        yield from ((name, concept, 1 + omim) for name in fields[7].split("|") if name)
+
+
+def _read_ncbi_gene(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("kb", "ncbi_gene_human/Homo_sapiens.gene_info")
+    for number, line in _lines(path):
+        fields = _fields(path, number, line, 14)
+        concept = (f"NCBIGene:{fields[1]}",)
+        other = 0 if fields[9] == "protein-coding" else 1  # a protein-coding gene before another sharing a name
+        for rank, values in ((0, [fields[2], fields[10]]), (2, fields[4].split("|") + [fields[11], fields[8]]),
+                             (4, fields[13].split("|"))):
+            for value in values:
+                if value and value != "-":
+                    yield value, concept, rank + other
+
+
+def _read_ncbi_taxonomy(paths: LinkingPaths) -> Iterator[Entry]:
+    directory = paths.file("kb", "ncbi_taxonomy/ncbi_taxonomy_binomials.part00.tsv").parent
+    for path in sorted(directory.glob("ncbi_taxonomy_binomials.part*.tsv")):
+        for number, line in _lines(path):
+            name, ids = _fields(path, number, line, 2)[:2]
+            if name == "name":
+                continue
+            for rank, taxid in enumerate(sorted(ids.split(","), key=lambda i: (len(i), i))):
+                if not taxid.isdigit():
+                    raise ValueError(f"{path}:{number}: taxid {taxid!r} is not a number")
+                yield name, (f"NCBITaxon:{taxid}",), 2 + min(rank, 1)  # several ids: the smallest first
+
+
+def _read_ncbi_taxlist(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("kb", "ncbi_taxonomy/ncbi_data_taxlist.txt")
+    for number, line in _lines(path):
+        fields = line.split("\t")
+        if len(fields) == 1 and fields[0].strip().isdigit():  # the first line holds a count
+            continue
+        fields = _fields(path, number, line, 6)
+        concept = (f"NCBITaxon:{fields[5]}",)
+        yield fields[0], concept, 0
+        if fields[1]:
+            yield fields[1], concept, 0
+        genus, _, epithet = fields[0].partition(" ")
+        if epithet and " " not in epithet:
+            yield f"{genus[0]}. {epithet}", concept, 1  # "E. coli"
+
+
+# Words for people, which species corpora leave unannotated but taggers and users call species (hand-written).
+HUMAN_WORDS = ("patient", "man", "woman", "child", "infant", "people", "person", "boy", "girl", "adult",
+               "volunteer", "participant", "subject", "individual", "neonate", "newborn", "adolescent")
+
+
+def _read_human_words(paths: LinkingPaths) -> Iterator[Entry]:
+    yield from ((word, ("NCBITaxon:9606",), 1) for word in HUMAN_WORDS)
+
+
+def _train_mentions(paths: LinkingPaths, corpora: Sequence[str], entity_type: str) -> Iterator[Entry]:
+    """Gold mentions of the train splits; a name's most frequent concept gets priority 0, the others 1."""
+    if paths.data_dir is None:
+        raise FileNotFoundError(f"no linking data directory (set --linking-dir / {LINKING_DIR_ENV})")
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for corpus in corpora:
+        for _, mention in gold_mentions(split_documents(corpus, "train", paths.data_dir), entity_type):
+            if not mention.composite:
+                counts[name_key(mention.text)][(mention.text, mention.identifiers[:1])] += 1
+    for variants in counts.values():
+        totals = _by_concept(variants)
+        best = max(totals, key=totals.get)  # the most frequent; a tie: the first seen
+        for text, concept in variants:
+            yield text, concept, 0 if concept == best else 1
+
+
+def _by_concept(variants: Counter) -> Counter:
+    totals: Counter = Counter()
+    for (_, concept), count in variants.items():
+        totals[concept] += count
+    return totals
+
+
+def _read_mesh(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("linking", "kb/mesh_2024/mesh_descriptors.tsv")
+    for number, line in _lines(path):
+        identifier, name, preferred, categories = _fields(path, number, line, 4)[:4]
+        if identifier != "identifier" and "D" in categories:
+            yield name, (f"MESH:{identifier}",), 0 if preferred == "Y" else 1
+
+
+def _read_mesh_supplementary(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("linking", "kb/mesh_2024/mesh_supplementary_pharm.tsv")
+    for number, line in _lines(path):
+        identifier, name = _fields(path, number, line, 2)[:2]
+        if identifier != "identifier":
+            yield name, (f"MESH:{identifier}",), 1
+
+
+def _read_drugbank(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("kb", "drugbank_open_vocabulary/drugbank_vocabulary.csv")
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"DrugBank ID", "Common name", "Synonyms"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}:1: missing columns {sorted(missing)}")
+        for row in reader:
+            concept = (f"DRUGBANK:{row['DrugBank ID']}",)
+            yield row["Common name"], concept, 2
+            yield from ((name, concept, 3) for name in (row["Synonyms"] or "").split(" | ") if name)
+
+
+def read_user_dictionary(path: str | Path) -> Iterator[tuple[str, str, str]]:
+    """(name, type, identifier) of a user file of `name<TAB>type<TAB>identifier` lines (blank lines and `#`
+    comments skipped); the first two columns are the `dbr/kb.py` user knowledge-base format.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: a line without three non-empty fields (file and line named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"user dictionary not found: {path}")
+    for number, line in _lines(path):
+        fields = line.split("\t")
+        if len(fields) < 3 or not all(f.strip() for f in fields[:3]):
+            raise ValueError(f"{path}:{number}: expected name<TAB>type<TAB>identifier, got {line[:80]!r}")
+        yield fields[0].strip(), canonical_type(fields[1]), fields[2].strip()
+
+
+@dataclass(frozen=True)
+class LinkingSource:
+    name: str
+    entity_type: str
+    reader: Callable[[LinkingPaths], Iterable[Entry]]
+    description: str
+    licence: str
+
+
+LINKING_SOURCES = {
+    source.name: source
+    for source in (
+        LinkingSource("medic", "Disease", _read_medic, "CTD MEDIC 2012-07-06 (BioSyn copy)",
+                      "CTD terms of use (ctdbase.org/about/legal.jsp); BioSyn repository MIT"),
+        LinkingSource("ctd_diseases", "Disease", _read_ctd_diseases, "CTD disease vocabulary 2017-06-06",
+                      "CTD terms of use (ctdbase.org/about/legal.jsp)"),
+        LinkingSource("disease_train", "Disease",
+                      lambda p: _train_mentions(p, ("ncbi-disease", "bc5cdr"), "Disease"),
+                      "NCBI-disease and BC5CDR train-split disease mentions (AIONER PubTator)",
+                      "NCBI-disease: public (NCBI); BC5CDR: BioCreative terms; AIONER repository MIT"),
+        LinkingSource("ncbi_gene", "Gene", _read_ncbi_gene, "NCBI Gene Homo_sapiens.gene_info (2019-05)",
+                      "NCBI data, public domain (NLM policy)"),
+        LinkingSource("ncbi_taxonomy", "Species", _read_ncbi_taxonomy,
+                      "NCBI Taxonomy binomials (Bioconductor GenomeInfoDbData 1.2.9)",
+                      "NCBI Taxonomy: public domain; package Artistic-2.0"),
+        LinkingSource("ncbi_taxlist", "Species", _read_ncbi_taxlist, "NCBI tools taxlist.txt (900 organisms)",
+                      "public domain (NCBI)"),
+        LinkingSource("species_train", "Species", lambda p: _train_mentions(p, ("s800", "linnaeus"), "Species"),
+                      "S800 and LINNAEUS train-split species mentions (AIONER PubTator; S800 test documents out)",
+                      "S800: 'other' (not stated); LINNAEUS: CC BY 4.0; AIONER repository MIT"),
+        LinkingSource("human_words", "Species", _read_human_words,
+                      "words for people ('patients', 'children') -> NCBITaxon:9606 (`HUMAN_WORDS`, hand-written)",
+                      "this package (MIT)"),
+        LinkingSource("mesh", "Chemical", _read_mesh, "MeSH 2024 descriptors, tree D (jaytimm/mesh-resources)",
+                      "NLM MeSH: free of charge under NLM's terms and conditions"),
+        LinkingSource("mesh_supplementary", "Chemical", _read_mesh_supplementary,
+                      "MeSH 2024 supplementary concepts with a pharmacological action (preferred names)",
+                      "NLM MeSH: free of charge under NLM's terms and conditions"),
+        LinkingSource("chemical_train", "Chemical", lambda p: _train_mentions(p, ("bc5cdr",), "Chemical"),
+                      "BC5CDR train-split chemical mentions (AIONER PubTator)",
+                      "BC5CDR: BioCreative terms; AIONER repository MIT"),
+        LinkingSource("drugbank", "Chemical", _read_drugbank, "DrugBank open vocabulary",
+                      "DrugBank open data (CC0 per DrugBank)"),
+    )
+}
+DEFAULT_SOURCES = {
+    "Disease": ("medic", "ctd_diseases", "disease_train"),
+    "Gene": ("ncbi_gene",),
+    "Species": ("ncbi_taxlist", "species_train", "human_words", "ncbi_taxonomy"),
+    "Chemical": ("mesh", "mesh_supplementary", "chemical_train", "drugbank"),
+}
+
+
+class Dictionary:
+    """One type's names: `keys` (unique `name_key`s), each with its concepts ranked (`key_concepts[row]`: a list of
+    (priority, concept index)), and the order-free and compact keys pointing at rows.
+
+    Args:
+        entity_type: the type the dictionary serves.
+        entries: (name, concept, priority) triples, in source order (an earlier entry wins a tie).
+        skipped: sources that were not available, and why.
+        source_entries: entries read per source (for `stats`).
+    """
+
+    def __init__(self, entity_type: str, entries: Iterable[Entry], skipped: dict[str, str] | None = None,
+                 source_entries: dict[str, int] | None = None):
+        self.entity_type, self.skipped = entity_type, dict(skipped or {})
+        self.source_entries = dict(source_entries or {})
+        self.concepts: list[tuple[str, ...]] = []
+        concept_index: dict[tuple[str, ...], int] = {}
+        ranked: dict[str, dict[int, tuple[float, int]]] = {}
+        self.entries = 0
+        for order, (name, concept, priority) in enumerate(entries):
+            key = name_key(name)
+            if not key or not concept:
+                continue
+            index = concept_index.setdefault(concept, len(self.concepts))
+            if index == len(self.concepts):
+                self.concepts.append(concept)
+            row = ranked.setdefault(key, {})
+            if index not in row or (priority, order) < row[index]:
+                row[index] = (priority, order)
+            self.entries += 1
+        self.keys = list(ranked)
+        self.key_concepts = [
+            [(priority, index) for index, (priority, _) in sorted(row.items(), key=lambda item: item[1])]
+            for row in ranked.values()
+        ]
+        self.key_rows = {key: row for row, key in enumerate(self.keys)}
+        self.compact_rows: dict[str, list[int]] = defaultdict(list)
+        self.bag_rows: dict[str, list[int]] = defaultdict(list)
+        for row, key in enumerate(self.keys):
+            self.compact_rows[compact_key(key)].append(row)
+            self.bag_rows[bag_key(key)].append(row)
+        self.compact_rows, self.bag_rows = dict(self.compact_rows), dict(self.bag_rows)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def stats(self) -> dict:
+        return {"entity_type": self.entity_type, "entries": self.entries, "names": len(self.keys),
+                "concepts": len(self.concepts), "entries_per_source": self.source_entries, "skipped": self.skipped}
+
+
+def _join_drugbank(entries: list[Entry]) -> list[Entry]:
+    """DrugBank drugs one of whose names is a MeSH chemical name of exactly one MeSH concept take that concept."""
+    mesh: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    drugs: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for name, concept, _ in entries:
+        if concept[0].startswith("MESH:"):
+            mesh[name_key(name)].add(concept)
+        elif concept[0].startswith("DRUGBANK:"):
+            drugs[concept].append(name_key(name))
+    joined = {}
+    for drug, keys in drugs.items():
+        targets = {concept for key in keys for concept in mesh.get(key, ()) if len(mesh[key]) == 1}
+        if len(targets) == 1:
+            joined[drug] = targets.pop()
+    return [(name, joined.get(concept, concept), priority) for name, concept, priority in entries]
+
+
+def build_dictionary(entity_type: str, paths: LinkingPaths, sources: Sequence[str] | None = None,
+                     user_files: Sequence[str | Path] = ()) -> Dictionary:
+    """The dictionary of one type from its sources (default `DEFAULT_SOURCES[entity_type]`) and the user files'
+    lines of that type; sources whose files are absent are skipped (`Dictionary.skipped`).
+
+    Raises:
+        ValueError: an unknown source, a source of another type, or a malformed line (file and line named).
+    """
+    sources = DEFAULT_SOURCES.get(entity_type, ()) if sources is None else tuple(sources)
+    for source in sources:
+        if source not in LINKING_SOURCES:
+            raise ValueError(f"unknown linking source {source!r}; known: {sorted(LINKING_SOURCES)}")
+        if LINKING_SOURCES[source].entity_type != entity_type:
+            raise ValueError(f"linking source {source!r} is for {LINKING_SOURCES[source].entity_type}, "
+                             f"not {entity_type}")
+    entries: list[Entry] = []
+    skipped: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for path in user_files:
+        entries += [(name, (identifier,), 0) for name, kind, identifier in read_user_dictionary(path)
+                    if kind == entity_type]
+        counts[f"user:{Path(path).stem}"] = len(entries) - sum(counts.values())
+    for source in sources:
+        try:
+            entries += list(LINKING_SOURCES[source].reader(paths))
+            counts[source] = len(entries) - sum(counts.values())
+        except FileNotFoundError as error:
+            skipped[source] = str(error)
+            logger.warning("linking dictionary %s: source %s skipped: %s", entity_type, source, error)
+    if "drugbank" in sources:
+        entries = _join_drugbank(entries)
+    return Dictionary(entity_type, entries, skipped, counts)
+
+
+def source_files(entity_type: str, paths: LinkingPaths, sources: Sequence[str] | None = None) -> list[Path]:
+    """The files the sources of a type may read (present or not): what the cache key of a dictionary covers."""
+    sources = DEFAULT_SOURCES.get(entity_type, ()) if sources is None else tuple(sources)
+    kb = {"medic": ["medic_biosyn"], "ctd_diseases": ["ctd_diseases_2017"], "ncbi_gene": ["ncbi_gene_human"],
+          "ncbi_taxonomy": ["ncbi_taxonomy"], "ncbi_taxlist": ["ncbi_taxonomy"],
+          "drugbank": ["drugbank_open_vocabulary"]}
+    data = {"disease_train": ["pubtator", "biosyn"], "species_train": ["pubtator", "splits"],
+            "chemical_train": ["pubtator", "biosyn"], "mesh": ["kb/mesh_2024"], "mesh_supplementary": ["kb/mesh_2024"]}
+    files = []
+    for source in sources:
+        for root, table in ((paths.kb_dir, kb), (paths.data_dir, data)):
+            if root is not None:
+                files += [root / relative for relative in table.get(source, ())]
+    return files
