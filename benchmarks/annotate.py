@@ -127,7 +127,7 @@ def compare_processes(texts: list[str], model: str | None, folder: Path) -> dict
     """Wall seconds of the whole `vaner annotate` command: 1 process x 2 threads against 2 processes x 1 thread."""
     source = write_documents(texts, folder / "processes.txt")
     arguments = annotate_args(source, folder / "processes.jsonl", model)
-    torchrun = [str(Path(sys.executable).with_name("torchrun")), "--nproc-per-node", "2", "--master-port", "29519"]
+    torchrun = [str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", "2"]
     runs = {
         "1x2": ([sys.executable, "-m", "modeling_vaner.cli", *arguments], "2"),
         "2x1": ([*torchrun, "-m", "modeling_vaner.cli", *arguments], "1"),

@@ -305,7 +305,7 @@ def test_annotate_under_torchrun_equals_one_process(tiny_model_dir, tmp_path):
     single, merged = tmp_path / "single.jsonl", tmp_path / "merged.jsonl"
     assert annotate(source, single, "--model", tiny_model_dir) == 0
     torchrun = Path(sys.executable).with_name("torchrun")
-    command = [str(torchrun), "--nproc-per-node", "2", "--master-port", "29517", "-m", "modeling_vaner.cli"]
+    command = [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "modeling_vaner.cli"]
     command += ["annotate", str(source), str(merged), "--model", str(tiny_model_dir), "--precision", "fp32"]
     environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=environment, check=False)

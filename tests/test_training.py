@@ -416,7 +416,7 @@ def test_torchrun_two_processes(tmp_path, tiny_backbone, tiny_corpora_dir):
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
          "-m", "modeling_vaner.cli", "train", "--config", str(config)],
         capture_output=True, text=True, timeout=300, env=env, cwd=ROOT,
     )
