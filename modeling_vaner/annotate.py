@@ -18,7 +18,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .documents import INPUT_FORMATS, OUTPUT_FORMATS, BadRecord, Document, open_writer, read_documents, scan_input
+from .document_writers import OUTPUT_FORMATS, open_writer
+from .documents import INPUT_FORMATS, BadRecord, Document, read_documents, scan_input
 from .options_vaner import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
 
 EXTENSION_FORMATS = {

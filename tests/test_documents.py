@@ -10,7 +10,8 @@ import pytest
 from bioc import pubtator
 
 from modeling_vaner import documents
-from modeling_vaner.documents import Document, open_writer, read_documents, scan_input
+from modeling_vaner.document_writers import open_writer
+from modeling_vaner.documents import Document, read_documents, scan_input
 
 BOM = b"\xef\xbb\xbf"
 

@@ -329,7 +329,7 @@ def test_writers_carry_identifiers(tmp_path):
     import bioc
     from bioc import biocjson, pubtator
 
-    from modeling_vaner.documents import LINKED_IDENTIFIERS, open_writer
+    from modeling_vaner.document_writers import LINKED_IDENTIFIERS, open_writer
 
     record = {"id": "7", "passages": [{"offset": 0, "text": "BRCA1 in mice."}, {"offset": 15, "text": "None."}],
               "entities": [{"entity_group": "Gene", "score": 0.9, "word": "BRCA1", "start": 0, "end": 5,

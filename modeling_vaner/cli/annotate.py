@@ -4,7 +4,8 @@ import sys
 from pathlib import Path
 
 from ..annotate import ON_ERROR
-from ..documents import INPUT_FORMATS, OUTPUT_FORMATS
+from ..document_writers import OUTPUT_FORMATS
+from ..documents import INPUT_FORMATS
 from ..options_vaner import DEFAULT_CHUNK_SIZE
 from .options import (
     add_dataset_option,
