@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..dbr.kb import canonical_type
+from ..dbr.kb import _fields, _lines, canonical_type
 from .corpora import curie, gold_mentions, split_documents
 from .tasks import LINKING_DIR_ENV
 from .text import bag_key, compact_key, name_key
@@ -96,21 +96,6 @@ def resolve_linking_paths(kb_dir: str | Path | None = None, linking_dir: str | P
 
 
 # ----------------------------------------------------------------------------------------------------- source readers
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\n")
-            if line and not line.startswith("#"):
-                yield number, line
-
-
-def _fields(path: Path, number: int, line: str, minimum: int, sep: str = "\t") -> list[str]:
-    fields = line.split(sep)
-    if len(fields) < minimum:
-        raise ValueError(f"{path}:{number}: expected at least {minimum} {sep!r}-separated fields, got {len(fields)}")
-    return fields
 
 
 # A concept with a MeSH id before an OMIM-only concept of the same name, even where the name is only a synonym of
