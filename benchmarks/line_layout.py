@@ -1,4 +1,4 @@
-"""Which markup-and-layout rules (`processing_vaner.split_raw_words`: what a word hyphenated at a line end becomes for
+"""Which markup-and-layout rules (`text_vaner.split_raw_words`: what a word hyphenated at a line end becomes for
 the model, and what becomes of an entity across a tab, a line break or a tag) does dev text with line breaks choose?
 
 Text: for each corpus, a seeded sample of its dev (validation) sentences in runs of `--per-text` consecutive ones,
@@ -14,7 +14,7 @@ spaces: the pipeline before this rule), "hyphen break" (a line-end hyphen's line
 same sentences unwrapped ("flat"). Scored by entity F1 on exact character spans; the chosen rule has the best mean
 dev F1 over the corpora. The test splits are never read. Rows whose input is the same in two candidates run once.
 The dev text holds no markup and no tabs: a tab follows the rule chosen here for line breaks, and a markup tag is
-decoded apart whatever the rule (`processing_vaner.BREAK_RULES`).
+decoded apart whatever the rule (`text_vaner.BREAK_RULES`).
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/line_layout.py [--sentences 200] [--model PATH] [--precision auto]
 [--out benchmarks/results/line_layout_dev.json]  (a few minutes on a 2-core CPU)
@@ -33,15 +33,9 @@ import torch
 from dataset_scripts.corpora import default_corpora_dir, read_corpus
 from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
-from modeling_vaner.processing_vaner import (
-    BREAK_RULES,
-    DEFAULT_BREAK_RULE,
-    DEFAULT_HYPHEN_RULE,
-    HYPHEN_RULES,
-    LAYOUT_BREAK,
-    entity_spans,
-)
+from modeling_vaner.processing_vaner import entity_spans
 from modeling_vaner.runtime_vaner import resolve_precision
+from modeling_vaner.text_vaner import BREAK_RULES, DEFAULT_BREAK_RULE, DEFAULT_HYPHEN_RULE, HYPHEN_RULES, LAYOUT_BREAK
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = ("ncbi", "bc5cdr-chem", "bc2gm", "linnaeus")

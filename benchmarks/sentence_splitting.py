@@ -1,7 +1,7 @@
 """How well does the pipeline find sentence ends? Entities never cross a sentence, so a wrong boundary costs entities.
 Reference: the GENIA dev abstracts (JNLPBA's shared-task dev file, MEDLINE text; the one file here marking
 abstracts), joined back into text with their sentence breaks kept as the truth. Candidates, in ONE run: the rule
-before 2026-11-30 (kept here as the baseline), today's `processing_vaner.split_sentences`, and, when installed, the
+before 2026-11-30 (kept here as the baseline), today's `text_vaner.split_sentences`, and, when installed, the
 splitters pysbd and syntok.
 For each: boundaries found, missed and spurious, and milliseconds per abstract.
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from dataset_scripts.corpora import default_corpora_dir, genia_dev_abstracts
-from modeling_vaner.processing_vaner import split_sentences, split_words
+from modeling_vaner.text_vaner import split_sentences, split_words
 
 REPO = Path(__file__).resolve().parents[1]
 NO_SPACE_BEFORE = {".", ",", ";", ":", ")", "]", "%", "?", "!"}

@@ -27,14 +27,13 @@ from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
 from modeling_vaner.processing_vaner import (
     BRACKET_RULES,
-    CLOSING_BRACKETS,
     DEFAULT_BRACKET_RULE,
     DEFAULT_EDGE_WORDS,
-    OPENING_BRACKETS,
     entity_spans,
     tidy_spans,
 )
 from modeling_vaner.runtime_vaner import resolve_precision
+from modeling_vaner.text_vaner import CLOSING_BRACKETS, OPENING_BRACKETS
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = ("ncbi", "bc5cdr-chem", "bc2gm", "jnlpba", "s800")

@@ -211,7 +211,7 @@ def pubtator_sentences(path: Path) -> Iterator[tuple[list[str], dict[str, list[t
         CorpusFormatError: a bad block, or an annotation whose text is not the text at its offsets (file:line).
     """
     from modeling_vaner.documents import BadRecord, read_documents
-    from modeling_vaner.processing_vaner import split_sentences, split_words
+    from modeling_vaner.text_vaner import split_sentences, split_words
 
     widened = 0
     for index, document in enumerate(read_documents(path, "pubtator")):

@@ -9,6 +9,7 @@ CODE_FILES = (
     "configuration_vaner.py",
     "modeling_vaner.py",
     "options_vaner.py",
+    "text_vaner.py",
     "processing_vaner.py",
     "decoding_vaner.py",
     "runtime_vaner.py",

@@ -10,6 +10,8 @@ set before anything imports transformers' models.
 import dataclasses
 import logging
 import textwrap
+import warnings
+from collections.abc import Mapping
 
 # What transformers' model code imports with it where torchao is installed (it is, for precision "int8"): on a
 # CPU-only torch torchao's CUDA kernels fail to load and torch objects to how torchao registers its enums, on every
@@ -112,17 +114,73 @@ class UntrainedEntityTypeWarning(UserWarning):
     is free text, so it is tagged, but its entities may be partial or wrong. `strict_types=True` makes it an error."""
 
 
-def untrained_types(entity_types, trained) -> list[str]:
-    """The types of `entity_types` that are not in `trained` (a model's `config.entity_types`), in order."""
-    return [entity_type for entity_type in entity_types if entity_type not in trained]
+def check_trained_types(entity_types, trained, strict: bool, warned: set, stacklevel: int) -> None:
+    """Check the types asked for against a model's trained types (`config.entity_types`): an untrained type is tagged
+    (the instruction is free text) after an `UntrainedEntityTypeWarning` naming the trained ones, once per type per
+    `warned` set (a pipeline's), or is an error with `strict`.
+
+    Args:
+        entity_types: the types asked for.
+        trained: the model's trained types.
+        strict: `strict_types` (`--strict-types`).
+        warned: the types already warned about; updated.
+        stacklevel: the warning's, counted from the caller of this function.
+
+    Raises:
+        ValueError: an untrained type with `strict`.
+    """
+    trained = tuple(trained)
+    for entity_type in (entity_type for entity_type in entity_types if entity_type not in trained):
+        same_but_case = [name for name in trained if name.casefold() == entity_type.casefold()]
+        hint = f"; did you mean {same_but_case[0]!r}?" if same_but_case else ""
+        described = f"entity type {entity_type!r} is not one this model was trained on ({', '.join(trained)}{hint})"
+        if strict:
+            raise ValueError(f"{described}, and strict_types (--strict-types) is set")
+        if entity_type not in warned:
+            warned.add(entity_type)
+            warnings.warn(
+                f"{described}: its entities may be partial or wrong (strict_types=True, --strict-types on the "
+                "command line, makes this an error)",
+                UntrainedEntityTypeWarning,
+                stacklevel=stacklevel + 1,
+            )
 
 
-def describe_untrained_type(entity_type: str, trained) -> str:
-    """What to tell a user who asked for `entity_type`, a type outside `trained`: the trained types, and the one it
-    differs from only in case if there is one."""
-    same_but_case = [name for name in trained if name.casefold() == entity_type.casefold()]
-    hint = f"; did you mean {same_but_case[0]!r}?" if same_but_case else ""
-    return f"entity type {entity_type!r} is not one this model was trained on ({', '.join(trained)}{hint})"
+def input_texts(inputs):
+    """The texts of a pipeline call's `inputs`, checked: a string stays a string, a list or tuple becomes a list,
+    and any other iterable (a generator, a `KeyDataset`, a `datasets.Dataset`'s "text" column, read in batches)
+    an iterator of its texts.
+
+    Raises:
+        TypeError: a dict or bytes (iterated, a dict gives its keys and bytes their integers: tagged as texts, that
+            is a wrong answer), or anything that cannot be iterated.
+        ValueError: a `datasets.Dataset` without a "text" column.
+    """
+    if isinstance(inputs, Mapping):
+        raise TypeError(
+            f"inputs must be a string, a list of strings, or a datasets.Dataset (a \"text\" column) or KeyDataset, "
+            f"not a {type(inputs).__name__}: pass its text, e.g. tagger(record[\"text\"])"
+        )
+    if isinstance(inputs, (bytes, bytearray)):
+        raise TypeError(f"inputs must be a string, not {type(inputs).__name__}: decode it first")
+    if isinstance(inputs, str):
+        return inputs
+    if isinstance(inputs, (list, tuple)):
+        return list(inputs)
+    column_names = getattr(inputs, "column_names", None)
+    if column_names is not None and hasattr(inputs, "iter"):  # a datasets.Dataset: its rows are dicts
+        if "text" not in column_names:
+            raise ValueError(
+                f"the dataset has no 'text' column (columns: {', '.join(column_names)}); pass "
+                "KeyDataset(dataset, 'your_column') from transformers.pipelines.pt_utils"
+            )
+        return (text for batch in inputs.iter(batch_size=DEFAULT_CHUNK_SIZE) for text in batch["text"])
+    try:
+        return iter(inputs)
+    except TypeError:
+        raise TypeError(
+            f"inputs must be a string, a list of strings or an iterable of strings, got {type(inputs).__name__}"
+        ) from None
 
 
 def render_call_arguments(indent: str = "", width: int = 116) -> str:

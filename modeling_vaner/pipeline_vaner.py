@@ -6,56 +6,46 @@ Self-contained (transformers and torch, plus its sibling Hub files: `options_van
 it is.
 """
 
-import bisect
 import contextlib
 import importlib
-import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from transformers import Pipeline
 from transformers.utils import add_end_docstrings
 
-from .decoding_vaner import decode_entities
+from .decoding_vaner import decode_entities, decode_text_entities, word_entity_dicts
 from .options_vaner import (
-    DEFAULT_CHUNK_SIZE,
     PADDINGS,
     PRECISIONS,
     CallOptions,
-    UntrainedEntityTypeWarning,
     check_choice,
-    describe_untrained_type,
+    check_trained_types,
+    input_texts,
     render_call_arguments,
-    untrained_types,
 )
 from .processing_vaner import (
-    DEFAULT_BREAK_RULE,
-    DEFAULT_HYPHEN_RULE,
-    IOB2_LABELS,
-    LABEL_B,
-    LABEL_I,
     NUM_LABELS,
-    assign_words_to_windows,
+    Window,
     build_input,
     cut_at_breaks,
     encode_instruction,
     encode_words,
     prepare_tokenizer,
+    sentence_windows,
     spans_to_labels,
-    split_into_windows,
-    split_raw_words,
-    split_sentences,
 )
 from .runtime_vaner import (
     RESOLVED_PRECISIONS,
     OnnxRuntimeForward,
     apply_precision,
+    left_pad_visible,
     pad_sequences,
     release_freed_memory,
     resolve_device,
     resolve_precision,
 )
+from .text_vaner import DEFAULT_BREAK_RULE, DEFAULT_HYPHEN_RULE, split_raw_words, split_sentences
 
 
 @dataclass
@@ -67,13 +57,6 @@ class _Row:
     window_index: int  # index into the text's list of windows
     input_ids: list[int]
     first_token_positions: list[int]
-
-
-@dataclass
-class _Window:
-    first_word: int  # index into the text's words
-    last_word: int  # exclusive
-    owned_words: list[int]  # the words whose labels this window decides
 
 
 @add_end_docstrings("\n", render_call_arguments("    "), "\n    ")
@@ -142,7 +125,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         self.padding = check_choice("padding", padding, PADDINGS)
         prepare_tokenizer(self.tokenizer)
         self._instruction_cache = {}
-        # markup and layout (`processing_vaner.split_raw_words`): the rules chosen on dev data; attributes so that
+        # markup and layout (`text_vaner.split_raw_words`): the rules chosen on dev data; attributes so that
         # benchmarks/line_layout.py can run the candidates through this pipeline
         self.hyphen_rule, self.break_rule = DEFAULT_HYPHEN_RULE, DEFAULT_BREAK_RULE
         self._warned_types = set()  # the untrained types already warned about: once per type per pipeline
@@ -193,9 +176,8 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def checked(self, options: CallOptions) -> CallOptions:
         """`options` itself if its dataset is None or one the model knows (`config.corpus_types`), and its entity
-        types are the model's trained types (`config.entity_types`): an untrained type is tagged (the instruction
-        is free text) after an `UntrainedEntityTypeWarning` naming the trained ones, once per type per pipeline, or
-        is an error with `options.strict_types`.
+        types are the model's trained types, else what `check_trained_types` says (a warning once per type per
+        pipeline, or an error with `options.strict_types`).
 
         Raises:
             ValueError: a dataset name the model does not know, or an untrained type with `strict_types`.
@@ -203,19 +185,13 @@ class VanerTokenClassificationPipeline(Pipeline):
         known = self.model.config.corpus_types
         if options.dataset is not None and options.dataset not in known:
             raise ValueError(f"unknown dataset {options.dataset!r}; known: {', '.join(sorted(known))}, or None")
-        trained = tuple(self.model.config.entity_types)
-        for entity_type in untrained_types(options.entity_types, trained):
-            described = describe_untrained_type(entity_type, trained)
-            if options.strict_types:
-                raise ValueError(f"{described}, and strict_types (--strict-types) is set")
-            if entity_type not in self._warned_types:
-                self._warned_types.add(entity_type)
-                warnings.warn(
-                    f"{described}: its entities may be partial or wrong (strict_types=True, --strict-types on the "
-                    "command line, makes this an error)",
-                    UntrainedEntityTypeWarning,
-                    stacklevel=4,  # the caller of `__call__` (checked <- call_options <- __call__)
-                )
+        check_trained_types(
+            options.entity_types,
+            self.model.config.entity_types,
+            options.strict_types,
+            self._warned_types,
+            stacklevel=4,  # the caller of `__call__` (checked <- call_options <- __call__)
+        )
         return options
 
     def instruction_ids(self, entity_type: str, dataset: str | None) -> list[int]:
@@ -225,18 +201,6 @@ class VanerTokenClassificationPipeline(Pipeline):
             keep_space = self.model.config.keep_instruction_space
             self._instruction_cache[key] = encode_instruction(self.tokenizer, instruction, keep_space)
         return self._instruction_cache[key]
-
-    def word_windows(self, pieces: list[list[int]], sentences: list[tuple[int, int]], budget: int) -> list[_Window]:
-        """Windows over the words of each sentence, each window owning the words it labels."""
-        counts = [len(ids) for ids in pieces]
-        windows = []
-        for first, last in sentences:
-            local = split_into_windows(counts[first:last], budget)
-            owners = assign_words_to_windows(local, last - first)
-            for window_index, (start, stop) in enumerate(local):
-                owned = [first + word for word, owner in enumerate(owners) if owner == window_index]
-                windows.append(_Window(first + start, first + stop, owned))
-        return windows
 
     def rows_for(self, pieces, windows, entity_types, dataset) -> list[_Row]:
         """One row per (entity type, window)."""
@@ -266,7 +230,7 @@ class VanerTokenClassificationPipeline(Pipeline):
     def preprocess(self, text: str, options: CallOptions | None = None) -> dict:
         """Words, sentences, windows and model rows of one text for `options` (default: the construction's);
         `options.sentence_split=False` reads the text as one sentence. Markup tags are no words, character
-        references and words hyphenated at a line end are read as `processing_vaner.split_raw_words` says, and no
+        references and words hyphenated at a line end are read as `text_vaner.split_raw_words` says, and no
         entity will cross a tab, a line break or a tag (its `breaks`).
 
         Raises:
@@ -281,7 +245,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         sentences = split_sentences(text, spans) if options.sentence_split else [(0, len(spans))] if spans else []
         if self.break_rule == "sentence":
             sentences = cut_at_breaks(sentences, breaks)
-        windows = self.word_windows(pieces, sentences, self.window_budget(entity_types, dataset))
+        windows = sentence_windows([len(ids) for ids in pieces], sentences, self.window_budget(entity_types, dataset))
         rows = self.rows_for(pieces, windows, entity_types, dataset)
         return {
             "text": text,
@@ -306,7 +270,7 @@ class VanerTokenClassificationPipeline(Pipeline):
             ).logits
         return {"probabilities": logits.float().softmax(-1).cpu()}
 
-    def merge_windows(self, windows: list[_Window], predictions: dict, type_index: int, total: int) -> torch.Tensor:
+    def merge_windows(self, windows: list[Window], predictions: dict, type_index: int, total: int) -> torch.Tensor:
         """Label probabilities (words x labels) of one entity type over all windows, each word from the window
         owning it."""
         probabilities = torch.zeros(total, NUM_LABELS)
@@ -326,52 +290,27 @@ class VanerTokenClassificationPipeline(Pipeline):
         found = []
         for type_index, entity_type in enumerate(model_outputs["entity_types"]):
             probabilities = self.merge_windows(windows, model_outputs["predictions"], type_index, len(spans))
-            for sentence_first, sentence_last in model_outputs["sentences"]:  # entities never cross sentences
-                sentence = probabilities[sentence_first:sentence_last]
-                sentence_words = model_words[sentence_first:sentence_last]
-                sentence_breaks, sentence_markup = (
-                    [index - sentence_first for index in within(indices, sentence_first, sentence_last)]
-                    for indices in (breaks, markup)
-                )
-                for first, last, score in decode_entities(
-                    sentence, sentence_words, options.decoding, sentence_breaks, self.break_rule, sentence_markup
-                ):
-                    first, last = sentence_first + first, sentence_first + last
-                    if options.aggregation_strategy == "none":
-                        found.extend(self.word_dicts(entity_type, first, last, probabilities, spans, words))
-                    else:
-                        start, end = spans[first][0], spans[last - 1][1]
-                        entity = {"entity_group": entity_type, "score": score, "word": text[start:end]}
-                        found.append({**entity, "start": start, "end": end})
+            sentences = model_outputs["sentences"]  # entities never cross sentences
+            for first, last, score in decode_text_entities(
+                probabilities, sentences, model_words, options.decoding, breaks, self.break_rule, markup
+            ):
+                if options.aggregation_strategy == "none":
+                    found.extend(word_entity_dicts(entity_type, first, last, probabilities, spans, words))
+                else:
+                    start, end = spans[first][0], spans[last - 1][1]
+                    entity = {"entity_group": entity_type, "score": score, "word": text[start:end]}
+                    found.append({**entity, "start": start, "end": end})
         found = [item for item in found if item["score"] >= options.threshold]
         return sorted(found, key=lambda item: (item["start"], item["end"], item.get("entity_group") or item["entity"]))
-
-    @staticmethod
-    def word_dicts(entity_type: str, first: int, last: int, probabilities, spans, words) -> list[dict]:
-        """The words `first`..`last` (exclusive) of one entity as transformers' per-token dicts: B then I's, each
-        with its probability of that label."""
-        return [
-            {
-                "entity": f"{IOB2_LABELS[label]}-{entity_type}",
-                "score": float(probabilities[index, label]),
-                "index": index,
-                "word": words[index],
-                "start": spans[index][0],
-                "end": spans[index][1],
-            }
-            for index, label in ((index, LABEL_B if index == first else LABEL_I) for index in range(first, last))
-        ]
 
     # --- the whole call: batches by length across texts and entity types -------------------------------------
     def pad_batch(self, rows: list[_Row]) -> dict:
         """The batch's model inputs, and per row the `offset` of its first token (left padding)."""
         sequences = [row.input_ids for row in rows]
         if self.padding == "visible":
-            width = max(self.model.config.max_window_tokens, *map(len, sequences))
             unknown = self.tokenizer.unk_token_id
             pad_id = unknown if unknown is not None else self.tokenizer.pad_token_id
-            offsets = [width - len(sequence) for sequence in sequences]
-            input_ids = torch.tensor([[pad_id] * offset + sequence for offset, sequence in zip(offsets, sequences)])
+            input_ids, offsets = left_pad_visible(sequences, pad_id, self.model.config.max_window_tokens)
             return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "offsets": offsets}
         input_ids, attention_mask = pad_sequences(sequences, self.tokenizer.pad_token_id)
         return {"input_ids": input_ids, "attention_mask": attention_mask, "offsets": [0] * len(rows)}
@@ -409,20 +348,13 @@ class VanerTokenClassificationPipeline(Pipeline):
                 or an unknown argument.
             ValueError: a bad argument value.
         """
-        # iterated, a dict gives its keys and bytes their integers: tagged as texts, that is a wrong answer
-        if isinstance(inputs, Mapping):
-            raise TypeError(
-                f"inputs must be a string, a list of strings, or a datasets.Dataset (a \"text\" column) or KeyDataset, "
-                f"not a {type(inputs).__name__}: pass its text, e.g. tagger(record[\"text\"])"
-            )
-        if isinstance(inputs, (bytes, bytearray)):
-            raise TypeError(f"inputs must be a string, not {type(inputs).__name__}: decode it first")
+        texts = input_texts(inputs)
         options = self.call_options(**kwargs)
-        if isinstance(inputs, str):
-            return self.tag_texts([inputs], options)[0]
-        if isinstance(inputs, (list, tuple)):
-            return self.tag_texts(list(inputs), options)
-        return self.stream(dataset_texts(inputs), options)
+        if isinstance(texts, str):
+            return self.tag_texts([texts], options)[0]
+        if isinstance(texts, list):
+            return self.tag_texts(texts, options)
+        return self.stream(texts, options)
 
     def concept_linker(self):
         """The linker of `link=True`: `self.linker`, else the `vaner` package's default (`load_linker()`: its
@@ -487,7 +419,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         items = []
         for words in sentences:
             pieces = encode_words(self.tokenizer, list(words))
-            windows = self.word_windows(pieces, [(0, len(words))] if words else [], budget)
+            windows = sentence_windows([len(ids) for ids in pieces], [(0, len(words))] if words else [], budget)
             items.append({"windows": windows, "rows": self.rows_for(pieces, windows, entity_types, dataset)})
         self.predict_rows(items, options.batch_size)
         return [
@@ -508,36 +440,6 @@ class VanerTokenClassificationPipeline(Pipeline):
             spans = [(first, last) for first, last, _ in decode_entities(sentence, words, self.options.decoding)]
             labels.append(spans_to_labels(spans, len(words)))
         return labels
-
-
-def within(indices: tuple[int, ...], first: int, last: int) -> tuple[int, ...]:
-    """The sorted `indices` strictly after `first` and before `last` (a sentence's breaks: one at its first word
-    breaks nothing)."""
-    return indices[bisect.bisect_right(indices, first) : bisect.bisect_left(indices, last)]
-
-
-def dataset_texts(inputs):
-    """The texts of a streamed input: a `datasets.Dataset`'s "text" column (read in batches), else the iterable
-    itself (a generator, a `KeyDataset`...).
-
-    Raises:
-        ValueError: a `datasets.Dataset` without a "text" column.
-        TypeError: an input that cannot be iterated.
-    """
-    column_names = getattr(inputs, "column_names", None)
-    if column_names is not None and hasattr(inputs, "iter"):  # a datasets.Dataset: its rows are dicts
-        if "text" not in column_names:
-            raise ValueError(
-                f"the dataset has no 'text' column (columns: {', '.join(column_names)}); pass "
-                "KeyDataset(dataset, 'your_column') from transformers.pipelines.pt_utils"
-            )
-        return (text for batch in inputs.iter(batch_size=DEFAULT_CHUNK_SIZE) for text in batch["text"])
-    try:
-        return iter(inputs)
-    except TypeError:
-        raise TypeError(
-            f"inputs must be a string, a list of strings or an iterable of strings, got {type(inputs).__name__}"
-        ) from None
 
 
 __all__ = ["VanerTokenClassificationPipeline"]

@@ -191,6 +191,25 @@ def pad_sequences(sequences: list[list[int]], pad_value: int) -> tuple[torch.Ten
     return padded, mask
 
 
+def left_pad_visible(sequences: list[list[int]], pad_id: int, width: int) -> tuple[torch.Tensor, list[int]]:
+    """The authors' released inference (`padding="visible"`): rows left-padded to at least `width` tokens with
+    `pad_id`, the padding attended like text.
+
+    Args:
+        sequences: `batch` lists of token ids, at least one.
+        pad_id: the padding token (the authors used the unknown token).
+        width: the least padded width (`config.max_window_tokens`).
+
+    Returns:
+        `(input_ids, offsets)`: a long tensor of shape (batch, max(width, longest)), and per row the position of
+        its first token.
+    """
+    width = max(width, *map(len, sequences))
+    offsets = [width - len(sequence) for sequence in sequences]
+    input_ids = torch.tensor([[pad_id] * offset + sequence for offset, sequence in zip(offsets, sequences)])
+    return input_ids, offsets
+
+
 # The config fields an exported ONNX file must share with the model that runs it (with its head's weights)
 ONNX_CONFIG_FIELDS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
 

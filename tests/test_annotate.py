@@ -14,7 +14,7 @@ from modeling_vaner import annotate as annotate_module
 from modeling_vaner.cli import main
 from modeling_vaner.documents import BadRecord, Document, read_documents
 from modeling_vaner.pipeline_vaner import VanerTokenClassificationPipeline
-from modeling_vaner.processing_vaner import split_words
+from modeling_vaner.text_vaner import split_words
 
 TEXTS = [
     "Mutations in BRCA1 cause breast cancer.",

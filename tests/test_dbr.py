@@ -17,7 +17,8 @@ from modeling_vaner.dbr.kb import DEFAULT_SOURCES, KBPaths, build_kb, canonical_
 from modeling_vaner.dbr.mining import PhraseMiner
 from modeling_vaner.dbr.mixture import RECORD_KEYS, build_training_mixture, export_dataset, load_builder
 from modeling_vaner.dbr.text import name_key
-from modeling_vaner.processing_vaner import entity_spans, word_strings
+from modeling_vaner.processing_vaner import entity_spans
+from modeling_vaner.text_vaner import word_strings
 
 # A small knowledge base (TRAIN entity names of the corpora) keeps the index fast to build in tests.
 TEST_SOURCES = ("corpus_train",)

@@ -10,8 +10,8 @@ import yaml
 from test_training import tiny_config
 
 from modeling_vaner.cli import main
-from modeling_vaner.processing_vaner import split_words
 from modeling_vaner.run_log import read_log
+from modeling_vaner.text_vaner import split_words
 from modeling_vaner.training import DataArguments, file_source_records, training_records
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial"

@@ -5,7 +5,6 @@ import torch
 
 from modeling_vaner.decoding_vaner import decode_labels, viterbi_labels
 from modeling_vaner.processing_vaner import (
-    BREAK_RULES,
     LABEL_B,
     LABEL_I,
     LABEL_O,
@@ -14,10 +13,8 @@ from modeling_vaner.processing_vaner import (
     entity_spans,
     spans_to_labels,
     split_into_windows,
-    split_sentences,
-    split_words,
-    word_strings,
 )
+from modeling_vaner.text_vaner import BREAK_RULES, split_sentences, split_words, word_strings
 
 from probability_checks import compare_word_probabilities
 
@@ -370,7 +367,8 @@ def test_bf16_pipeline_is_batch_invariant():
 
 
 def test_spans_keep_brackets_whole_and_no_edge_comma_or_hyphen():
-    from modeling_vaner.processing_vaner import tidy_spans, word_strings
+    from modeling_vaner.processing_vaner import tidy_spans
+    from modeling_vaner.text_vaner import word_strings
 
     words = word_strings("the chloramphenicol acetyltransferase (CAT) gene of the IL-2 promoter (-206 to -195).")
     broken = [(1, 4), (4, 7), (12, 14)]  # "chloramphenicol acetyltransferase (", "CAT ) gene", "promoter ("
@@ -425,7 +423,7 @@ def test_int8_word_probabilities_stay_near_fp32():
     assert kept == clear and clear > 100
 
 
-# ---- text as it comes: markup, tables, line breaks (processing_vaner.split_raw_words) --------------------------
+# ---- text as it comes: markup, tables, line breaks (text_vaner.split_raw_words) --------------------------
 LAYOUT_TEXTS = [
     'Mutations in <span class="gene">BRCA1</span> gene<br/>cause <i>breast cancer</i>.<!-- note --> &beta;-catenin',
     "Gene\tDisease\nCFTR\tcystic fibrosis\nhuman\nCFTR\r\nBRCA2\tbreast cancer",
@@ -434,7 +432,7 @@ LAYOUT_TEXTS = [
 
 
 def test_markup_tags_are_no_words_and_character_references_are_read_as_their_character():
-    from modeling_vaner.processing_vaner import split_raw_words
+    from modeling_vaner.text_vaner import split_raw_words
 
     text = 'in <a href="x" id=y>BRCA1</a> gene</span> &beta;-catenin &Delta;F508 10&nbsp;mg p<0.05 x<y and z>w'
     spans, words, breaks, markup = split_raw_words(text)
@@ -447,7 +445,7 @@ def test_markup_tags_are_no_words_and_character_references_are_read_as_their_cha
 
 
 def test_line_breaks_and_tabs_are_breaks_except_inside_a_word_hyphenated_at_the_line_end():
-    from modeling_vaner.processing_vaner import split_raw_words
+    from modeling_vaner.text_vaner import split_raw_words
 
     text = "Gene\tDisease\nhuman\nCFTR Mus muscu-\nlus and hydroxy-\nchloroquine, IL-\n2 and TNF -\nalpha mice-\n\nrats"
     spans, words, breaks, markup = split_raw_words(text, hyphens="guess")

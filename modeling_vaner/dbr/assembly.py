@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..processing_vaner import word_strings
+from ..text_vaner import word_strings
 from . import DBR_VARIANTS
 from .kb import KnowledgeBase, type_matches
 from .mining import PhraseMiner

@@ -116,7 +116,15 @@ def resolve_kb_paths(kb_dir: str | Path | None = None, corpora_dir: str | Path |
 # Each reader yields (name, raw type) pairs; errors name the file and line.
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def data_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-empty lines of a dictionary file that are not comments ("#"), without their newline.
+
+    Args:
+        path: a UTF-8 text file.
+
+    Returns:
+        `Iterator[tuple[int, str]]`: `(line number from 1, line)` per data line.
+    """
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             line = line.rstrip("\n")
@@ -124,7 +132,21 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield number, line
 
 
-def _fields(path: Path, line_number: int, line: str, minimum: int, sep: str = "\t") -> list[str]:
+def line_fields(path: Path, line_number: int, line: str, minimum: int, sep: str = "\t") -> list[str]:
+    """The `sep`-separated fields of one line of `path`.
+
+    Args:
+        path, line_number: where the line is, for the error.
+        line: the line (`data_lines`).
+        minimum: the least number of fields a line must have.
+        sep: the field separator.
+
+    Returns:
+        `list[str]`: the fields.
+
+    Raises:
+        ValueError: fewer than `minimum` fields (`path:line` named).
+    """
     fields = line.split(sep)
     if len(fields) < minimum:
         raise ValueError(
@@ -135,15 +157,15 @@ def _fields(path: Path, line_number: int, line: str, minimum: int, sep: str = "\
 
 def _read_medic(paths: KBPaths) -> Iterator[tuple[str, str]]:
     path = paths.file("medic_biosyn/medic_06Jul2012.txt")
-    for number, line in _lines(path):
-        _, names = _fields(path, number, line, 2, sep="||")[:2]
+    for number, line in data_lines(path):
+        _, names = line_fields(path, number, line, 2, sep="||")[:2]
         yield from ((name, "Disease") for name in names.split("|"))
 
 
 def _read_ctd_diseases(paths: KBPaths) -> Iterator[tuple[str, str]]:
     path = paths.file("ctd_diseases_2017/CTD_diseases.tsv")
-    for number, line in _lines(path):
-        fields = _fields(path, number, line, 8)
+    for number, line in data_lines(path):
+        fields = line_fields(path, number, line, 8)
         yield fields[0], "Disease"
         yield from ((name, "Disease") for name in fields[7].split("|") if name)
 
@@ -163,16 +185,16 @@ def _read_drugbank(paths: KBPaths) -> Iterator[tuple[str, str]]:
 def _chemdner_reader(file_name: str) -> Callable[[KBPaths], Iterator[tuple[str, str]]]:
     def read(paths: KBPaths) -> Iterator[tuple[str, str]]:
         path = paths.file(f"chemdner_train_dev_annotations/{file_name}")
-        for number, line in _lines(path):
-            yield _fields(path, number, line, 5)[4], "Chemical"
+        for number, line in data_lines(path):
+            yield line_fields(path, number, line, 5)[4], "Chemical"
 
     return read
 
 
 def _read_ncbi_gene(paths: KBPaths) -> Iterator[tuple[str, str]]:
     path = paths.file("ncbi_gene_human/Homo_sapiens.gene_info")
-    for number, line in _lines(path):
-        fields = _fields(path, number, line, 12)
+    for number, line in data_lines(path):
+        fields = line_fields(path, number, line, 12)
         # Symbol, Synonyms (|-separated), description, Full_name_from_nomenclature_authority; "-" means none.
         for value in (fields[2], *fields[4].split("|"), fields[8], fields[11]):
             if value != "-":
@@ -184,8 +206,8 @@ def _read_s800_train(paths: KBPaths) -> Iterator[tuple[str, str]]:
 
     path = paths.file("species_s800_gold_mentions/S800.tsv")
     train_documents = s800_train_documents(paths.corpora_dir)
-    for number, line in _lines(path):
-        fields = _fields(path, number, line, 5)
+    for number, line in data_lines(path):
+        fields = line_fields(path, number, line, 5)
         if fields[1].split(":")[0] in train_documents:
             yield fields[4], "Species"
 
@@ -221,7 +243,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     Raises:
         ValueError: a malformed line (file and line named).
     """
-    for number, line in _lines(path):
+    for number, line in data_lines(path):
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as error:
@@ -246,8 +268,8 @@ def read_user_tsv(path: str | Path) -> Iterator[tuple[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"user knowledge-base file not found: {path}")
-    for number, line in _lines(path):
-        fields = _fields(path, number, line, 2)
+    for number, line in data_lines(path):
+        fields = line_fields(path, number, line, 2)
         if not fields[0].strip() or not fields[1].strip():
             raise ValueError(f"{path}:{number}: empty name or type")
         yield fields[0], fields[1]

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..dbr.kb import _fields, _lines, canonical_type
+from ..dbr.kb import canonical_type, data_lines, line_fields
 from .corpora import curie, gold_mentions, split_documents
 from .tasks import LINKING_DIR_ENV
 from .text import bag_key, compact_key, name_key
@@ -105,8 +105,8 @@ OMIM_PENALTY = 1.5
 
 def _read_medic(paths: LinkingPaths) -> Iterator[Entry]:
     path = paths.file("kb", "medic_biosyn/medic_06Jul2012.txt")
-    for number, line in _lines(path):
-        ids, names = _fields(path, number, line, 2, sep="||")[:2]
+    for number, line in data_lines(path):
+        ids, names = line_fields(path, number, line, 2, sep="||")[:2]
         concept = tuple(curie(i, "Disease") for i in ids.split("|") if i)
         if not concept:
             raise ValueError(f"{path}:{number}: no identifier")
@@ -117,8 +117,8 @@ def _read_medic(paths: LinkingPaths) -> Iterator[Entry]:
 
 def _read_ctd_diseases(paths: LinkingPaths) -> Iterator[Entry]:
     path = paths.file("kb", "ctd_diseases_2017/CTD_diseases.tsv")
-    for number, line in _lines(path):
-        fields = _fields(path, number, line, 8)
+    for number, line in data_lines(path):
+        fields = line_fields(path, number, line, 8)
         alternatives = [i for i in fields[2].split("|") if i.startswith(("MESH:", "OMIM:"))]
         concept = tuple(dict.fromkeys(curie(i, "Disease") for i in [fields[1], *alternatives]))
         omim = OMIM_PENALTY if concept[0].startswith("OMIM:") else 0
@@ -128,8 +128,8 @@ def _read_ctd_diseases(paths: LinkingPaths) -> Iterator[Entry]:
 
 def _read_ncbi_gene(paths: LinkingPaths) -> Iterator[Entry]:
     path = paths.file("kb", "ncbi_gene_human/Homo_sapiens.gene_info")
-    for number, line in _lines(path):
-        fields = _fields(path, number, line, 14)
+    for number, line in data_lines(path):
+        fields = line_fields(path, number, line, 14)
         concept = (f"NCBIGene:{fields[1]}",)
         other = 0 if fields[9] == "protein-coding" else 1  # a protein-coding gene before another sharing a name
         for rank, values in ((0, [fields[2], fields[10]]), (2, fields[4].split("|") + [fields[11], fields[8]]),
@@ -142,8 +142,8 @@ def _read_ncbi_gene(paths: LinkingPaths) -> Iterator[Entry]:
 def _read_ncbi_taxonomy(paths: LinkingPaths) -> Iterator[Entry]:
     directory = paths.file("kb", "ncbi_taxonomy/ncbi_taxonomy_binomials.part00.tsv").parent
     for path in sorted(directory.glob("ncbi_taxonomy_binomials.part*.tsv")):
-        for number, line in _lines(path):
-            name, ids = _fields(path, number, line, 2)[:2]
+        for number, line in data_lines(path):
+            name, ids = line_fields(path, number, line, 2)[:2]
             if name == "name":
                 continue
             for rank, taxid in enumerate(sorted(ids.split(","), key=lambda i: (len(i), i))):
@@ -154,11 +154,11 @@ def _read_ncbi_taxonomy(paths: LinkingPaths) -> Iterator[Entry]:
 
 def _read_ncbi_taxlist(paths: LinkingPaths) -> Iterator[Entry]:
     path = paths.file("kb", "ncbi_taxonomy/ncbi_data_taxlist.txt")
-    for number, line in _lines(path):
+    for number, line in data_lines(path):
         fields = line.split("\t")
         if len(fields) == 1 and fields[0].strip().isdigit():  # the first line holds a count
             continue
-        fields = _fields(path, number, line, 6)
+        fields = line_fields(path, number, line, 6)
         concept = (f"NCBITaxon:{fields[5]}",)
         yield fields[0], concept, 0
         if fields[1]:
@@ -202,16 +202,16 @@ def _by_concept(variants: Counter) -> Counter:
 
 def _read_mesh(paths: LinkingPaths) -> Iterator[Entry]:
     path = paths.file("linking", "kb/mesh_2024/mesh_descriptors.tsv")
-    for number, line in _lines(path):
-        identifier, name, preferred, categories = _fields(path, number, line, 4)[:4]
+    for number, line in data_lines(path):
+        identifier, name, preferred, categories = line_fields(path, number, line, 4)[:4]
         if identifier != "identifier" and "D" in categories:
             yield name, (f"MESH:{identifier}",), 0 if preferred == "Y" else 1
 
 
 def _read_mesh_supplementary(paths: LinkingPaths) -> Iterator[Entry]:
     path = paths.file("linking", "kb/mesh_2024/mesh_supplementary_pharm.tsv")
-    for number, line in _lines(path):
-        identifier, name = _fields(path, number, line, 2)[:2]
+    for number, line in data_lines(path):
+        identifier, name = line_fields(path, number, line, 2)[:2]
         if identifier != "identifier":
             yield name, (f"MESH:{identifier}",), 1
 
@@ -240,7 +240,7 @@ def read_user_dictionary(path: str | Path) -> Iterator[tuple[str, str, str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"user dictionary not found: {path}")
-    for number, line in _lines(path):
+    for number, line in data_lines(path):
         fields = line.split("\t")
         if len(fields) < 3 or not all(f.strip() for f in fields[:3]):
             raise ValueError(f"{path}:{number}: expected name<TAB>type<TAB>identifier, got {line[:80]!r}")
