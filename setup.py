@@ -28,10 +28,12 @@ setup(
     # hub_card/, space/ and configs/ (card templates, the Space app, training presets) travel inside the package:
     # `vaner stage` and `vaner train --train-file` from a wheel
     package_dir=ASSETS,
-    # training/: the rehearsal sentences a fine-tune needs without the corpora (and their credits)
+    # training/: the rehearsal sentences a fine-tune needs without the corpora (and their credits); linking/bundle/:
+    # the dictionaries `link=True` reads offline (dataset_scripts/linking_bundle.py writes them)
     package_data={
         "modeling_vaner": ["weights/*/*", "metrics/*.py"],
         "modeling_vaner.training": ["rehearsal.jsonl", "REHEARSAL.md"],
+        "modeling_vaner.linking": ["bundle/*.tsv.xz", "bundle/MANIFEST.json", "bundle/NOTICE.md"],
         **{name: ["*"] for name in ASSETS},
     },
     install_requires=[

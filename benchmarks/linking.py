@@ -38,8 +38,9 @@ def rss_mib():
 import sklearn, numpy, scipy.sparse  # what the linker imports, loaded before the baseline
 from modeling_vaner.linking import Linker
 kb, data, types, probes, cache = sys.argv[1], sys.argv[2], sys.argv[3].split(','), json.loads(sys.argv[4]), sys.argv[5]
+bundle = sys.argv[6] if len(sys.argv) > 6 else ''
 before = rss_mib()
-linker = Linker(kb_dir=kb, linking_dir=data, cache_dir=cache or None)
+linker = Linker(kb_dir=kb, linking_dir=data, cache_dir=cache or None, bundle_dir=bundle or None)
 per_type = {}
 for entity_type in types:
     start = time.perf_counter()
@@ -70,12 +71,12 @@ def directory_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def measure_build(kb: str, data: str, folder: Path) -> dict:
-    """(a): each type into an empty cache of its own."""
+def measure_build(kb: str, data: str, folder: Path, bundle: str = "") -> dict:
+    """(a): each type into an empty cache of its own (`bundle`: a linking bundle other than the package's)."""
     results = {}
     for entity_type in TYPES:
         cache = folder / f"cache-{entity_type}"
-        measured = run_child(LINK_CHILD, [kb, data, entity_type, json.dumps(PROBES), str(cache)])
+        measured = run_child(LINK_CHILD, [kb, data, entity_type, json.dumps(PROBES), str(cache), bundle])
         results[entity_type] = {"seconds": round(measured["per_type"][entity_type]["seconds"], 1),
                                 "peak_rss_mib": round(measured["peak_rss_mib"]),
                                 "cache_mib": round(directory_mib(cache), 1),

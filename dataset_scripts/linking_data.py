@@ -19,8 +19,8 @@ biosyn/bc5cdr-chemical/data.json                BC5CDR chemical (mention, MeSH i
 pubtator/*.PubTator                             AIONER `data/pubtator/` gold with identifiers, only the files in
                                                 `AIONER_FILES` (never GNormPlus_Test nor the kept-aside corpora)
 kb/mesh_2024/mesh_descriptors.tsv               MeSH 2024 descriptor terms: identifier, name, preferred (Y/N),
-                                                tree categories (mesh-resources `data_mesh_thesaurus.rds`,
-                                                `data_mesh_trees.rds`)
+                                                tree categories ("CF"), top-level tree numbers ("C04|F03")
+                                                (mesh-resources `data_mesh_thesaurus.rds`, `data_mesh_trees.rds`)
 kb/mesh_2024/mesh_supplementary_pharm.tsv       MeSH 2024 supplementary concepts that have a pharmacological
                                                 action: identifier, name (`data_pharm_action.rds`)
 splits/s800/{train,devel,test}.txt              S800's standard document split (Pyysalo's lists, from the
@@ -125,17 +125,21 @@ def convert_mesh(repo: Path, out: Path, written: dict) -> None:
     trees = _read_rds(git_show(repo, MESH_FILES["trees"]))
     pharm = _read_rds(git_show(repo, MESH_FILES["pharm_action"]))
     categories: dict[str, set[str]] = {}
-    for descriptor, code in zip(trees["DescriptorUI"], trees["code"]):
+    # top-level tree numbers: MEDIC's diseases are trees C and F03 (mental disorders), not the rest of F
+    top_levels: dict[str, set[str]] = {}
+    for descriptor, code, top_level in zip(trees["DescriptorUI"], trees["code"], trees["tree1"]):
         categories.setdefault(descriptor, set()).add(str(code))
+        top_levels.setdefault(descriptor, set()).add(str(top_level))
     clean = lambda text: " ".join(str(text).split())  # noqa: E731
     rows = dict.fromkeys(
-        (descriptor, clean(name), preferred, "".join(sorted(categories.get(descriptor, ()))))
+        (descriptor, clean(name), preferred, "".join(sorted(categories.get(descriptor, ()))),
+         "|".join(sorted(top_levels.get(descriptor, ()))))
         for descriptor, name, preferred in zip(
             thesaurus["DescriptorUI"], thesaurus["TermName"], thesaurus["RecordPreferredTermYN"]
         )
     )
     _write(out / "kb/mesh_2024/mesh_descriptors.tsv",
-           _tsv(list(rows), ("identifier", "name", "preferred", "tree_categories")), written)
+           _tsv(list(rows), ("identifier", "name", "preferred", "tree_categories", "tree_top_levels")), written)
     supplementary = dict.fromkeys(
         (identifier, clean(name))
         for identifier, name in zip(pharm["DescriptorUI"], pharm["DescriptorName"])

@@ -9,6 +9,10 @@ Where the `vaner` package is importable the model is loaded with its `load_pipel
 whose requirements.txt installs transformers and torch only) with `transformers.pipeline(..., trust_remote_code=True)`,
 which runs the pipeline code shipped in the model repository.
 
+Concept identifiers (a checkbox, where the `vaner` package is installed: it holds the linker and its dictionaries;
+the first use builds them, about a minute): each entity's MeSH, NCBI Gene or NCBI Taxonomy identifier in the table,
+a link to its database's page (`identifier_url`).
+
 Offline by default: no analytics, no telemetry, and no hub access when the model is local. Serves on
 $GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT (gradio's defaults: 127.0.0.1:7860; a Space sets 0.0.0.0).
 
@@ -27,11 +31,20 @@ EXAMPLES_FILE = HERE / "examples.json"
 MAX_CHARS = 3000
 TYPE_COLORS = {"Disease": "#ff8a80", "Chemical": "#82b1ff", "Gene": "#9ee6a8", "Species": "#ffd54f"}
 NO_DATASET = "none (type-only instruction)"
-TABLE_HEADERS = ["entity", "type", "start", "end", "score"]
-# Shares of the table's width, so that all five columns fit a phone's screen (a long entity wraps); on a narrow
+TABLE_HEADERS = ["entity", "type", "identifier", "start", "end", "score"]
+TABLE_TYPES = ["str", "str", "markdown", "number", "number", "number"]  # the identifier: a link
+# Shares of the table's width, so that all six columns fit a phone's screen (a long entity wraps); on a narrow
 # screen a smaller font and tighter cells keep a type name and a four-digit offset on one line. The highlighted text
 # breaks lines between words (gradio breaks anywhere, "secreti|on"), inside a word only where it is wider than the box.
-TABLE_WIDTHS = ["33%", "24%", "14%", "13%", "16%"]
+TABLE_WIDTHS = ["24%", "18%", "22%", "11%", "11%", "14%"]
+# Each identifier prefix's database page (the linker writes CURIEs as Bioregistry does)
+IDENTIFIER_URLS = {
+    "MESH": "https://meshb.nlm.nih.gov/record/ui?ui={}",
+    "NCBIGene": "https://www.ncbi.nlm.nih.gov/gene/{}",
+    "NCBITaxon": "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={}",
+    "OMIM": "https://omim.org/entry/{}",
+    "DRUGBANK": "https://go.drugbank.com/drugs/{}",
+}
 CSS = """
 #vaner-highlighted .textfield { word-break: normal; overflow-wrap: anywhere; }
 @media (max-width: 640px) {
@@ -74,6 +87,32 @@ def load_tagger(model: str | None):
     return load_pipeline(model)
 
 
+def linking_available() -> bool:
+    """Whether entities can get identifiers: the `vaner` package (its concept linker) is importable."""
+    try:
+        import modeling_vaner.linking  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def identifier_url(curie: str) -> str | None:
+    """The database page of a CURIE ("MESH:D001943" -> https://meshb.nlm.nih.gov/record/ui?ui=D001943); None for a
+    prefix without one here (a user dictionary's)."""
+    prefix, _, local = curie.partition(":")
+    if not local or prefix not in IDENTIFIER_URLS:
+        return None
+    return IDENTIFIER_URLS[prefix].format(local)
+
+
+def identifier_cell(curie: str | None) -> str:
+    """The table's identifier cell: a Markdown link to the database page, the bare CURIE without one, or empty."""
+    if not curie:
+        return ""
+    url = identifier_url(curie)
+    return f"[{curie}]({url})" if url else curie
+
+
 def highlight(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
     """The text as (segment, entity type or None) pieces. Entities come sorted by start; where entities of
     different types overlap, the first one is highlighted (the table lists them all)."""
@@ -106,7 +145,7 @@ def input_problems(text: str | None, entity_types: list[str] | None) -> dict[str
     return problems
 
 
-def check_inputs(text: str, entity_types: list[str], dataset: str):
+def check_inputs(text: str, entity_types: list[str], dataset: str, link: bool = False):
     """The click's validator (run before `tag`): a message under each input at fault; then `tag` does not run, so
     the last result stays on screen and the server logs nothing."""
     problems = input_problems(text, entity_types)
@@ -114,11 +153,13 @@ def check_inputs(text: str, entity_types: list[str], dataset: str):
         gr.validate("text" not in problems, problems.get("text", "")),
         gr.validate("entity_types" not in problems, problems.get("entity_types", "")),
         gr.validate(True, ""),
+        gr.validate(True, ""),
     )
 
 
-def tag(tagger, text: str, entity_types: list[str], dataset: str):
-    """The click handler: highlighted pieces and the table rows (entity, type, start, end, score).
+def tag(tagger, text: str, entity_types: list[str], dataset: str, link: bool = False):
+    """The click handler: highlighted pieces and the table rows (entity, type, identifier, start, end, score);
+    `link`: give each entity its concept identifier (`link=True`), shown as a link to its database's page.
 
     Raises:
         gr.Error: inputs that `check_inputs` refuses (an API call skips the validator), without a server traceback.
@@ -126,8 +167,11 @@ def tag(tagger, text: str, entity_types: list[str], dataset: str):
     problems = input_problems(text, entity_types)
     if problems:
         raise gr.Error(" ".join(problems.values()), print_exception=False)
-    entities = tagger(text, entity_types=list(entity_types), dataset=None if dataset == NO_DATASET else dataset)
-    rows = [[e["word"], e["entity_group"], e["start"], e["end"], round(e["score"], 3)] for e in entities]
+    options = {"link": True} if link else {}
+    entities = tagger(text, entity_types=list(entity_types), dataset=None if dataset == NO_DATASET else dataset,
+                      **options)
+    rows = [[e["word"], e["entity_group"], identifier_cell(e.get("id")), e["start"], e["end"], round(e["score"], 3)]
+            for e in entities]
     return highlight(text, entities), rows
 
 
@@ -151,6 +195,13 @@ def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
                 dataset = gr.Dropdown(
                     [NO_DATASET, *config.corpus_types], value=NO_DATASET, label="Dataset style (optional)"
                 )
+                link = gr.Checkbox(
+                    value=False,
+                    label="Concept identifiers (MeSH, NCBI Gene, NCBI Taxonomy)",
+                    info="each a link to its database's page; the first use builds the dictionaries (about a minute)",
+                    visible=linking_available(),  # the Hub route has no linker: its table's column stays empty
+                    elem_id="vaner-link",
+                )
                 button = gr.Button("Tag entities", variant="primary", elem_id="vaner-submit")
             with gr.Column():
                 highlighted = gr.HighlightedText(
@@ -161,6 +212,7 @@ def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
                 )
                 table = gr.Dataframe(
                     headers=TABLE_HEADERS,
+                    datatype=TABLE_TYPES,
                     label="Entity list",
                     interactive=False,
                     wrap=True,
@@ -174,7 +226,7 @@ def build_demo(tagger, examples: list[dict]) -> "gr.Blocks":
         )
         button.click(
             partial(tag, tagger),
-            [text, types, dataset],
+            [text, types, dataset, link],
             [highlighted, table],
             concurrency_limit=1,
             validator=check_inputs,

@@ -1,6 +1,7 @@
 """The concept linker (`modeling_vaner.linking`): normalisation, abbreviations, dictionaries, ranking, thresholds,
-user dictionaries, the evaluation; logic on the tiny synthetic dictionaries of tests/resources/linking, and the real
-dictionaries in the integration tests."""
+user dictionaries, the evaluation; logic on the tiny synthetic dictionaries of tests/resources/linking (their bundle
+built by `dataset_scripts/linking_bundle.py` and put in place of the package's), the package's bundle where a test
+asks for `package_bundle`, and the real directories in the integration tests."""
 
 import json
 import os
@@ -21,6 +22,29 @@ from modeling_vaner.linking.text import (
 RESOURCES = Path(__file__).resolve().parent / "resources" / "linking"
 TINY_KB, TINY_DATA = RESOURCES / "kb", RESOURCES / "data"
 ACCEPTANCE = "Mutations in BRCA1 cause breast cancer in mice treated with tamoxifen."
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    from dataset_scripts.linking_bundle import build_bundle
+
+    out = tmp_path_factory.mktemp("linking") / "bundle"
+    build_bundle(TINY_KB, TINY_DATA, out)
+    return out
+
+
+@pytest.fixture()
+def package_bundle() -> Path:
+    """The bundle shipped in the package, left in place (other tests get the tiny one)."""
+    from modeling_vaner.linking.bundle import BUNDLE_DIR
+
+    return BUNDLE_DIR
+
+
+@pytest.fixture(autouse=True)
+def _tiny_bundle_by_default(request, monkeypatch, tiny_bundle):
+    if "package_bundle" not in request.fixturenames:
+        monkeypatch.setattr("modeling_vaner.linking.bundle.BUNDLE_DIR", tiny_bundle)
 
 
 @pytest.fixture()
@@ -175,13 +199,75 @@ def test_user_dictionary(tmp_path):
         Linker(kb_dir=TINY_KB, cache_dir=tmp_path / "cache", user_files=[tmp_path / "absent.tsv"])
 
 
-def test_no_dictionary_at_all_is_an_error(tmp_path, monkeypatch):
+def test_bundle_alone_links_and_a_missing_bundle_is_one_line(tmp_path, monkeypatch):
     from modeling_vaner.linking import Linker
 
     for name in ("VANER_KB_DIR", "VANER_CORPORA_DIR", "VANER_LINKING_DIR"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(FileNotFoundError, match="no dictionaries to link with"):
-        Linker(cache_dir=tmp_path)
+    linker = Linker(cache_dir=tmp_path / "cache")  # the (tiny) bundle only
+    assert linker.link(["BRCA1"], "Gene") == [[("NCBIGene:672", 1.0)]]
+    assert linker.link(["breast cancer", "schizophrenia"], "Disease") == [[("MESH:D001943", 1.0)],
+                                                                          [("MESH:D012559", 1.0)]]
+    assert linker.link(["mice"], "Species") == [[("NCBITaxon:10090", 1.0)]]  # LINNAEUS train, shipped
+    assert set(linker.type_linker("Disease").dictionary.skipped) == {"medic", "ctd_diseases", "disease_train"}
+    with pytest.raises(FileNotFoundError, match=r"^linking bundle not found: .*MANIFEST\.json [^\n]*$"):
+        Linker(bundle_dir=tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------------------ bundle
+def test_bundle_builder_on_tiny_inputs(tiny_bundle, tmp_path):
+    from modeling_vaner.linking.bundle import read_manifest, read_source, write_source
+    from modeling_vaner.linking.dictionaries import LINKING_SOURCES, SHIPPED_SOURCES, LinkingPaths
+
+    manifest = read_manifest(tiny_bundle)
+    assert set(manifest["sources"]) == set(SHIPPED_SOURCES)
+    assert not set(SHIPPED_SOURCES) & {"medic", "ctd_diseases", "s800_train", "disease_train", "chemical_train"}
+    assert "U.S. National Library of Medicine" in (tiny_bundle / "NOTICE.md").read_text()
+    assert "kb/ncbi_gene_human/Homo_sapiens.gene_info" in manifest["inputs_sha256"]
+    paths = LinkingPaths(TINY_KB, TINY_DATA)
+    for name in SHIPPED_SOURCES:  # the same entries, in the same order, as the raw files give
+        raw = [(" ".join(n.split()), c, float(p)) for n, c, p in LINKING_SOURCES[name].reader(paths)]
+        assert list(read_source(tiny_bundle / manifest["sources"][name]["file"])) == raw, name
+        assert manifest["sources"][name]["entries"] == len(raw)
+    diseases = {name for name, _, _ in read_source(tiny_bundle / "mesh_diseases.tsv.xz")}
+    assert diseases == {"Breast Neoplasms", "Breast Cancer", "Schizophrenia", "Mental Disorders"}  # C and F03 only
+    bad = tmp_path / "bad.tsv.xz"
+    write_source(bad, [("x", ("MESH:D1",), 0)])
+    import lzma
+
+    bad.write_bytes(lzma.compress(b"MESH:D1\t0\tx\nMESH:D2\tzero\ty\n"))
+    with pytest.raises(ValueError, match=r"bad\.tsv\.xz:2: expected concept<TAB>priority<TAB>name"):
+        list(read_source(bad))
+    with pytest.raises(ValueError, match="holds a tab, newline or '|'"):
+        write_source(bad, [("x", ("MESH:D1|D2",), 0)])
+
+
+def test_package_bundle_is_in_the_wheel(package_bundle, tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    from modeling_vaner.linking.bundle import read_manifest
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path / "wheel"), str(root)], check=True, cwd=tmp_path, timeout=300)
+    (wheel,) = (tmp_path / "wheel").glob("vaner-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = [f"modeling_vaner/linking/bundle/{source['file']}" for source in read_manifest(package_bundle)[
+        "sources"].values()]
+    assert {*shipped, "modeling_vaner/linking/bundle/MANIFEST.json", "modeling_vaner/linking/bundle/NOTICE.md"} <= names
+    installed = tmp_path / "installed"
+    zipfile.ZipFile(wheel).extractall(installed)
+    script = ("from modeling_vaner.linking.dictionaries import read_source_entries, resolve_linking_paths\n"
+              "paths = resolve_linking_paths()\n"
+              f"assert str(paths.bundle_dir).startswith({str(installed)!r}), paths.bundle_dir\n"
+              "print(sum(1 for _ in read_source_entries('ncbi_taxlist', paths)))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VANER_")} | {"PYTHONPATH": str(installed)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert int(result.stdout) > 2000  # NCBI's taxlist: 900 organisms, their common names and "E. coli" forms
 
 
 def test_link_entities_adds_id_and_score(tiny_linker):
@@ -257,7 +343,24 @@ def _linking_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def test_acceptance_sentence_on_real_dictionaries(corpora_dir):
+@pytest.mark.slow  # builds the four dictionaries from the bundle into an empty cache: about a minute on 2 cores
+def test_acceptance_sentence_with_the_package_bundle_alone(package_bundle, tmp_path, monkeypatch):
+    """A fresh clone, offline: no VANER_* variable, no kb or linking directory, an empty home and cache."""
+    from modeling_vaner.linking import Linker
+
+    for name in [name for name in os.environ if name.startswith("VANER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    linker = Linker()
+    assert linker.paths.kb_dir is None and linker.paths.data_dir is None
+    assert str(linker.cache_dir).startswith(str(tmp_path))
+    mentions = {"Gene": "BRCA1", "Disease": "breast cancer", "Species": "mice", "Chemical": "tamoxifen"}
+    linked = {kind: linker.link([mention], kind, ACCEPTANCE)[0][0][0] for kind, mention in mentions.items()}
+    assert linked == {"Gene": "NCBIGene:672", "Disease": "MESH:D001943", "Species": "NCBITaxon:10090",
+                      "Chemical": "MESH:D013629"}
+
+
+def test_acceptance_sentence_on_real_dictionaries(corpora_dir, package_bundle):
     from modeling_vaner.linking import Linker
 
     linking_dir = _linking_dir()
@@ -380,28 +483,34 @@ def test_annotate_link_command_pubtator_round_trip(tiny_model_dir, tmp_path, mon
     source.write_text("7|t|Mutations in BRCA1 cause breast cancer.\n7|a|Huntington disease (HD) in mice.\n\n"
                       "8|t|Tamoxifen and HD.\n8|a|No abstract here.\n\n", encoding="utf-8")
     output = tmp_path / "out.pubtator"
-    assert main(["annotate", str(source), str(output), "--model", str(tiny_model_dir), "--precision", "fp32",
-                 "--types", "Gene", "Disease", "--link", "--kb-dir", str(TINY_KB), "--linking-dir",
-                 str(TINY_DATA)]) == 0
-    with open(output, encoding="utf-8") as handle:
-        documents = pubtator.load(handle)
-    assert [d.pmid for d in documents] == ["7", "8"]
-    annotations = [a for d in documents for a in d.annotations]
-    assert annotations and all(a.id for a in annotations)  # a CURIE or "-", never an empty column
-    assert all(a.id == "-" or a.id.split(":")[0] in ("MESH", "OMIM", "NCBIGene") for a in annotations)
-    for document in documents:
-        text = document.title + " " + document.abstract
-        assert all(text[a.start:a.end] == a.text for a in document.annotations)
+    for name in [name for name in os.environ if name.startswith("VANER_") and name != "VANER_CACHE"]:
+        monkeypatch.delenv(name)
+    directories = ["--kb-dir", str(TINY_KB), "--linking-dir", str(TINY_DATA)]
+    for extra in (directories, []):  # with the directories, and with the (tiny) bundle alone
+        assert main(["annotate", str(source), str(output), "--model", str(tiny_model_dir), "--precision", "fp32",
+                     "--types", "Gene", "Disease", "--link", "--overwrite", *extra]) == 0
+        with open(output, encoding="utf-8") as handle:
+            documents = pubtator.load(handle)
+        assert [d.pmid for d in documents] == ["7", "8"]
+        annotations = [a for d in documents for a in d.annotations]
+        lines = [line.split("\t") for line in output.read_text(encoding="utf-8").splitlines() if "\t" in line]
+        assert annotations and len(annotations) == len(lines)  # bioc reads every annotation back
+        assert all(len(line) == 6 and line[5] for line in lines)  # the identifier column: a CURIE or "-"
+        assert [a.id for a in annotations] == [line[5] for line in lines]
+        assert all(a.id == "-" or a.id.split(":")[0] in ("MESH", "OMIM", "NCBIGene") for a in annotations)
+        for document in documents:
+            text = document.title + " " + document.abstract
+            assert all(text[a.start:a.end] == a.text for a in document.annotations)
 
 
-def test_linking_benchmark_builds_each_type(tmp_path):
+def test_linking_benchmark_builds_each_type(tmp_path, tiny_bundle):
     import importlib.util
 
     script = RESOURCES.parents[2] / "benchmarks" / "linking.py"
     spec = importlib.util.spec_from_file_location("linking_benchmark", script)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
-    built = benchmark.measure_build(str(TINY_KB), str(TINY_DATA), tmp_path)
+    built = benchmark.measure_build(str(TINY_KB), str(TINY_DATA), tmp_path, str(tiny_bundle))
     assert set(built) == {"Disease", "Chemical", "Gene", "Species"}
     assert built["Gene"]["probe"] == ["BRCA1", [["NCBIGene:672", 1.0]]]
     assert all(result["cache_mib"] >= 0 and result["seconds"] >= 0 for result in built.values())

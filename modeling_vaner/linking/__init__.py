@@ -4,10 +4,11 @@ only: a gene of another species gets the human gene whose name it shares, or not
 
     from modeling_vaner.linking import load_linker
 
-    linker = load_linker()   # dictionaries from $VANER_KB_DIR and $VANER_LINKING_DIR, built once, cached
+    linker = load_linker()   # the shipped bundle (+ $VANER_KB_DIR, $VANER_LINKING_DIR), built once, cached
     linker.link(["BRCA1"], "Gene")   # [[('NCBIGene:672', 1.0)]]
 
-`text.py`: normalisation and abbreviations; `dictionaries.py`: sources per type; `linker.py`: the method;
+`text.py`: normalisation and abbreviations; `dictionaries.py`: sources per type; `bundle.py`: the sources shipped
+in the package (`bundle/`); `linker.py`: the method;
 `corpora.py`: gold mentions and splits; `evaluation.py`: accuracy@k (`vaner evaluate-linking`); `tasks.py`: the
 evaluation's task names (light: the command line reads them). Importing this package loads nothing heavy: the
 names below are imported on first use.

@@ -1,6 +1,9 @@
-"""Dictionaries per entity type: (name, concept, priority) entries read from the knowledge-base directory
-(`--kb-dir`, `$VANER_KB_DIR`, else `<corpora>/kb`, as `dbr/kb.py` resolves it), the linking data directory
-(`--linking-dir`, `$VANER_LINKING_DIR`; `dataset_scripts/linking_data.py` builds it) and users' files.
+"""Dictionaries per entity type: (name, concept, priority) entries read from the bundle shipped in the package
+(`bundle.py`: the sources whose licences allow it, always there), the knowledge-base directory (`--kb-dir`,
+`$VANER_KB_DIR`, else `$VANER_CORPORA_DIR/kb`, as `dbr/kb.py` resolves it), the linking data directory
+(`--linking-dir`, `$VANER_LINKING_DIR`; `dataset_scripts/linking_data.py` builds it) and users' files. A shipped
+source is always read from the bundle; its raw files (dir column) are what `dataset_scripts/linking_bundle.py`
+builds the bundle from.
 
 A concept is a tuple of CURIEs that name one thing (MEDIC's "MESH:C567755" and "OMIM:613097"); the first is the one
 shown. A lower priority wins among concepts sharing a name (a gene's official symbol before another gene's synonym).
@@ -11,22 +14,25 @@ source                type       dir       content
 medic                 Disease    kb        CTD MEDIC 2012 (BioSyn's copy): MeSH/OMIM ids, names, synonyms
 ctd_diseases          Disease    kb        CTD diseases 2017: names and synonyms, MeSH/OMIM ids
 disease_train         Disease    linking   NCBI-disease and BC5CDR TRAIN-split mentions with their gold ids
-ncbi_gene             Gene       kb        NCBI Gene, human only (2019): symbols, synonyms, full names
-ncbi_taxonomy         Species    kb        NCBI Taxonomy "Genus species" names (675,526; several ids possible)
-ncbi_taxlist          Species    kb        900 organisms NCBI's tools list, with common names ("house mouse")
-species_train         Species    linking   S800 and LINNAEUS TRAIN-split mentions ("mice", "cattle") with ids
+mesh_diseases *       Disease    linking   MeSH 2024 descriptors of the Diseases tree (C) and Mental Disorders (F03)
+ncbi_gene *           Gene       kb        NCBI Gene, human only (2019): symbols, synonyms, full names
+ncbi_taxonomy *       Species    kb        NCBI Taxonomy "Genus species" names (675,526; several ids possible)
+ncbi_taxlist *        Species    kb        900 organisms NCBI's tools list, with common names ("house mouse")
+linnaeus_train *      Species    linking   LINNAEUS TRAIN-split mentions ("mice", "cattle") with their ids
+s800_train            Species    linking   S800 TRAIN-split mentions with their ids
 human_words           Species    --        words for people ("patients", "children") -> 9606, `HUMAN_WORDS`
-mesh                  Chemical   linking   MeSH 2024 descriptors of the Chemicals and Drugs tree (D)
-mesh_supplementary    Chemical   linking   MeSH 2024 supplementary concepts that have a pharmacological action
+mesh *                Chemical   linking   MeSH 2024 descriptors of the Chemicals and Drugs tree (D)
+mesh_supplementary *  Chemical   linking   MeSH 2024 supplementary concepts that have a pharmacological action
 chemical_train        Chemical   linking   BC5CDR TRAIN-split chemical mentions with their gold ids
-drugbank              Chemical   kb        DrugBank open vocabulary; a drug joins the MeSH concept one of its names
+drugbank *            Chemical   kb        DrugBank open vocabulary; a drug joins the MeSH concept one of its names
                                            names alone, else keeps its DRUGBANK id
 user:<file stem>      any        --        `name<TAB>type<TAB>identifier` lines (the `dbr/kb.py` user format,
                                            whose third column the knowledge base ignores)
 ====================  =========  ========  =====================================================================
 
-No source reads a dev or test split: the train-split sources use the splits of `linking/corpora.py`, which keep
-S800's standard test documents out. Sources whose files are absent are skipped and listed in `Dictionary.skipped`.
+`*`: shipped in the bundle (`SHIPPED_SOURCES`; licences in `LINKING_SOURCES` and docs/RESULTS.md). No source
+reads a dev or test split: the train-split sources use the splits of `linking/corpora.py`, which keep S800's
+standard test documents out. Sources whose files are absent are skipped and listed in `Dictionary.skipped`.
 """
 
 import csv
@@ -38,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..dbr.kb import canonical_type, data_lines, line_fields
+from . import bundle
+from .bundle import read_manifest, read_source
 from .corpora import curie, gold_mentions, split_documents
 from .tasks import LINKING_DIR_ENV
 from .text import bag_key, compact_key, name_key
@@ -47,25 +55,31 @@ logger = logging.getLogger(__name__)
 Entry = tuple[str, tuple[str, ...], float]  # (name, concept, priority)
 
 
+class SourceNotGiven(FileNotFoundError):
+    """A source's directory was not given (expected without a kb or linking directory: logged, not warned)."""
+
+
 @dataclass
 class LinkingPaths:
-    """Where the sources live: `kb_dir` (the knowledge-base dictionaries) and `data_dir` (the linking data
-    directory); either may be None, and the sources under it are then skipped."""
+    """Where the sources live: `kb_dir` (the knowledge-base dictionaries), `data_dir` (the linking data
+    directory) and `bundle_dir` (the shipped bundle); any may be None, and the sources under it are then skipped."""
 
     kb_dir: Path | None
     data_dir: Path | None
+    bundle_dir: Path | None = None
     skipped: dict[str, str] = field(default_factory=dict)
 
     def file(self, root: str, relative: str) -> Path:
         """A source file under the kb (`root="kb"`) or linking data (`root="linking"`) directory.
 
         Raises:
-            FileNotFoundError: the directory is not set or the file is absent.
+            SourceNotGiven: the directory is not set.
+            FileNotFoundError: the file is absent.
         """
         directory = self.kb_dir if root == "kb" else self.data_dir
         if directory is None:
             flag = "--kb-dir / VANER_KB_DIR" if root == "kb" else f"--linking-dir / {LINKING_DIR_ENV}"
-            raise FileNotFoundError(f"no {root} directory for {relative} (set {flag})")
+            raise SourceNotGiven(f"no {root} directory for {relative} (set {flag})")
         path = directory / relative
         if not path.is_file():
             raise FileNotFoundError(f"dictionary source file not found: {path}")
@@ -73,13 +87,17 @@ class LinkingPaths:
 
 
 def resolve_linking_paths(kb_dir: str | Path | None = None, linking_dir: str | Path | None = None,
-                          corpora_dir: str | Path | None = None) -> LinkingPaths:
+                          corpora_dir: str | Path | None = None,
+                          bundle_dir: str | Path | None = None) -> LinkingPaths:
     """`kb_dir`, else $VANER_KB_DIR, else `<corpora_dir>/kb` (`corpora_dir`, else $VANER_CORPORA_DIR; where it
-    exists); `linking_dir`, else $VANER_LINKING_DIR. Directories that are not given stay None (their sources are
-    skipped).
+    exists); `linking_dir`, else $VANER_LINKING_DIR; `bundle_dir`, else the package's (`bundle.BUNDLE_DIR`, read
+    when called). Directories that are not
+    given stay None (their sources are skipped); like the corpora (`dataset_scripts/corpora.py`), no directory
+    beside the clone is looked for.
 
     Raises:
-        FileNotFoundError: a directory given (or set in the environment) does not exist.
+        FileNotFoundError: a directory given (or set in the environment) does not exist, or the bundle directory
+            has no manifest.
     """
     kb = kb_dir or os.environ.get("VANER_KB_DIR") or None
     corpora_dir = corpora_dir or os.environ.get("VANER_CORPORA_DIR") or None
@@ -92,7 +110,9 @@ def resolve_linking_paths(kb_dir: str | Path | None = None, linking_dir: str | P
         if path is not None and not path.is_dir():
             raise FileNotFoundError(f"{what} directory not found: {path}")
         paths.append(path)
-    return LinkingPaths(*paths)
+    bundle_dir = bundle.BUNDLE_DIR if bundle_dir is None else Path(bundle_dir).expanduser().resolve()
+    read_manifest(bundle_dir)
+    return LinkingPaths(*paths, bundle_dir)
 
 
 # ----------------------------------------------------------------------------------------------------- source readers
@@ -180,7 +200,7 @@ def _read_human_words(paths: LinkingPaths) -> Iterator[Entry]:
 def _train_mentions(paths: LinkingPaths, corpora: Sequence[str], entity_type: str) -> Iterator[Entry]:
     """Gold mentions of the train splits; a name's most frequent concept gets priority 0, the others 1."""
     if paths.data_dir is None:
-        raise FileNotFoundError(f"no linking data directory (set --linking-dir / {LINKING_DIR_ENV})")
+        raise SourceNotGiven(f"no linking data directory (set --linking-dir / {LINKING_DIR_ENV})")
     counts: dict[str, Counter] = defaultdict(Counter)
     for corpus in corpora:
         for _, mention in gold_mentions(split_documents(corpus, "train", paths.data_dir), entity_type):
@@ -205,6 +225,15 @@ def _read_mesh(paths: LinkingPaths) -> Iterator[Entry]:
     for number, line in data_lines(path):
         identifier, name, preferred, categories = line_fields(path, number, line, 4)[:4]
         if identifier != "identifier" and "D" in categories:
+            yield name, (f"MESH:{identifier}",), 0 if preferred == "Y" else 1
+
+
+def _read_mesh_diseases(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("linking", "kb/mesh_2024/mesh_descriptors.tsv")
+    for number, line in data_lines(path):
+        identifier, name, preferred, _, top_levels = line_fields(path, number, line, 5)[:5]
+        # MEDIC's disease branches: Diseases (C) and Mental Disorders (F03), not the rest of Psychiatry (F)
+        if identifier != "identifier" and any(t[:1] == "C" or t == "F03" for t in top_levels.split("|")):
             yield name, (f"MESH:{identifier}",), 0 if preferred == "Y" else 1
 
 
@@ -249,11 +278,14 @@ def read_user_dictionary(path: str | Path) -> Iterator[tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class LinkingSource:
+    """A dictionary source: `reader` reads its raw files; a `shipped` one is read from the bundle instead."""
+
     name: str
     entity_type: str
     reader: Callable[[LinkingPaths], Iterable[Entry]]
     description: str
     licence: str
+    shipped: bool = False
 
 
 LINKING_SOURCES = {
@@ -267,35 +299,43 @@ LINKING_SOURCES = {
                       lambda p: _train_mentions(p, ("ncbi-disease", "bc5cdr"), "Disease"),
                       "NCBI-disease and BC5CDR train-split disease mentions (AIONER PubTator)",
                       "NCBI-disease: public (NCBI); BC5CDR: BioCreative terms; AIONER repository MIT"),
+        LinkingSource("mesh_diseases", "Disease", _read_mesh_diseases,
+                      "MeSH 2024 descriptors, trees C and F03 (jaytimm/mesh-resources)",
+                      "NLM MeSH: free of charge under NLM's terms and conditions", shipped=True),
         LinkingSource("ncbi_gene", "Gene", _read_ncbi_gene, "NCBI Gene Homo_sapiens.gene_info (2019-05)",
-                      "NCBI data, public domain (NLM policy)"),
+                      "NCBI data, public domain (NLM policy)", shipped=True),
         LinkingSource("ncbi_taxonomy", "Species", _read_ncbi_taxonomy,
                       "NCBI Taxonomy binomials (Bioconductor GenomeInfoDbData 1.2.9)",
-                      "NCBI Taxonomy: public domain; package Artistic-2.0"),
+                      "NCBI Taxonomy: public domain; package Artistic-2.0", shipped=True),
         LinkingSource("ncbi_taxlist", "Species", _read_ncbi_taxlist, "NCBI tools taxlist.txt (900 organisms)",
-                      "public domain (NCBI)"),
-        LinkingSource("species_train", "Species", lambda p: _train_mentions(p, ("s800", "linnaeus"), "Species"),
-                      "S800 and LINNAEUS train-split species mentions (AIONER PubTator; S800 test documents out)",
-                      "S800: 'other' (not stated); LINNAEUS: CC BY 4.0; AIONER repository MIT"),
+                      "public domain (NCBI)", shipped=True),
+        LinkingSource("linnaeus_train", "Species", lambda p: _train_mentions(p, ("linnaeus",), "Species"),
+                      "LINNAEUS train-split species mentions (AIONER PubTator)",
+                      "LINNAEUS (Gerner et al. 2010): CC BY 4.0; AIONER repository MIT", shipped=True),
+        LinkingSource("s800_train", "Species", lambda p: _train_mentions(p, ("s800",), "Species"),
+                      "S800 train-split species mentions (AIONER PubTator; S800 test documents out)",
+                      "S800: 'other' (not stated); AIONER repository MIT"),
         LinkingSource("human_words", "Species", _read_human_words,
                       "words for people ('patients', 'children') -> NCBITaxon:9606 (`HUMAN_WORDS`, hand-written)",
                       "this package (MIT)"),
         LinkingSource("mesh", "Chemical", _read_mesh, "MeSH 2024 descriptors, tree D (jaytimm/mesh-resources)",
-                      "NLM MeSH: free of charge under NLM's terms and conditions"),
+                      "NLM MeSH: free of charge under NLM's terms and conditions", shipped=True),
         LinkingSource("mesh_supplementary", "Chemical", _read_mesh_supplementary,
                       "MeSH 2024 supplementary concepts with a pharmacological action (preferred names)",
-                      "NLM MeSH: free of charge under NLM's terms and conditions"),
+                      "NLM MeSH: free of charge under NLM's terms and conditions", shipped=True),
         LinkingSource("chemical_train", "Chemical", lambda p: _train_mentions(p, ("bc5cdr",), "Chemical"),
                       "BC5CDR train-split chemical mentions (AIONER PubTator)",
                       "BC5CDR: BioCreative terms; AIONER repository MIT"),
         LinkingSource("drugbank", "Chemical", _read_drugbank, "DrugBank open vocabulary",
-                      "DrugBank open data (CC0 per DrugBank)"),
+                      "DrugBank open data (CC0 per DrugBank)", shipped=True),
     )
 }
+SHIPPED_SOURCES = tuple(name for name, source in LINKING_SOURCES.items() if source.shipped)
+# Source order breaks ties between names of the same priority: CTD's vocabularies, where present, before MeSH 2024
 DEFAULT_SOURCES = {
-    "Disease": ("medic", "ctd_diseases", "disease_train"),
+    "Disease": ("medic", "ctd_diseases", "disease_train", "mesh_diseases"),
     "Gene": ("ncbi_gene",),
-    "Species": ("ncbi_taxlist", "species_train", "human_words", "ncbi_taxonomy"),
+    "Species": ("ncbi_taxlist", "linnaeus_train", "s800_train", "human_words", "ncbi_taxonomy"),
     "Chemical": ("mesh", "mesh_supplementary", "chemical_train", "drugbank"),
 }
 
@@ -392,24 +432,50 @@ def build_dictionary(entity_type: str, paths: LinkingPaths, sources: Sequence[st
         counts[f"user:{Path(path).stem}"] = len(entries) - sum(counts.values())
     for source in sources:
         try:
-            entries += list(LINKING_SOURCES[source].reader(paths))
+            entries += list(read_source_entries(source, paths))
             counts[source] = len(entries) - sum(counts.values())
         except FileNotFoundError as error:
             skipped[source] = str(error)
-            logger.warning("linking dictionary %s: source %s skipped: %s", entity_type, source, error)
+            log = logger.info if isinstance(error, SourceNotGiven) else logger.warning
+            log("linking dictionary %s: source %s skipped: %s", entity_type, source, error)
     if "drugbank" in sources:
         entries = _join_drugbank(entries)
     return Dictionary(entity_type, entries, skipped, counts)
 
 
+def read_source_entries(source: str, paths: LinkingPaths) -> Iterable[Entry]:
+    """A source's entries: a shipped source's from the bundle, another's from its raw files.
+
+    Raises:
+        FileNotFoundError: no bundle, a bundle without the source, or a raw file absent.
+    """
+    if not LINKING_SOURCES[source].shipped:
+        return LINKING_SOURCES[source].reader(paths)
+    if paths.bundle_dir is None:
+        raise SourceNotGiven(f"no linking bundle for {source}")
+    files = read_manifest(paths.bundle_dir)["sources"]
+    if source not in files:
+        raise FileNotFoundError(f"linking bundle {paths.bundle_dir} has no source {source}")
+    return read_source(paths.bundle_dir / files[source]["file"])
+
+
+def bundle_checksums(paths: LinkingPaths, sources: Sequence[str]) -> dict[str, str]:
+    """The sha256 of each shipped source's bundle file (from the manifest): part of a cached dictionary's key, so
+    that a new bundle rebuilds it, and the same bundle installed elsewhere does not."""
+    if paths.bundle_dir is None:
+        return {}
+    files = read_manifest(paths.bundle_dir)["sources"]
+    return {source: files[source]["sha256"] for source in sources if source in files}
+
+
 def source_files(entity_type: str, paths: LinkingPaths, sources: Sequence[str] | None = None) -> list[Path]:
-    """The files the sources of a type may read (present or not): what the cache key of a dictionary covers."""
+    """The raw files the unshipped sources of a type may read (present or not): with `bundle_checksums`, what
+    the cache key of a dictionary covers."""
     sources = DEFAULT_SOURCES.get(entity_type, ()) if sources is None else tuple(sources)
-    kb = {"medic": ["medic_biosyn"], "ctd_diseases": ["ctd_diseases_2017"], "ncbi_gene": ["ncbi_gene_human"],
-          "ncbi_taxonomy": ["ncbi_taxonomy"], "ncbi_taxlist": ["ncbi_taxonomy"],
-          "drugbank": ["drugbank_open_vocabulary"]}
-    data = {"disease_train": ["pubtator", "biosyn"], "species_train": ["pubtator", "splits"],
-            "chemical_train": ["pubtator", "biosyn"], "mesh": ["kb/mesh_2024"], "mesh_supplementary": ["kb/mesh_2024"]}
+    sources = tuple(source for source in sources if source in LINKING_SOURCES and not LINKING_SOURCES[source].shipped)
+    kb = {"medic": ["medic_biosyn"], "ctd_diseases": ["ctd_diseases_2017"]}
+    data = {"disease_train": ["pubtator", "biosyn"], "s800_train": ["pubtator", "splits"],
+            "chemical_train": ["pubtator", "biosyn"]}
     files = []
     for source in sources:
         for root, table in ((paths.kb_dir, kb), (paths.data_dir, data)):

@@ -42,6 +42,7 @@ from .dictionaries import (
     Dictionary,
     LinkingPaths,
     build_dictionary,
+    bundle_checksums,
     resolve_linking_paths,
     source_files,
 )
@@ -169,10 +170,10 @@ class TypeLinker:
 
 
 def code_signature() -> str:
-    """A digest of the code that builds dictionaries (`text.py`, `dictionaries.py`, `corpora.py`, `linker.py`): a
-    cached dictionary built by other code is rebuilt."""
+    """A digest of the code that builds dictionaries (`text.py`, `dictionaries.py`, `corpora.py`, `linker.py`,
+    `bundle.py`): a cached dictionary built by other code is rebuilt."""
     here = Path(__file__).resolve().parent
-    files = ("text.py", "dictionaries.py", "corpora.py", "linker.py")
+    files = ("text.py", "dictionaries.py", "corpora.py", "linker.py", "bundle.py")
     return fingerprint(*((here / name).read_bytes() for name in files))
 
 
@@ -204,12 +205,16 @@ def _write_pickle(value, path: Path) -> None:
 
 
 class Linker:
-    """Links mentions to concept identifiers, one dictionary per type, each built on first use and cached.
+    """Links mentions to concept identifiers, one dictionary per type, each built on first use and cached. The
+    bundle shipped in the package is always read (MeSH, NCBI Gene and Taxonomy, DrugBank, LINNAEUS train
+    mentions); the directories add the sources whose licences keep them out of it (CTD's vocabularies, S800,
+    NCBI-disease and BC5CDR train mentions).
 
     Args:
         kb_dir: the knowledge-base dictionaries (default $VANER_KB_DIR, else `<corpora_dir>/kb`).
-        linking_dir: the linking data directory (default $VANER_LINKING_DIR): MeSH, train-split mentions.
+        linking_dir: the linking data directory (default $VANER_LINKING_DIR): train-split mentions.
         corpora_dir: the corpora directory, for its `kb/` when `kb_dir` is not given.
+        bundle_dir: the shipped sources (default the package's `linking/bundle/`, `bundle.py`).
         sources: per type, the dictionary sources (default `dictionaries.DEFAULT_SOURCES`).
         user_files: `name<TAB>type<TAB>identifier` files, for any type (their names rank first).
         thresholds: per type, the score under which a mention gets no identifier (default `DEFAULT_THRESHOLDS`).
@@ -218,28 +223,24 @@ class Linker:
         retrieval: "exact" (default) or "faiss" (see the module docstring).
 
     Raises:
-        FileNotFoundError: a directory or user file given does not exist, or no dictionary at all is given.
+        FileNotFoundError: a directory or user file given does not exist, or the bundle is missing.
         ValueError: an unknown retrieval.
     """
 
     def __init__(self, kb_dir: str | Path | None = None, linking_dir: str | Path | None = None,
                  corpora_dir: str | Path | None = None, sources: dict[str, Sequence[str]] | None = None,
                  user_files: Sequence[str | Path] = (), thresholds: dict[str, float] | None = None,
-                 cache_dir: str | Path | None = None, rebuild: bool = False, retrieval: str = "exact"):
+                 cache_dir: str | Path | None = None, rebuild: bool = False, retrieval: str = "exact",
+                 bundle_dir: str | Path | None = None):
         if retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
         self.retrieval = retrieval
-        self.paths: LinkingPaths = resolve_linking_paths(kb_dir, linking_dir, corpora_dir)
+        self.paths: LinkingPaths = resolve_linking_paths(kb_dir, linking_dir, corpora_dir, bundle_dir)
         self.sources = {**DEFAULT_SOURCES, **(sources or {})}
         self.user_files = [Path(p).expanduser().resolve() for p in user_files]
         for path in self.user_files:
             if not path.is_file():
                 raise FileNotFoundError(f"user dictionary not found: {path}")
-        if self.paths.kb_dir is None and self.paths.data_dir is None and not self.user_files:
-            raise FileNotFoundError(
-                "no dictionaries to link with: set VANER_KB_DIR (or VANER_CORPORA_DIR) and VANER_LINKING_DIR, or pass "
-                "--kb-dir, --linking-dir or --link-dictionary (see the README's Concept identifiers)"
-            )
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.cache_dir, self.rebuild = linking_cache_dir(cache_dir), rebuild
         self._linkers: dict[str, TypeLinker] = {}
@@ -258,7 +259,8 @@ class Linker:
         sources = tuple(self.sources.get(entity_type, ()))
         roots = source_files(entity_type, self.paths, sources) + self.user_files
         key = fingerprint(DICTIONARY_FORMAT_VERSION, code_signature(), entity_type, sources, _tree_signature(
-            [root for root in roots if root.exists()]), [str(root) for root in roots])
+            [root for root in roots if root.exists()]), [str(root) for root in roots],
+            bundle_checksums(self.paths, sources))
         path = self.cache_dir / "dictionaries" / f"{entity_type}-{key}.pkl"
         if path.is_file() and not self.rebuild:
             with open(path, "rb") as handle:
