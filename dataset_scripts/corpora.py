@@ -1,4 +1,4 @@
-"""The eight VANER training corpora: one table of facts, and `read_corpus`, which turns a split into records.
+"""The VANER training corpora: one table of facts, and `read_corpus`, which turns a split into records.
 
 Every corpus is described once in `CORPORA` (`corpus_table.py`, re-exported here: entity type, the paper's F1,
 the file of each split in a local mirror and at its public URL, the tag types it uses, licence, citation, the
@@ -26,28 +26,31 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .corpus_table import (  # noqa: F401  (re-exported: the table's names are imported from this module)
+from .corpus_sources import (  # noqa: F401  (re-exported: the table's names are imported from this module)
+    AIONER,
     BADERLAB,
     BC5CDR_CITATION,
     BIOBERT,
     BIOBERT_SPLIT_REPAIR,
-    CORPORA,
-    CORPUS_TYPES,
+    HUNFLAIR,
     MTL,
     MTL_CITATION,
     MTL_LICENCE,
-    PAPER_F1,
     SPLITS,
     VANER,
     Corpus,
+    DocumentSplit,
     Repository,
     Source,
     Split,
+    aioner,
     baderlab,
     biobert,
+    hunflair,
     mtl,
     vaner_jsonl,
 )
+from .corpus_table import CORPORA, CORPUS_TYPES, PAPER_CORPORA, PAPER_F1  # noqa: F401  (re-exported)
 from .tagged_files import Sentence, read_jsonl, read_tagged_file, read_tsv, sentence_records, tag_labels
 
 CORPORA_DIR_ENV = "VANER_CORPORA_DIR"
@@ -65,14 +68,15 @@ class CorpusUnavailableError(FileNotFoundError):
 
 
 def check_corpus_names(names: Sequence[str]) -> list[str]:
-    """Corpus names checked against the table, in the order given, each once; `["all"]` is every corpus.
+    """Corpus names checked against the table, in the order given, each once; `["all"]` is the paper's eight
+    (`PAPER_CORPORA`): the added corpora, which have no test split, are named one by one.
 
     Raises:
         ValueError: no name, or a name the table does not have (named).
     """
     names = list(names)
     if names == ["all"]:
-        return list(CORPORA)
+        return list(PAPER_CORPORA)
     unknown = [name for name in names if name not in CORPORA]
     if unknown or not names:
         problem = f"unknown corpus {', '.join(unknown)}" if unknown else "no corpus named"
@@ -146,6 +150,9 @@ def readable_corpora(
     readable, missing = [], {}
     for name in names:
         corpus = get_corpus(name)
+        if split not in corpus.splits:
+            missing[name] = f"{name} has no {split} split (an added corpus: train and validation only)"
+            continue
         try:
             if root is not None or hub_offline():
                 _locate(corpus, split, corpus.splits[split].source, root, None)
@@ -226,13 +233,17 @@ def read_corpus(
     default: a `datasets` DownloadManager, which caches).
 
     Raises:
-        ValueError: an unknown corpus or split.
+        ValueError: an unknown corpus or split, or a split the corpus does not have (the added corpora's test).
         CorpusUnavailableError: a file is missing (offline, or the download failed).
         CorpusFormatError: a malformed line (file and line named).
     """
     corpus = get_corpus(name)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if not corpus.paper:  # documents, a seeded dev split, the leakage filter: extra_corpora.py
+        from .extra_corpora import read_added_split
+
+        return read_added_split(corpus, split, resolve_corpora_dir(corpora_dir), download)[0]
     return _read_split(corpus, split, resolve_corpora_dir(corpora_dir), download)
 
 

@@ -1,100 +1,31 @@
-"""The corpus table: every fact about the eight VANER training corpora, one `Corpus` each in `CORPORA`.
+"""The corpus table: every fact about the VANER training corpora, one `Corpus` per (corpus, entity type) in
+`CORPORA`: the paper's eight (`PAPER_CORPORA`, here) and the corpora added by issue 33 (`added_corpus_table.py`:
+train and validation only).
 
-Per corpus: the entity type, the paper's F1, the file of each split in a local mirror laid out like shared/corpora
-and at its public URL (a raw-GitHub URL at a pinned commit), the tag types it uses, licence, citation, the counts
-of Table 2 of the VANER paper, and the documented repairs of known defects. Reading is `corpora.py`'s (which
-re-exports every name here: import them from `dataset_scripts.corpora`).
+Per corpus: the entity type, the paper's F1 (the paper's eight), the file of each split in a local mirror laid out
+like shared/corpora and at its public URL (a raw-GitHub URL at a pinned commit), the tag types it uses, licence,
+citation, the counts of Table 2 of the VANER paper, the documented repairs of known defects, and (the added corpora)
+the seeded dev split. Reading is `corpora.py`'s (which re-exports every name here and in `corpus_sources.py`:
+import them from `dataset_scripts.corpora`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
+from .added_corpus_table import ADDED_CORPORA
+from .corpus_sources import (
+    BC5CDR_CITATION,
+    BIOBERT_SPLIT_REPAIR,
+    JNLPBA_CITATION,
+    MTL_LICENCE,
+    SPLITS,
+    Corpus,
+    Split,
+    baderlab,
+    biobert,
+    mtl,
+    vaner_jsonl,
+)
 from .tagged_files import Repair
-
-SPLITS = ("train", "validation", "test")
-
-
-@dataclass(frozen=True)
-class Repository:
-    """A public GitHub repository, pinned to the commit the files were taken from."""
-
-    name: str
-    commit: str
-
-    def url(self, path: str) -> str:
-        return f"https://raw.githubusercontent.com/{self.name}/{self.commit}/{path}"
-
-
-MTL = Repository("cambridgeltl/MTL-Bioinformatics-2016", "df0df02fae6dbb87d88ffcf323b9096528f06f84")
-VANER = Repository("Eulring/VANER", "239b273439e38228f45075bb27f577bcbff3d3b4")
-BADERLAB = Repository("BaderLab/Biomedical-Corpora", "16a661de8ed604dc71da0fcd3d29fcf3bc2ab5ce")
-# A copy of BioBERT's NER data; its JNLPBA files were removed after this commit.
-BIOBERT = Repository("BioMedBERT/biomedbert", "93fd69d6fb59e5c04b5a1ac7668117643c4a8583")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file: its path relative to a local corpora directory, and where it is published.
-
-    The helpers `mtl`, `baderlab`, `biobert` and `vaner_jsonl` spell the layouts of the source repositories."""
-
-    local: str
-    repository: Repository
-    path: str
-    format: str  # "tsv": token<TAB>tag IOB2 lines; "jsonl": the VANER release (prompt + tokens, ner_tags)
-
-    @property
-    def url(self) -> str:
-        return self.repository.url(self.path)
-
-
-def mtl(local: str, path: str) -> Source:
-    return Source(local, MTL, f"data/{path}", "tsv")
-
-
-def baderlab(local: str, path: str) -> Source:
-    return Source(local, BADERLAB, f"corpora/NER/CoNLL/BIO/{path}", "tsv")
-
-
-def biobert(local: str, path: str) -> Source:
-    return Source(local, BIOBERT, f"datasets/NER/{path}", "tsv")
-
-
-def vaner_jsonl(corpus_dir: str, split_file: str) -> Source:
-    return Source(
-        f"vaner_dbr/{corpus_dir}/{split_file}_df_mix2.jsonl",
-        VANER,
-        f"data/vaner_datacohort/{corpus_dir}/{split_file}_df_mix2.jsonl",
-        "jsonl",
-    )
-
-
-@dataclass(frozen=True)
-class Split:
-    """A split is one source file, minus the sentences (matched by token sequence) of the splits in `minus`."""
-
-    source: Source
-    minus: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Corpus:
-    name: str
-    display_name: str
-    entity_type: str  # the one type the corpus annotates (one of VANER_ENTITY_TYPES)
-    paper_f1: float  # the VANER paper's test F1 (%), Table 1
-    splits: Mapping[str, Split]
-    tag_types: frozenset[str]  # tag types (B-<type>) of the entity; untyped B/I tags are always accepted
-    licence: str
-    citation: str
-    table2_sentences: tuple[int, int, int]
-    table2_entities: int
-    ignored_tag_types: frozenset[str] = frozenset()  # typed tags read as O
-    repairs: tuple[Repair, ...] = ()
-    notes: str = ""  # source differences against Table 2
-    missing_hint: str = ""  # added to the error when a file of the corpus is missing
 
 
 def _mtl_splits(mtl_dir: str, local_dir: str, vaner_dir: str, vaner_splits: tuple[str, ...]) -> dict[str, Split]:
@@ -109,22 +40,12 @@ def _mtl_splits(mtl_dir: str, local_dir: str, vaner_dir: str, vaner_splits: tupl
     }
 
 
-MTL_CITATION = (
-    "Crichton G, Pyysalo S, Chiu B, Korhonen A. A neural network multi-task learning approach to biomedical "
-    "named entity recognition. BMC Bioinformatics 18, 368 (2017). doi:10.1186/s12859-017-1776-8"
-)
-MTL_LICENCE = "cc-by-4.0"
-BC5CDR_CITATION = (
-    "Li J, Sun Y, Johnson RJ, et al. BioCreative V CDR task corpus: a resource for chemical disease relation "
-    "extraction. Database 2016, baw068 (2016). doi:10.1093/database/baw068"
-)
-BIOBERT_SPLIT_REPAIR = "BioBERT's sentence splitter cut an entity; the sentence-initial I is read as B"
-
 CORPORA: dict[str, Corpus] = {
     corpus.name: corpus
     for corpus in (
         Corpus(
             name="ncbi",
+            type_only="as-is",
             display_name="NCBI-disease",
             entity_type="Disease",
             paper_f1=88.03,
@@ -139,6 +60,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="bc5cdr-disease",
+            type_only="as-is",
             display_name="BC5CDR-disease",
             entity_type="Disease",
             paper_f1=87.76,
@@ -152,6 +74,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="bc2gm",
+            type_only="converted",
             display_name="BC2GM",
             entity_type="Gene",
             paper_f1=83.47,
@@ -167,6 +90,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="jnlpba",
+            type_only="converted",
             display_name="JNLPBA",
             entity_type="Gene",
             paper_f1=77.41,
@@ -182,8 +106,7 @@ CORPORA: dict[str, Corpus] = {
             tag_types=frozenset({"protein", "PRGE", "DNA", "RNA"}),
             ignored_tag_types=frozenset({"cell_line", "CLLN", "cell_type", "CLTP"}),
             licence="cc-by-3.0",
-            citation="Kim J-D, Ohta T, Tsuruoka Y, Tateisi Y, Collier N. Introduction to the bio-entity "
-            "recognition task at JNLPBA. Proceedings of JNLPBA 2004, 70-75 (2004).",
+            citation=JNLPBA_CITATION,
             table2_sentences=(14731, 3876, 3873),
             table2_entities=30263,
             repairs=tuple(
@@ -198,6 +121,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="bc4chemd",
+            type_only="as-is",
             display_name="BC4CHEMD",
             entity_type="Chemical",
             paper_f1=93.18,
@@ -215,6 +139,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="bc5cdr-chem",
+            type_only="as-is",
             display_name="BC5CDR-chem",
             entity_type="Chemical",
             paper_f1=94.34,
@@ -229,6 +154,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="linnaeus",
+            type_only="as-is",
             display_name="linnaeus",
             entity_type="Species",
             paper_f1=94.06,
@@ -244,6 +170,7 @@ CORPORA: dict[str, Corpus] = {
         ),
         Corpus(
             name="s800",
+            type_only="converted",
             display_name="s800",
             entity_type="Species",
             paper_f1=77.06,
@@ -264,9 +191,13 @@ CORPORA: dict[str, Corpus] = {
             notes="train = the whole-corpus BaderLab file minus the VANER dev/test sentences (by token "
             "sequence); 2 VANER dev sentences do not occur in it (see dataset_scripts/CORPORA.md).",
         ),
+        *ADDED_CORPORA,
     )
 }
-# The corpus names as the instruction writes them, and the type each annotates: what a new model's
+# The VANER paper's eight corpora, in the table's order: "all" (`check_corpus_names`), the default training corpora,
+# the rehearsal and the DBR knowledge base. The added corpora are named one by one.
+PAPER_CORPORA = tuple(name for name, corpus in CORPORA.items() if corpus.paper)
+# The paper corpora's names as the instruction writes them, and the type each annotates: what a new model's
 # `VanerConfig.corpus_types` holds (`backbone.build_vaner_model`).
-CORPUS_TYPES = {name: corpus.entity_type for name, corpus in CORPORA.items()}
-PAPER_F1 = {name: corpus.paper_f1 for name, corpus in CORPORA.items()}  # VANER, Table 1 (%)
+CORPUS_TYPES = {name: CORPORA[name].entity_type for name in PAPER_CORPORA}
+PAPER_F1 = {name: CORPORA[name].paper_f1 for name in PAPER_CORPORA}  # VANER, Table 1 (%)

@@ -17,6 +17,8 @@ from .stats import corpus_stats, format_table
 from .vaner_corpora import VanerCorpora
 
 ALL_CONFIG = "all"
+# Licences under which a corpus is not redistributed: nothing says it may be (the corpus table's licence column).
+NOT_EXPORTED_LICENCES = frozenset({"none stated"})
 REPO_ID = "org/vaner-corpora"  # the repository the card names; `vaner stage --namespace` sets the real one
 
 
@@ -43,6 +45,7 @@ def build(name: str, corpora_dir, cache_dir: str) -> datasets.DatasetDict:
 def export(out_dir, corpora_dir=None, names=tuple(CORPORA), repo_id: str = REPO_ID) -> dict:
     """Write the Hub folder; returns {"exported": [names], "unavailable": {name: reason}, "stats": [...]}.
     An entry point (`vaner data export`, `hub.stage`): `corpora_dir`, else $VANER_CORPORA_DIR, is resolved here.
+    A corpus whose licence is in `NOT_EXPORTED_LICENCES` is not exported (listed as not included, with why).
 
     Raises:
         CorpusUnavailableError: no corpus could be read.
@@ -52,12 +55,15 @@ def export(out_dir, corpora_dir=None, names=tuple(CORPORA), repo_id: str = REPO_
     exported, unavailable, results = [], {}, []
     with tempfile.TemporaryDirectory() as cache_dir:
         for name in names:
+            if CORPORA[name].licence in NOT_EXPORTED_LICENCES:
+                unavailable[name] = f"licence {CORPORA[name].licence!r}: not redistributed"
+                continue
             try:
                 dataset = build(name, None if root is None else str(root), cache_dir)
             except CorpusUnavailableError as error:
                 unavailable[name] = str(error)
                 continue
-            for split in SPLITS:
+            for split in CORPORA[name].splits:
                 path = out_dir / parquet_path(name, split)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 dataset[split].to_parquet(str(path))
@@ -74,14 +80,21 @@ def _configs(exported: list[str]) -> list[dict]:
     configs = [
         {
             "config_name": ALL_CONFIG,
-            "data_files": [
-                {"split": split, "path": [parquet_path(name, split) for name in exported]} for split in SPLITS
+            "data_files": [  # the added corpora have no test split
+                {
+                    "split": split,
+                    "path": [parquet_path(name, split) for name in exported if split in CORPORA[name].splits],
+                }
+                for split in SPLITS
             ],
             "default": True,
         }
     ]
     configs += [
-        {"config_name": name, "data_files": [{"split": split, "path": parquet_path(name, split)} for split in SPLITS]}
+        {
+            "config_name": name,
+            "data_files": [{"split": split, "path": parquet_path(name, split)} for split in CORPORA[name].splits],
+        }
         for name in exported
     ]
     return configs
@@ -117,8 +130,14 @@ def dataset_card(
         for repair in CORPORA[name].repairs
     )
     citations = "\n".join(f"- **{CORPORA[name].display_name}**: {CORPORA[name].citation}" for name in exported)
-    missing = "\n".join(f"- `{name}`: {CORPORA[name].notes or reason}" for name, reason in unavailable.items())
+    missing = "\n".join(
+        f"- `{name}`: {reason if CORPORA[name].licence in NOT_EXPORTED_LICENCES else CORPORA[name].notes or reason}"
+        for name, reason in unavailable.items()
+    )
     source = "the public URLs" if corpora_dir is None else f"a local mirror (`--corpora-dir {corpora_dir}`)"
+    found = {CORPORA[name].entity_type for name in exported}
+    ordered = [t for t in ("Disease", "Chemical", "Gene", "Species", "CellLine", "CellType") if t in found]
+    types = ", ".join(ordered[:-1]) + f" or {ordered[-1]}" if len(ordered) > 1 else ordered[0]
     return f"""---
 {yaml.safe_dump(metadata, sort_keys=False).strip()}
 ---
@@ -135,7 +154,7 @@ ncbi = load_dataset("{repo_id}", "ncbi")
 ```
 
 Columns: `id`, `document_id` (the abstract, where the source marks abstracts), `tokens`, `ner_tags`,
-`entity_type` (Disease, Chemical, Gene or Species) and `corpus`.
+`entity_type` ({types}) and `corpus`.
 
 ## Corpora
 

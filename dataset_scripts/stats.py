@@ -1,5 +1,6 @@
 """Corpus statistics next to Table 2 of the VANER paper: sentences and entities per split, IOB2 validity,
-and sentences a validation or test split shares with train."""
+and sentences a validation or test split shares with train; for the added corpora (issue 33), documents, sentences
+and mentions per split, the documents the leakage filter dropped, and the mentions left out or widened."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from .corpora import CORPORA, SPLITS, CorpusUnavailableError, get_corpus, read_c
 from .tagged_files import CorpusFormatError
 
 TOLERANCE = 0.02  # a relative difference to Table 2 above this is flagged
+# `read_added_split`'s counts of mentions that could not be entities and were left out (never silently)
+LEFT_OUT_KEYS = (
+    "crossing_sentences", "no_word", "discontinuous", "text_mismatch", "documents_left_out", "unmatched", "overlapping"
+)
 
 
 def relative_difference(measured: int, reference: int) -> float:
@@ -28,9 +33,46 @@ def iob2_violations(records: Iterable[Mapping]) -> int:
     )
 
 
+def added_corpus_stats(
+    name: str, splits: Mapping[str, list[Mapping]], reports: Mapping[str, dict] | None = None
+) -> dict:
+    """The statistics of an added corpus from its records per split, with what reading counted where given.
+
+    Args:
+        name (`str`): The corpus.
+        splits (`Mapping[str, list[Mapping]]`): Its records per split (lists of dicts, or `datasets.Dataset`s).
+        reports (`Mapping[str, dict]`, *optional*): `read_added_split`'s counts per split (None: records only).
+
+    Returns:
+        `dict`: {"corpus", "added": True, "available", "entity_type", "licence", "splits": one row per split}.
+    """
+    corpus = get_corpus(name)
+    rows = []
+    for split, records in splits.items():
+        report = (reports or {}).get(split, {})
+        documents = {record["document_id"] or record["id"] for record in records}
+        rows.append(
+            {
+                "split": split,
+                "documents": len(documents),
+                "sentences": len(records),
+                "entities": sum(list(record["ner_tags"]).count(LABEL_B) for record in records),
+                "iob2_violations": iob2_violations(records),
+                "dropped_documents": report.get("dropped_documents"),
+                # counted over the whole source file (both splits), before the split and the leakage filter
+                "left_out": {key: report[key] for key in LEFT_OUT_KEYS if report.get(key)},
+                "widened": report.get("widened"),
+            }
+        )
+    return {"corpus": name, "added": True, "available": True, "entity_type": corpus.entity_type,
+            "licence": corpus.licence, "type_only": corpus.type_only, "splits": rows, "notes": corpus.notes}
+
+
 def corpus_stats(name: str, splits: Mapping[str, list[Mapping]]) -> dict:
     """The statistics of one corpus from its records per split (lists of dicts, or `datasets.Dataset`s)."""
     corpus = get_corpus(name)
+    if not corpus.paper:
+        return added_corpus_stats(name, splits)
     train = {tuple(record["tokens"]) for record in splits["train"]}
     rows = []
     for split, reference in zip(SPLITS, corpus.table2_sentences):
@@ -71,6 +113,9 @@ def collect(corpora_dir=None, names: Iterable[str] = tuple(CORPORA), download=No
     results = []
     for name in names:
         try:
+            if not get_corpus(name).paper:
+                results.append(_collect_added(name, corpora_dir, download))
+                continue
             splits = {split: read_corpus(name, split, corpora_dir, download=download) for split in SPLITS}
         except CorpusUnavailableError as error:
             results.append({"corpus": name, "available": False, "error": str(error), "notes": get_corpus(name).notes})
@@ -80,6 +125,36 @@ def collect(corpora_dir=None, names: Iterable[str] = tuple(CORPORA), download=No
             continue
         results.append(corpus_stats(name, splits))
     return results
+
+
+def _collect_added(name: str, corpora_dir, download) -> dict:
+    """`added_corpus_stats` with the counts of `read_added_split`."""
+    from .corpora import resolve_corpora_dir
+    from .extra_corpora import read_added_split
+
+    corpus = get_corpus(name)
+    root = resolve_corpora_dir(corpora_dir)
+    read = {split: read_added_split(corpus, split, root, download) for split in corpus.splits}
+    return added_corpus_stats(name, {s: r[0] for s, r in read.items()}, {s: r[1] for s, r in read.items()})
+
+
+def format_added_table(results: list[dict]) -> str:
+    """A Markdown table of the added corpora (`added_corpus_stats` results)."""
+    lines = [
+        "| corpus | type | licence | type_only | split | documents | sentences | mentions | dropped documents "
+        "| IOB2 errors | left out or joined (whole file) | widened |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for result in results:
+        for row in result["splits"]:
+            left_out = ", ".join(f"{key} {count}" for key, count in row["left_out"].items())
+            lines.append(
+                f"| {result['corpus']} | {result['entity_type']} | {result['licence']} | {result['type_only']} "
+                f"| {row['split']} | {row['documents']} | {row['sentences']} | {row['entities']} "
+                f"| {'' if row['dropped_documents'] is None else row['dropped_documents']} | {row['iob2_violations']} "
+                f"| {left_out} | {row['widened'] or ''} |"
+            )
+    return "\n".join(lines)
 
 
 def _percent(value: float) -> str:
@@ -94,8 +169,11 @@ def format_table(results: list[dict]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     footnotes = []
+    added = [result for result in results if result.get("added")]
     for result in results:
         name = result["corpus"]
+        if result.get("added"):
+            continue
         if not result["available"]:
             lines.append(f"| {name} | unavailable | | | | | | | | |")
             footnotes.append(f"- {name}: {result['error']}")
@@ -116,4 +194,5 @@ def format_table(results: list[dict]) -> str:
         flagged = result["entities_flagged"] or any(row["flagged"] for row in result["splits"])
         if flagged and result["notes"]:
             footnotes.append(f"- {name} (*): {result['notes']}")
-    return "\n".join(lines + ([""] + footnotes if footnotes else []))
+    text = "\n".join(lines + ([""] + footnotes if footnotes else []))
+    return text + ("\n\nAdded corpora (train and validation only):\n\n" + format_added_table(added) if added else "")

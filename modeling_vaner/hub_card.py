@@ -222,11 +222,13 @@ def render_model_card(
     train_config: dict | None,
     trained: bool,
     release: dict | None = None,
+    one_pass: bool = False,
 ) -> str:
     """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}; `evaluations`: the
     reports (`read_evaluation`) to show, the first one charted; `release`: the release.json of a converted
-    release (`vaner convert-release`), else None."""
-    from dataset_scripts.corpora import CORPORA
+    release (`vaner convert-release`), else None; `one_pass`: the model's form (`config.one_pass`), which the card
+    describes with what a call costs."""
+    from dataset_scripts.corpora import CORPORA, CORPUS_TYPES, PAPER_CORPORA
 
     from .configuration_vaner import VANER_ENTITY_TYPES
     from .export import CODE_FILES, CUSTOM_PIPELINES
@@ -255,14 +257,16 @@ def render_model_card(
         base_model=base_model,
         dtype=settings["dtype"],
         trained=trained,
-        entity_types=list(VANER_ENTITY_TYPES),
+        # the model is trained on the paper's corpora: their types (the added corpora's CellLine is not in it yet)
+        entity_types=[t for t in VANER_ENTITY_TYPES if t in CORPUS_TYPES.values()],
         call_arguments=render_call_arguments(),
         code_files=list(CODE_FILES),
         pipeline_tasks=list(CUSTOM_PIPELINES),
-        corpora=list(CORPORA),
-        corpus_licences=[(corpus.display_name, corpus.licence) for corpus in CORPORA.values()],
+        corpora=list(PAPER_CORPORA),
+        corpus_licences=[(CORPORA[name].display_name, CORPORA[name].licence) for name in PAPER_CORPORA],
         release=release,
-        paper_f1=[(corpus.display_name, f"{corpus.paper_f1:.2f}") for corpus in CORPORA.values()],
+        one_pass=one_pass,
+        paper_f1=[(CORPORA[name].display_name, f"{CORPORA[name].paper_f1:.2f}") for name in PAPER_CORPORA],
         license=settings["backbone_licenses"].get(base_model),
         evaluations=[evaluation_table(evaluation) for evaluation in evaluations],
         chart=settings["chart"],

@@ -31,10 +31,11 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
 
 
 class VanerForTokenClassification(VanerPreTrainedModel):
-    """VANER tagger: `logits` of shape (batch, tokens, num_labels), labels O=0, B=1, I=2.
+    """VANER tagger: a linear O/B/I head (labels O=0, B=1, I=2) on every token of the unmasked backbone.
 
-    `labels` (same shape as `input_ids`) uses -100 for tokens without a label (instruction, special tokens,
-    padding, non-first sub-tokens); the loss is the mean token cross-entropy over the others.
+    The per-type form (`config.one_pass=False`, the paper's) has one head; the instruction names the type. The
+    one-pass form (`config.one_pass=True`, VANER2's) has one head per `config.entity_types` entry, in that order,
+    so that one forward tags every type.
     """
 
     def __init__(self, config: VanerConfig):
@@ -42,7 +43,8 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         self.num_labels = config.num_labels
         self.model = VanerModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout)
-        self.score = nn.Linear(config.hidden_size, config.num_labels)
+        # one-pass: the heads side by side in one linear layer, output feature `type * num_labels + label`
+        self.score = nn.Linear(config.hidden_size, config.num_tagging_heads * config.num_labels)
         self.post_init()
 
     def get_input_embeddings(self):
@@ -60,6 +62,19 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         labels: torch.LongTensor | None = None,
         **kwargs,
     ) -> TokenClassifierOutput:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch, tokens)`): The instruction's and the words' token ids.
+            attention_mask (`torch.Tensor` of shape `(batch, tokens)`, *optional*): 1 on tokens, 0 on padding.
+            position_ids, inputs_embeds: as [`LlamaModel`]'s.
+            labels (`torch.LongTensor`, *optional*): Of shape `(batch, tokens)` for the per-type form, `(batch,
+                tokens, types)` for the one-pass form; -100 where a token has no label (instruction, special tokens,
+                padding, non-first sub-tokens) and, one-pass, where the row's corpus does not annotate the type.
+
+        Returns:
+            [`TokenClassifierOutput`]: `logits` of shape `(batch, tokens, num_labels)` (per-type) or `(batch, tokens,
+            types, num_labels)` (one-pass); with `labels`, `loss`: the mean cross-entropy over the labelled entries.
+        """
         outputs = self.model(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -70,10 +85,12 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         )
         hidden_states = self.dropout(outputs.last_hidden_state)
         logits = self.score(hidden_states.to(self.score.weight.dtype))
+        if self.config.one_pass:
+            logits = logits.unflatten(-1, (self.config.num_tagging_heads, self.num_labels))
         loss = None
-        if labels is not None:
+        if labels is not None:  # one code path: the type axis, where there is one, flattens with the tokens
             loss = nn.functional.cross_entropy(
-                logits.float().view(-1, self.num_labels), labels.view(-1).to(logits.device), ignore_index=-100
+                logits.float().reshape(-1, self.num_labels), labels.reshape(-1).to(logits.device), ignore_index=-100
             )
         return TokenClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions

@@ -53,8 +53,9 @@ def export_model_onnx(model: str | None, output, *, int8: bool = False, overwrit
 
 def export_onnx(model, output, *, int8: bool = False, fp32_modules: tuple[str, ...] = FP32_MODULES) -> Path:
     """Write `model`'s forward to `output` as ONNX: inputs `input_ids` and `attention_mask` (batch, tokens), int64;
-    output `logits` (batch, tokens, num_labels), float32; batch and tokens dynamic. The file's metadata holds
-    `model_fingerprint(model)` under "vaner_model" (the pipeline refuses the file for another model).
+    output `logits` (batch, tokens, num_labels), or for a one-pass model (batch, tokens, types, num_labels),
+    float32; batch and tokens dynamic. The file's metadata holds `model_fingerprint(model)` under "vaner_model"
+    (the pipeline refuses the file for another model, or the other form of this one).
 
     Args:
         model: a `VanerForTokenClassification` with its LoRA merged (cast to fp32 in place). One file holds the

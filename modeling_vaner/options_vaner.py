@@ -46,10 +46,11 @@ DEVICES = ("auto", "cpu", "cuda")
 # one dict per (word, entity type) labelled B or I; the others group words into entities, and they coincide here
 # because there are no sub-word scores to combine. Accepted so that code written for BERT pipelines runs as it is.
 AGGREGATION_STRATEGIES = ("simple", "first", "average", "max", "none")
-# Rows (one window of one text for one entity type) per forward, and texts per chunk when the pipeline streams a
-# generator or dataset or `vaner annotate` tags a collection: memory is bounded by a chunk, not the collection,
-# and a chunk's rows are batched by length (larger chunks pad less). The one default of every entry point
-# (`pipeline()`, `load_pipeline`, `vaner extract`, `evaluate`, `annotate`, evaluation during training).
+# Rows (one window of one text, for one entity type or, one-pass, all of them) per forward, and texts per chunk
+# when the pipeline streams a generator or dataset or `vaner annotate` tags a collection: memory is bounded by a
+# chunk, not the collection, and a chunk's rows are batched by length (larger chunks pad less). The one default of
+# every entry point (`pipeline()`, `load_pipeline`, `vaner extract`, `evaluate`, `annotate`, evaluation during
+# training).
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_CHUNK_SIZE = 256
 
@@ -58,8 +59,10 @@ DEFAULT_CHUNK_SIZE = 256
 CALL_ARGUMENTS = (
     (
         "entity_types",
-        "the types to tag (default: all the model's types, `config.entity_types`); a string is one type; any "
-        "non-empty string is allowed (an untrained one gets a warning, once per pipeline); one model pass per type",
+        "the types to tag (default: all the model's types, `config.entity_types`); a string is one type; a "
+        "per-type model (the default form) takes any non-empty string (an untrained one gets a warning, once per "
+        "pipeline) and runs one model pass per type; a one-pass model (`config.one_pass`) tags its trained types "
+        "only (another is an error naming them), all in one pass",
     ),
     (
         "dataset",
@@ -84,7 +87,8 @@ CALL_ARGUMENTS = (
     ),
     (
         "batch_size",
-        f"rows (one window of one sentence for one type) per forward (default {DEFAULT_BATCH_SIZE})",
+        f"rows (one window of one sentence, for one type or, one-pass, all of them) per forward (default "
+        f"{DEFAULT_BATCH_SIZE})",
     ),
     (
         "chunk_size",
@@ -98,7 +102,8 @@ CALL_ARGUMENTS = (
     ),
     (
         "strict_types",
-        "True: a type outside `config.entity_types` is an error, not a warning (default False)",
+        "True: a type outside `config.entity_types` is an error, not a warning (default False; a one-pass model "
+        "always refuses one)",
     ),
     (
         "link",

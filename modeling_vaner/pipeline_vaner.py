@@ -8,7 +8,6 @@ it is.
 
 import contextlib
 import importlib
-from dataclasses import dataclass
 
 import torch
 from transformers import Pipeline
@@ -26,14 +25,15 @@ from .options_vaner import (
 )
 from .processing_vaner import (
     NUM_LABELS,
+    Row,
     Window,
-    build_input,
     cut_at_breaks,
     encode_instruction,
     encode_words,
     prepare_tokenizer,
     sentence_windows,
     spans_to_labels,
+    window_rows,
 )
 from .runtime_vaner import (
     RESOLVED_PRECISIONS,
@@ -46,17 +46,6 @@ from .runtime_vaner import (
     resolve_precision,
 )
 from .text_vaner import DEFAULT_BREAK_RULE, DEFAULT_HYPHEN_RULE, split_raw_words, split_sentences
-
-
-@dataclass
-class _Row:
-    """One model input: one window of one sentence of one text, asked for one entity type."""
-
-    text_index: int
-    type_index: int
-    window_index: int  # index into the text's list of windows
-    input_ids: list[int]
-    first_token_positions: list[int]
 
 
 @add_end_docstrings("\n", render_call_arguments("    "), "\n    ")
@@ -177,14 +166,18 @@ class VanerTokenClassificationPipeline(Pipeline):
     def checked(self, options: CallOptions) -> CallOptions:
         """`options` itself if its dataset is None or one the model knows (`config.corpus_types`), and its entity
         types are the model's trained types, else what `check_trained_types` says (a warning once per type per
-        pipeline, or an error with `options.strict_types`).
+        pipeline, or an error with `options.strict_types`); a one-pass model has no head for an untrained type.
 
         Raises:
-            ValueError: a dataset name the model does not know, or an untrained type with `strict_types`.
+            ValueError: a dataset name the model does not know, an untrained type with `strict_types`, or any
+                untrained type for a one-pass model.
         """
-        known = self.model.config.corpus_types
-        if options.dataset is not None and options.dataset not in known:
-            raise ValueError(f"unknown dataset {options.dataset!r}; known: {', '.join(sorted(known))}, or None")
+        config = self.model.config
+        if options.dataset is not None and options.dataset not in config.corpus_types:
+            known = ", ".join(sorted(config.corpus_types))
+            raise ValueError(f"unknown dataset {options.dataset!r}; known: {known}, or None")
+        for entity_type in options.entity_types if config.one_pass else ():
+            config.head_index(entity_type)  # raises for a type without a head, before anything is tagged
         check_trained_types(
             options.entity_types,
             self.model.config.entity_types,
@@ -194,7 +187,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         )
         return options
 
-    def instruction_ids(self, entity_type: str, dataset: str | None) -> list[int]:
+    def instruction_ids(self, entity_type: str | None, dataset: str | None) -> list[int]:
         key = (entity_type, dataset)
         if key not in self._instruction_cache:
             instruction = self.model.config.instruction(entity_type, dataset)
@@ -202,23 +195,22 @@ class VanerTokenClassificationPipeline(Pipeline):
             self._instruction_cache[key] = encode_instruction(self.tokenizer, instruction, keep_space)
         return self._instruction_cache[key]
 
-    def rows_for(self, pieces, windows, entity_types, dataset) -> list[_Row]:
-        """One row per (entity type, window)."""
-        rows = []
-        for type_index, entity_type in enumerate(entity_types):
-            instruction = self.instruction_ids(entity_type, dataset)
-            for window_index, window in enumerate(windows):
-                row = build_input(instruction, pieces[window.first_word : window.last_word])
-                rows.append(_Row(0, type_index, window_index, row["input_ids"], row["first_token_positions"]))
-        return rows
+    def row_instructions(self, entity_types, dataset) -> list[tuple[list[int], dict[int, int]]]:
+        """`(instruction ids, heads)` of each row a window gets (`processing_vaner.Row`): per type asked for, its
+        instruction and the one head of a per-type model; for a one-pass model, one row for all of them."""
+        config = self.model.config
+        if config.one_pass:
+            heads = {index: config.head_index(entity_type) for index, entity_type in enumerate(entity_types)}
+            return [(self.instruction_ids(None, dataset), heads)]
+        return [(self.instruction_ids(t, dataset), {index: 0}) for index, t in enumerate(entity_types)]
 
-    def window_budget(self, entity_types, dataset) -> int:
-        """Word tokens a window can hold after the longest instruction of `entity_types`.
+    def window_budget(self, instructions) -> int:
+        """Word tokens a window can hold after the longest of `instructions` (`row_instructions`).
 
         Raises:
             ValueError: the instruction alone fills `config.max_window_tokens`.
         """
-        longest_instruction = max(len(self.instruction_ids(t, dataset)) for t in entity_types)
+        longest_instruction = max(len(instruction_ids) for instruction_ids, _ in instructions)
         window = self.model.config.max_window_tokens
         if window <= longest_instruction:
             raise ValueError(
@@ -245,8 +237,9 @@ class VanerTokenClassificationPipeline(Pipeline):
         sentences = split_sentences(text, spans) if options.sentence_split else [(0, len(spans))] if spans else []
         if self.break_rule == "sentence":
             sentences = cut_at_breaks(sentences, breaks)
-        windows = sentence_windows([len(ids) for ids in pieces], sentences, self.window_budget(entity_types, dataset))
-        rows = self.rows_for(pieces, windows, entity_types, dataset)
+        instructions = self.row_instructions(entity_types, dataset)
+        windows = sentence_windows([len(ids) for ids in pieces], sentences, self.window_budget(instructions))
+        rows = window_rows(instructions, pieces, windows)
         return {
             "text": text,
             "spans": spans,
@@ -260,7 +253,8 @@ class VanerTokenClassificationPipeline(Pipeline):
         }
 
     def _forward(self, model_inputs: dict) -> dict:
-        """Label probabilities for one padded batch: {"probabilities": (batch, tokens, labels)}."""
+        """Label probabilities for one padded batch: {"probabilities": (batch, tokens, heads, labels)}, heads 1
+        for a per-type model, one per `config.entity_types` entry for a one-pass model."""
         # no autocast context at all when not autocasting: a caller's own (the Trainer's) then applies
         autocast = torch.autocast(self.device.type, torch.bfloat16) if self.precision.autocast else None
         with torch.inference_mode(), autocast or contextlib.nullcontext():
@@ -268,7 +262,8 @@ class VanerTokenClassificationPipeline(Pipeline):
                 input_ids=model_inputs["input_ids"].to(self.device),
                 attention_mask=model_inputs["attention_mask"].to(self.device),
             ).logits
-        return {"probabilities": logits.float().softmax(-1).cpu()}
+        probabilities = logits.float().softmax(-1).cpu()
+        return {"probabilities": probabilities.view(*probabilities.shape[:2], -1, NUM_LABELS)}
 
     def merge_windows(self, windows: list[Window], predictions: dict, type_index: int, total: int) -> torch.Tensor:
         """Label probabilities (words x labels) of one entity type over all windows, each word from the window
@@ -304,7 +299,7 @@ class VanerTokenClassificationPipeline(Pipeline):
         return sorted(found, key=lambda item: (item["start"], item["end"], item.get("entity_group") or item["entity"]))
 
     # --- the whole call: batches by length across texts and entity types -------------------------------------
-    def pad_batch(self, rows: list[_Row]) -> dict:
+    def pad_batch(self, rows: list[Row]) -> dict:
         """The batch's model inputs, and per row the `offset` of its first token (left padding)."""
         sequences = [row.input_ids for row in rows]
         if self.padding == "visible":
@@ -317,7 +312,8 @@ class VanerTokenClassificationPipeline(Pipeline):
 
     def predict_rows(self, items: list[dict], batch_size: int) -> None:
         """Run every row of every item, shortest first, in padded batches; store each row's word label
-        probabilities (words x labels) in its item's "predictions" under (type_index, window_index)."""
+        probabilities (words x labels) of each type it tags in its item's "predictions" under (type index,
+        window_index): one forward, one type or (one-pass) all of them."""
         rows = []
         for item_index, item in enumerate(items):
             item["predictions"] = {}
@@ -333,9 +329,9 @@ class VanerTokenClassificationPipeline(Pipeline):
                 model_inputs = self.pad_batch(batch)
                 probabilities = self._forward(model_inputs)["probabilities"]
                 for row, offset, row_probabilities in zip(batch, model_inputs["offsets"], probabilities):
-                    items[row.text_index]["predictions"][(row.type_index, row.window_index)] = row_probabilities[
-                        [position + offset for position in row.first_token_positions]
-                    ]
+                    words = row_probabilities[[position + offset for position in row.first_token_positions]]
+                    for type_index, head in row.heads.items():
+                        items[row.text_index]["predictions"][(type_index, row.window_index)] = words[:, head]
                 if bar is not None:
                     bar.update(sum(len(row.input_ids) for row in batch))
 
@@ -414,13 +410,13 @@ class VanerTokenClassificationPipeline(Pipeline):
             `list[torch.Tensor]`: one `(words, 3)` float tensor per sentence.
         """
         options = self.call_options(entity_types=entity_type, dataset=dataset, batch_size=batch_size)
-        entity_types, dataset = options.entity_types, options.dataset
-        budget = self.window_budget(entity_types, dataset)
+        instructions = self.row_instructions(options.entity_types, options.dataset)
+        budget = self.window_budget(instructions)
         items = []
         for words in sentences:
             pieces = encode_words(self.tokenizer, list(words))
             windows = sentence_windows([len(ids) for ids in pieces], [(0, len(words))] if words else [], budget)
-            items.append({"windows": windows, "rows": self.rows_for(pieces, windows, entity_types, dataset)})
+            items.append({"windows": windows, "rows": window_rows(instructions, pieces, windows)})
         self.predict_rows(items, options.batch_size)
         return [
             self.merge_windows(item["windows"], item["predictions"], 0, len(words))

@@ -223,6 +223,50 @@ def sentence_windows(token_counts: list[int], sentences: list[tuple[int, int]], 
     return windows
 
 
+@dataclass
+class Row:
+    """One model input: one window of one sentence of one text, with the entity types its forward tags."""
+
+    text_index: int
+    # {index into the call's entity types: index into the logits' type axis}: one entry for a per-type row (whose
+    # logits have no type axis: head 0), one per type asked for in a one-pass row
+    heads: dict[int, int]
+    window_index: int  # index into the text's list of windows
+    input_ids: list[int]
+    first_token_positions: list[int]
+
+    @property
+    def type_index(self) -> int:
+        """The entity type of a per-type row (its index in the call's entity types).
+
+        Raises:
+            ValueError: a row that tags several types (a one-pass row: read `heads`).
+        """
+        if len(self.heads) != 1:
+            raise ValueError(f"this row tags {len(self.heads)} entity types: read its heads")
+        return next(iter(self.heads))
+
+
+def window_rows(instructions: list[tuple[list[int], dict[int, int]]], pieces, windows: list[Window]) -> list[Row]:
+    """The model inputs of one text: one row per instruction and window.
+
+    Args:
+        instructions: `(instruction ids, heads)` per row a window gets (`Row.heads`): one per type asked for
+            (per-type model), or one naming no type (one-pass model).
+        pieces (`list[list[int]]`): The text's word token ids (`encode_words`).
+        windows (`list[Window]`): The text's windows (`sentence_windows`).
+
+    Returns:
+        `list[Row]`: instruction by instruction, window by window; `text_index` 0 (the caller's to set).
+    """
+    rows = []
+    for instruction_ids, heads in instructions:
+        for window_index, window in enumerate(windows):
+            row = build_input(instruction_ids, pieces[window.first_word : window.last_word])
+            rows.append(Row(0, heads, window_index, row["input_ids"], row["first_token_positions"]))
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # IOB2 spans
 # ---------------------------------------------------------------------------------------------------------------

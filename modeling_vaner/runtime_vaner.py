@@ -176,18 +176,21 @@ def pad_sequences(sequences: list[list[int]], pad_value: int) -> tuple[torch.Ten
     """Right-pad sequences to the longest (the pipeline's batches and the training collator alike).
 
     Args:
-        sequences: `batch` lists of ints (token ids or labels), at least one.
+        sequences: `batch` non-empty lists of ints (token ids or labels) or of equal-length lists of ints (a
+            one-pass model's labels: per token, one per head), at least one.
         pad_value: the value after each sequence's end.
 
     Returns:
-        `(padded, mask)`: two long tensors of shape (batch, longest); `mask` is 1 on the sequences' own positions.
+        `(padded, mask)`: long tensors of shape (batch, longest, ...) (the inner lists' length, if any) and (batch,
+        longest); `mask` is 1 on the sequences' own positions.
     """
-    width = max(len(sequence) for sequence in sequences)
-    padded = torch.full((len(sequences), width), pad_value, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for index, sequence in enumerate(sequences):
-        padded[index, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-        mask[index, : len(sequence)] = 1
+    tensors = [torch.tensor(sequence, dtype=torch.long) for sequence in sequences]
+    width = max(len(tensor) for tensor in tensors)
+    padded = torch.full((len(tensors), width, *tensors[0].shape[1:]), pad_value, dtype=torch.long)
+    mask = torch.zeros((len(tensors), width), dtype=torch.long)
+    for index, tensor in enumerate(tensors):
+        padded[index, : len(tensor)] = tensor
+        mask[index, : len(tensor)] = 1
     return padded, mask
 
 
@@ -211,7 +214,11 @@ def left_pad_visible(sequences: list[list[int]], pad_id: int, width: int) -> tup
 
 
 # The config fields an exported ONNX file must share with the model that runs it (with its head's weights)
-ONNX_CONFIG_FIELDS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types")
+ONNX_CONFIG_FIELDS = (
+    "model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_labels", "entity_types", "one_pass"
+)
+# What a file exported before a field joined ONNX_CONFIG_FIELDS had: every such file is a per-type model's.
+ONNX_FIELDS_BEFORE = {"one_pass": False}
 
 
 def model_fingerprint(model) -> dict:
@@ -226,12 +233,13 @@ def model_fingerprint(model) -> dict:
 class OnnxRuntimeForward:
     """A file written by `vaner export-onnx`, run on the CPU by ONNX Runtime and called like the torch model:
     `forward(input_ids=..., attention_mask=...)` (batch, tokens) returns an object whose `logits` is a float32
-    (batch, tokens, labels) tensor.
+    tensor shaped as the model's: (batch, tokens, labels), or (batch, tokens, types, labels) for a one-pass model.
 
     Raises:
         ImportError: onnxruntime is not installed.
         FileNotFoundError: no file at `path`.
-        ValueError: not a file ONNX Runtime can load, or exported from another model than `model`.
+        ValueError: not a file ONNX Runtime can load, or exported from another model than `model` (another
+            form, per-type or one-pass, too).
     """
 
     def __init__(self, path, model):
@@ -247,7 +255,8 @@ class OnnxRuntimeForward:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime's own exception types (InvalidProtobuf, Fail...)
             raise ValueError(f"{path}: ONNX Runtime cannot load it: {error}") from error
-        exported = json.loads(self.session.get_modelmeta().custom_metadata_map.get("vaner_model", "{}"))
+        metadata = self.session.get_modelmeta().custom_metadata_map.get("vaner_model", "{}")
+        exported = {**ONNX_FIELDS_BEFORE, **json.loads(metadata)}  # the fields an older file predates, as they were
         expected = model_fingerprint(model)
         differing = sorted(key for key in expected.keys() | exported.keys() if exported.get(key) != expected.get(key))
         if differing:

@@ -72,6 +72,8 @@ def staged_model(tiny_model_folder, tmp_path):
 def test_staged_model_card_comes_from_the_json(staged_model):
     folder = staged_model / "vaner-tiny"
     metadata = front_matter(folder / "README.md")
+    card = (folder / "README.md").read_text()
+    assert "link=True" in card and "NCBIGene:672" in card and "U.S. National Library of Medicine" in card
     assert metadata["pipeline_tag"] == "token-classification" and metadata["library_name"] == "transformers"
     assert metadata["base_model"] == BASE_MODEL
     assert metadata["datasets"] == [f"{NAMESPACE}/vaner-corpora", f"{NAMESPACE}/vaner-dbr"]

@@ -4,12 +4,13 @@ import argparse
 import json
 import sys
 
-from dataset_scripts.corpora import CORPORA, SPLITS
+from dataset_scripts.corpora import CORPORA, PAPER_CORPORA, SPLITS
 
 from ..dbr import DBR_VARIANTS
 from .options import add_corpora_dir_option
 
 ALL_CORPORA = list(CORPORA)
+PAPER = list(PAPER_CORPORA)  # the default: the added corpora are named one by one
 DESCRIPTION = "Dense Bioentities Recognition: kb | build | export | check."
 
 
@@ -62,7 +63,7 @@ def register(subparsers) -> None:
 
     export = commands.add_parser("export", help="write the training mixture as a Hub dataset folder (org/vaner-dbr)")
     export.add_argument("--output", required=True, help="output folder")
-    export.add_argument("--corpora", nargs="+", default=ALL_CORPORA, choices=ALL_CORPORA)
+    export.add_argument("--corpora", nargs="+", default=PAPER, choices=ALL_CORPORA)
     export.add_argument("--skip-unavailable", action="store_true", help="leave out corpora whose files are missing")
     export.add_argument("--variant", default="dbr", choices=DBR_VARIANTS)
     export.add_argument("--limit", type=int, help="only the first N sentences of each corpus")

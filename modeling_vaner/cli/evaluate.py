@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dataset_scripts.corpora import SPLITS
 
+from ..evaluation import GOLDS
 from ..options_vaner import DECODINGS, PADDINGS
 from .options import add_corpora_dir_option, add_tagger_options, pipeline_arguments
 
@@ -40,6 +41,13 @@ def register(subparsers) -> None:
         choices=("dataset", "type-only"),
         help="instruction with the corpus name or type-only (VANER_adapt); default: dataset for --corpus, "
         "type-only for --file",
+    )
+    parser.add_argument(
+        "--gold",
+        choices=GOLDS,
+        default=GOLDS[0],
+        help="corpus: each corpus's own gold (default); guideline: its gold under the type-only guideline "
+        "(docs/GUIDELINES.md), scoring the type-only instruction (--corpus only; dataset-only corpora skipped)",
     )
     parser.add_argument(
         "--limit", type=int, help="score a random subsample of this many sentences per corpus (per type for --file)"
@@ -88,6 +96,7 @@ def run_evaluate(args) -> int:
         split=args.split,
         corpora_dir=args.corpora_dir,
         instruction=args.instruction,
+        gold=args.gold,
         limit=args.limit,
         seed=args.seed,
         decoding=args.decoding,

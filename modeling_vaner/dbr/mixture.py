@@ -9,11 +9,15 @@ Record format (what the trainer consumes), one dict per sentence:
     corpus               str         origin corpus ("ncbi", ...)
     instruction_dataset  str | None  the dataset name for the instruction; None = type-only instruction (DBR)
     source               str         "corpus" or "dbr"
+    document_id          str | None  the document the sentence comes from (a DBR sentence: its corpus sentence's),
+                                     where the reader knows it (the training manifest records it)
 
 Each corpus sentence is followed by its dense sentence (when retrieval found entities). Shuffling is the trainer's job.
+Rows with the type-only instruction follow the type-only guideline (`apply_type_only_guideline`, docs/GUIDELINES.md).
 """
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from .assembly import DBRBuilder, DBRConfig, check_variant
 from .kb import DEFAULT_SOURCES, KB_SOURCES, load_kb
 from .retrieval import DEFAULT_ENCODER, Retriever
 
-RECORD_KEYS = ("id", "tokens", "ner_tags", "entity_type", "corpus", "instruction_dataset", "source")
+RECORD_KEYS = ("id", "tokens", "ner_tags", "entity_type", "corpus", "instruction_dataset", "source", "document_id")
 DEFAULT_SEED = 42
 DATASET_REPO_ID = "org/vaner-dbr"
 
@@ -58,8 +62,49 @@ def mixture_records(sentences: list[dict], corpus: str) -> list[dict]:
         `list[dict]`: records with exactly `RECORD_KEYS`, the dataset instruction and source "corpus".
     """
     return [
-        {**{k: s[k] for k in RECORD_KEYS[:5]}, "instruction_dataset": corpus, "source": "corpus"} for s in sentences
+        {
+            **{k: s[k] for k in RECORD_KEYS[:5]},
+            "instruction_dataset": corpus,
+            "source": "corpus",
+            "document_id": s.get("document_id"),
+        }
+        for s in sentences
     ]
+
+
+def apply_type_only_guideline(records: list[dict], corpus: str) -> tuple[list[dict], Counter]:
+    """The mixture records of `corpus` with each type-only row (`instruction_dataset` None) under the type-only
+    guideline, as the corpus table's `type_only` decides: "converted", its labels converted
+    (`dataset_scripts.guideline`); "as-is", unchanged; "dataset-only", given the dataset instruction instead (its
+    dense sentences, labelled by its own mentions, then teach its guideline, not the type-only one). Rows with the
+    dataset instruction keep the corpus gold.
+
+    Args:
+        records (`list[dict]`): Mixture records of one corpus (this module's format).
+        corpus (`str`): Their corpus.
+
+    Returns:
+        `tuple[list[dict], Counter]`: the records (new dicts where changed, in order) and the counts: "rows" (the
+        type-only rows) and the entities "trimmed", "dropped" and "added" in them (`guideline_records`); for a
+        dataset-only corpus, "dataset_instruction" (the rows given it).
+
+    Raises:
+        ValueError: an unknown corpus.
+    """
+    from dataset_scripts.guideline import guideline_records, type_only_policy
+
+    policy = type_only_policy(corpus)
+    type_only = [index for index, record in enumerate(records) if record["instruction_dataset"] is None]
+    if policy == "dataset-only":
+        counts = Counter(dataset_instruction=len(type_only))
+        records = [{**r, "instruction_dataset": corpus} if r["instruction_dataset"] is None else r for r in records]
+        return records, counts
+    converted, counts = guideline_records([records[index] for index in type_only], corpus)
+    result = list(records)
+    for index, record in zip(type_only, converted):
+        result[index] = record
+    counts["rows"] = len(type_only)
+    return result, counts
 
 
 def build_training_mixture(corpora: Sequence[str], split: str = "train", variant: str = "dbr", corpora_dir=None,
@@ -83,11 +128,11 @@ def build_training_mixture(corpora: Sequence[str], split: str = "train", variant
         if variant != "none":
             builder = builder or load_builder(corpora_dir=corpora_dir, seed=seed, progress=progress, **builder_options)
             built = builder.build(sentences, f"{corpus}-{split}", variant, seed, use_cache=use_cache, progress=progress)
-            dense = {record["id"]: {k: record[k] for k in RECORD_KEYS} for record in built}
+            dense = {record["id"]: {k: record[k] for k in RECORD_KEYS[:-1]} for record in built}
         for sentence in sentences:
             mixture.append(sentence)
             if f"{sentence['id']}-dbr" in dense:
-                mixture.append(dense[f"{sentence['id']}-dbr"])
+                mixture.append({**dense[f"{sentence['id']}-dbr"], "document_id": sentence["document_id"]})
     return mixture
 
 
@@ -117,7 +162,8 @@ def _features():
 
     return Features({"id": Value("string"), "tokens": List(Value("string")),
                      "ner_tags": List(ClassLabel(names=["O", "B", "I"])), "entity_type": Value("string"),
-                     "corpus": Value("string"), "instruction_dataset": Value("string"), "source": Value("string")})
+                     "corpus": Value("string"), "instruction_dataset": Value("string"), "source": Value("string"),
+                     "document_id": Value("string")})
 
 
 def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str = "dbr", corpora_dir=None,
@@ -135,13 +181,15 @@ def export_dataset(output_dir: str | Path, corpora: Sequence[str], variant: str 
                                                           **builder_options)
     counts = {}
     for corpus in corpora:
-        records = build_training_mixture(
-            [corpus], "train", variant, corpora_dir, seed, limit, builder, progress=progress
+        records, guideline = apply_type_only_guideline(
+            build_training_mixture([corpus], "train", variant, corpora_dir, seed, limit, builder, progress=progress),
+            corpus,
         )
         path = output / "data" / corpus / "train.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         Dataset.from_list(records, features=_features()).to_parquet(str(path))
         counts[corpus] = {source: sum(r["source"] == source for r in records) for source in ("corpus", "dbr")}
+        counts[corpus]["guideline"] = "/".join(str(guideline[key]) for key in ("trimmed", "dropped", "added"))
     kb_stats = builder.kb.stats if builder else None
     (output / "kb_stats.json").write_text(json.dumps(kb_stats, indent=2) + "\n", encoding="utf-8")
     (output / "README.md").write_text(_dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, builder),
@@ -162,8 +210,8 @@ def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, buil
     header = yaml.safe_dump({"pretty_name": "VANER DBR training mixture", "license": "other", "language": ["en"],
                              "task_categories": ["token-classification"], "tags": ["biomedical", "ner", "vaner"],
                              "configs": configs}, sort_keys=False).strip()
-    rows = "\n".join(f"| {c} | {CORPUS_TYPES[c]} | {n['corpus']} | {n['dbr']} | {get_corpus(c).licence} |"
-                     for c, n in counts.items())
+    rows = "\n".join(f"| {c} | {CORPUS_TYPES[c]} | {n['corpus']} | {n['dbr']} | {n['guideline']} | "
+                     f"{get_corpus(c).licence} |" for c, n in counts.items())
     kb_table = "_no knowledge base (variant none)_"
     if kb_stats:
         types = list(kb_stats["by_type"])
@@ -186,7 +234,9 @@ def _dataset_card(repo_id, corpora, counts, variant, seed, limit, kb_stats, buil
 Each corpus sentence (`source: corpus`) carries the instruction of its dataset (`instruction_dataset` = corpus
 name); each is followed by its dense sentence (`source: dbr`, `instruction_dataset: null`, type-only instruction):
 knowledge-base names retrieved for phrases of the sentence, at most 10 of the corpus's type (labelled B/I) and 5
-of other types (O), shuffled and concatenated (VANER paper, section 3.4).
+of other types (O), shuffled and concatenated (VANER paper, section 3.4). Dense sentences follow the type-only
+guideline (VANER's docs/GUIDELINES.md: "IL-2 gene" is tagged "IL-2"); the column "guideline" counts the entities it
+trimmed/dropped/added; a corpus that cannot follow it keeps its dataset instruction on them.
 
 Built by `vaner dbr export` (modeling_vaner/dbr) with variant `{variant}`, seed {seed}, limit {limit},
 encoder {encoder}, settings {config}. Configs: one per corpus and `mix` (all of them).
@@ -198,8 +248,8 @@ mix = load_dataset("{repo_id}", "mix", split="train")  # or a local copy of this
 
 ## Sentences
 
-| config | type | corpus sentences | dense sentences | corpus licence |
-|---|---|---|---|---|
+| config | type | corpus sentences | dense sentences | guideline | corpus licence |
+|---|---|---|---|---|---|
 {rows}
 
 ## Knowledge base

@@ -28,6 +28,12 @@ class ModelArguments:
         metadata={"help": "Llama-family folder or hub name; 'smollm2-135m' = the embedded SmolLM2-135M"},
     )
     is_causal: bool = field(default=False, metadata={"help": "keep the causal mask (the unmasking ablation)"})
+    one_pass: bool | None = field(
+        default=None,
+        metadata={"help": "true: one O/B/I head per entity type, all tagged in one pass (VANER2's form; a per-type "
+                          "head it starts from, init_adapter or a VANER backbone, is copied into each); false: the "
+                          "per-type form; default: the backbone's own (per-type for a Llama checkpoint)"},
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank (all linear layers)"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
@@ -83,6 +89,13 @@ class DataArguments:
     )
     eval_corpora: list[str] | None = field(
         default=None, metadata={"help": "the corpora whose dev split is scored (default: all of `corpora`)"}
+    )
+    held_out_corpora: list[str] = field(
+        default_factory=list,
+        metadata={"help": "corpora never trained on, scored at each evaluation on their train and validation splits "
+                  "with the type-only instruction against the guideline's gold (docs/GUIDELINES.md): an "
+                  "out-of-corpus signal (eval_held_out_<name>_f1, eval_held_out_mean_f1), apart from mean_f1; "
+                  "eval_limits / eval_limit_per_corpus subsample them too"},
     )
     corpora_dir: str | None = field(
         default=None, metadata={"help": "local corpora directory (default: $VANER_CORPORA_DIR)"}
@@ -141,6 +154,10 @@ class DataArguments:
         clashes = sorted({source_name(s) for s in self.dev_files} & set(self.corpora))
         if clashes:
             raise ValueError(f"dev_files named like built-in corpora ({', '.join(clashes)}): give them another dataset")
+        self.held_out_corpora = check_corpus_names(self.held_out_corpora) if self.held_out_corpora else []
+        trained_and_held_out = sorted(set(self.held_out_corpora) & set(self.corpora))
+        if trained_and_held_out:
+            raise ValueError(f"held_out_corpora are also in `corpora`: {', '.join(trained_and_held_out)}")
         if self.eval_corpora is not None and set(self.eval_corpora) - set(self.corpora):
             raise ValueError(f"eval_corpora must be among `corpora`, got {', '.join(self.eval_corpora)}")
         if self.dbr_variant not in DBR_VARIANTS:
@@ -152,7 +169,8 @@ class DataArguments:
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
         for name in ("train_limits", "train_repeats", "train_with_dev", "eval_limits"):
-            strays = sorted(set(getattr(self, name)) - set(self.corpora))
+            allowed = set(self.corpora) | (set(self.held_out_corpora) if name == "eval_limits" else set())
+            strays = sorted(set(getattr(self, name)) - allowed)
             if strays:
                 raise ValueError(f"{name} names corpora not in `corpora`: {', '.join(strays)}")
         bad = {corpus: count for corpus, count in self.train_repeats.items() if not isinstance(count, int) or count < 1}

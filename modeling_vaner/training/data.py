@@ -67,7 +67,10 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
     sentence `train_repeats[corpus]` times, plus their DBR sentences once; and every sentence of `train_files`.
     A random `type_only_share` of each corpus's (and named file source's) sentences get the type-only
-    instruction (`instruction_dataset` None, as DBR sentences have).
+    instruction (`instruction_dataset` None, as DBR sentences have), and every type-only row of a corpus follows
+    the type-only guideline (`apply_type_only_guideline`: labels converted where the corpus table says so; no
+    type-only row for a "dataset-only" corpus); what the guideline changed is printed on stderr. A user's file
+    keeps its own labels.
 
     The corpora are read from `corpora_dir` (else $VANER_CORPORA_DIR: resolved here). With neither, a corpus's first
     sentences come from the package's copy where it holds them (`rehearsal.py`: the corpora whose licence allows it,
@@ -83,8 +86,9 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     import sys
 
     from dataset_scripts.corpora import CORPORA, CorpusUnavailableError, hub_offline, resolve_corpora_dir
+    from dataset_scripts.guideline import type_only_policy
 
-    from ..dbr.mixture import build_training_mixture, load_builder, mixture_records
+    from ..dbr.mixture import apply_type_only_guideline, build_training_mixture, load_builder, mixture_records
     from .rehearsal import shipped_corpora, shipped_rehearsal
 
     records = []
@@ -101,7 +105,7 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     # A fine-tune's corpora rehearse: without a corpora directory, the ones the package does not ship are read from
     # their URLs, and left out with a notice where they cannot be (offline, or the download failed).
     optional = [] if not data.train_files or corpora_dir else [n for n in data.corpora if n not in shipped_corpora()]
-    skipped = {}
+    skipped, guideline = {}, {}
     builder = None if data.dbr_variant == "none" or not data.corpora else load_builder(corpora_dir, seed=seed)
     for corpus in data.corpora:
         limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
@@ -130,11 +134,23 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
                 break
         if corpus in skipped:
             continue
+        # a dataset-only corpus gets no type-only row (`apply_type_only_guideline` also moves its dense sentences to
+        # the dataset instruction); the others' draw is unchanged by the guideline: the same seeded rows
         sentences = [index for index, record in enumerate(mixture) if record["source"] == "corpus"]
-        for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(data.type_only_share * len(sentences))):
+        share = 0.0 if type_only_policy(corpus) == "dataset-only" else data.type_only_share
+        for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(share * len(sentences))):
             mixture[index] = {**mixture[index], "instruction_dataset": None}
+        mixture, counts = apply_type_only_guideline(mixture, corpus)
+        if any(counts[key] for key in ("trimmed", "dropped", "added", "dataset_instruction")):
+            guideline[corpus] = counts
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
+    if guideline:
+        print("vaner train: type-only rows under the guideline (docs/GUIDELINES.md): " + "; ".join(
+            f"{name} {counts['rows']} rows, entities trimmed {counts['trimmed']}, dropped {counts['dropped']}, added "
+            f"{counts['added']}" if counts["rows"] else f"{name} dataset-only: {counts['dataset_instruction']} dense "
+            "sentences given the dataset instruction" for name, counts in guideline.items()
+        ), file=sys.stderr)
     if skipped:
         names = "; ".join(f"{name} ({why})" for name, why in skipped.items())
         them = "it" if len(skipped) == 1 else "them"
@@ -143,10 +159,16 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     return records
 
 
+HELD_OUT_PREFIX = "held_out_"  # the dev-set key of a held-out corpus: eval_held_out_<name>_f1
+
+
 def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
     """The dev sentences of each corpus of `eval_corpora` (default `corpora`) not in `train_with_dev`, subsampled
-    to `eval_limits[corpus]` (else `eval_limit_per_corpus`), and of every `dev_files` source, whole."""
+    to `eval_limits[corpus]` (else `eval_limit_per_corpus`), and of every `dev_files` source, whole; and, under
+    `HELD_OUT_PREFIX + name`, the train and validation sentences of each of `held_out_corpora`, subsampled alike,
+    with the type-only instruction (`instruction_dataset` None) and the guideline's gold (`guideline_records`)."""
     from dataset_scripts.corpora import read_corpus
+    from dataset_scripts.guideline import guideline_records
 
     from ..evaluation import subsample
 
@@ -157,6 +179,12 @@ def dev_records(data: DataArguments, seed: int) -> dict[str, list[dict]]:
         name: subsample(read_corpus(name, "validation", data.corpora_dir), limit, seed)
         for name, limit in limits.items()
     }
+    for name in data.held_out_corpora:
+        splits = (read_corpus(name, split, data.corpora_dir) for split in ("train", "validation"))
+        sentences = [record for records in splits for record in records]
+        sentences = subsample(sentences, data.eval_limits.get(name, data.eval_limit_per_corpus), seed)
+        converted, _ = guideline_records(sentences, name)
+        dev[HELD_OUT_PREFIX + name] = [{**record, "instruction_dataset": None} for record in converted]
     return dev | {source_name(source): file_source_records(source, "dev") for source in data.dev_files}
 
 
@@ -165,9 +193,40 @@ def instruction_dataset(record: dict, dataset_in_instruction: bool) -> str | Non
     return record.get("instruction_dataset", record["corpus"]) if dataset_in_instruction else None
 
 
+def row_groups(records: list[dict], config, dataset_in_instruction: bool) -> list[tuple]:
+    """The training records grouped into model inputs: `(instruction type, instruction dataset, tokens, {head:
+    ner_tags})`. A per-type model gets one group per record (its type in the instruction, head 0). For a one-pass
+    model (`config.one_pass`) records of the same tokens and instruction dataset share one group, each filling its
+    type's head (e.g. BC5CDR's chemical and disease labels of a sentence, both under the type-only instruction),
+    so that one row teaches what both corpora annotate; a record of a type already in the group (a repeat) opens
+    another.
+
+    Raises:
+        ValueError: a record of a type without a head in a one-pass model.
+    """
+    groups, open_groups = [], {}
+    for record in records:
+        dataset = instruction_dataset(record, dataset_in_instruction)
+        if not config.one_pass:
+            groups.append((record["entity_type"], dataset, record["tokens"], {0: record["ner_tags"]}))
+            continue
+        head, key = config.head_index(record["entity_type"]), (tuple(record["tokens"]), dataset)
+        if key not in open_groups or head in open_groups[key][3]:
+            open_groups[key] = (None, dataset, record["tokens"], {})
+            groups.append(open_groups[key])
+        open_groups[key][3][head] = record["ner_tags"]
+    return groups
+
+
 def encode_records(records: list[dict], tokenizer, config, max_length: int, dataset_in_instruction: bool) -> list[dict]:
-    """Model rows {input_ids, labels} for training records; a sentence longer than the window budget
-    (`max_length` minus the instruction) becomes several rows, each word labelled in the window that owns it."""
+    """Model rows {input_ids, labels} for training records (grouped into inputs by `row_groups`); a sentence longer
+    than the window budget (`max_length` minus the instruction) becomes several rows, each word labelled in the
+    window that owns it. `labels` holds one label per token for a per-type model, and for a one-pass model one list
+    per token of one label per head, -100 for the heads of types the row's records do not annotate.
+
+    Raises:
+        ValueError: a record of a type without a head in a one-pass model.
+    """
     from tqdm.auto import tqdm
 
     from ..processing_vaner import (
@@ -181,27 +240,33 @@ def encode_records(records: list[dict], tokenizer, config, max_length: int, data
 
     instructions: dict[tuple, list[int]] = {}
     rows = []
-    for record in tqdm(records, desc="encode", unit="sentence", mininterval=2):
-        key = (record["entity_type"], instruction_dataset(record, dataset_in_instruction))
+    for entity_type, dataset, tokens, tags in tqdm(
+        row_groups(records, config, dataset_in_instruction), desc="encode", unit="sentence", mininterval=2
+    ):
+        key = (entity_type, dataset)
         if key not in instructions:
             instructions[key] = encode_instruction(tokenizer, config.instruction(*key), config.keep_instruction_space)
         instruction_ids = instructions[key]
-        pieces = encode_words(tokenizer, record["tokens"])
+        pieces = encode_words(tokenizer, tokens)
         windows = split_into_windows([len(ids) for ids in pieces], max_length - len(instruction_ids))
         owners = assign_words_to_windows(windows, len(pieces))
         for index, (first, last) in enumerate(windows):
-            labels = [
-                tag if owners[word] == index else IGNORE_INDEX
-                for word, tag in enumerate(record["ner_tags"][first:last], first)
-            ]
-            row = build_input(instruction_ids, pieces[first:last], labels)
-            rows.append({"input_ids": row["input_ids"], "labels": row["labels"]})
+            row = build_input(instruction_ids, pieces[first:last])
+            labels = [[IGNORE_INDEX] * config.num_tagging_heads for _ in row["input_ids"]]
+            for head, ner_tags in tags.items():
+                for position, word in zip(row["first_token_positions"], range(first, last)):
+                    if owners[word] == index:
+                        labels[position][head] = ner_tags[word]
+            # a per-type model's labels have no type axis, as its logits have none
+            labels = labels if config.one_pass else [token_labels[0] for token_labels in labels]
+            rows.append({"input_ids": row["input_ids"], "labels": labels})
     return rows
 
 
 @dataclass
 class PaddingCollator:
-    """Pads a batch of rows to its longest row: input_ids with the pad token, labels with -100."""
+    """Pads a batch of rows to its longest row: input_ids with the pad token, labels (per token a label, or a
+    one-pass model's list of one label per head) with -100."""
 
     pad_token_id: int
 

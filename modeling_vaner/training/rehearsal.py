@@ -20,7 +20,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from dataset_scripts.corpora import CORPORA, read_corpus, resolve_corpora_dir
+from dataset_scripts.corpora import CORPORA, PAPER_CORPORA, read_corpus, resolve_corpora_dir
 
 REHEARSAL_FILE = Path(__file__).with_name("rehearsal.jsonl")
 CREDITS_FILE = "REHEARSAL.md"  # beside the rehearsal file: sources, licences, citations
@@ -33,9 +33,10 @@ def shipped_corpora() -> list[str]:
     """The corpora whose rehearsal sentences the package ships.
 
     Returns:
-        `list[str]`: the corpora whose licence is in `REDISTRIBUTABLE_LICENCES`, in the table's order.
+        `list[str]`: the paper corpora whose licence is in `REDISTRIBUTABLE_LICENCES`, in the table's order.
     """
-    return [name for name, corpus in CORPORA.items() if corpus.licence in REDISTRIBUTABLE_LICENCES]
+    # the paper's corpora only: the added ones' rehearsal is decided with their place in training
+    return [name for name in PAPER_CORPORA if CORPORA[name].licence in REDISTRIBUTABLE_LICENCES]
 
 
 def build_rehearsal_file(

@@ -7,15 +7,22 @@ import functools
 import sys
 from pathlib import Path
 
+from dataset_scripts.corpora import CORPORA
+
 from ..adapter import EVALUATION_FILE, PLOT_FILE, RUN_ADAPTER_DIR, adapter_recipe, load_adapter_weights, save_adapter
 from ..run_log import LOG_FILE, jsonl_log_callback, plot_log
 from .args import DataArguments, ModelArguments
 from .data import add_file_types, dev_records, encode_records, training_records
+from .manifest import write_training_manifest
 
 
-def build_model(model_args: ModelArguments, max_length: int, verbose: bool = False):
-    """The VANER model with LoRA on all linear layers (head trained in full): `(peft_model, tokenizer)`. `verbose`:
-    show what the libraries print while it loads (`backbone.quiet_loading`)."""
+def build_model(model_args: ModelArguments, max_length: int, verbose: bool = False, entity_types=None):
+    """The VANER model with LoRA on all linear layers (head trained in full, one-pass heads too): `(peft_model,
+    tokenizer)`; `model_args.one_pass` True starts every type's head from a per-type head it is given (a VANER
+    backbone's, `init_adapter`'s). `entity_types`: the types the run trains (`build_vaner_model`: a new model's
+    types, heads for a one-pass one). `verbose`: show what the libraries print while it loads
+    (`backbone.quiet_loading`).
+    """
     import torch
 
     from ..backbone import build_vaner_model, quiet_loading
@@ -33,6 +40,10 @@ def build_model(model_args: ModelArguments, max_length: int, verbose: bool = Fal
             bnb_4bit_compute_dtype=torch.bfloat16,
             llm_int8_skip_modules=["score"],
         )
+    # one_pass None: the backbone's own form (a VANER backbone's config keeps it)
+    form = {} if model_args.one_pass is None else {"one_pass": model_args.one_pass}
+    if entity_types:
+        form["entity_types"] = list(entity_types)
     model, tokenizer = build_vaner_model(
         model_args.backbone,
         is_causal=model_args.is_causal,
@@ -41,6 +52,7 @@ def build_model(model_args: ModelArguments, max_length: int, verbose: bool = Fal
         max_window_tokens=max_length,
         classifier_dropout=model_args.classifier_dropout,
         verbose=verbose,
+        **form,
     )
     lora = LoraConfig(
         task_type=TaskType.TOKEN_CLS,
@@ -77,7 +89,8 @@ def run_training(
     callbacks=(),
     verbose: bool = False,
 ) -> dict:
-    """Train, keep the best checkpoint, save the adapter, evaluate and plot. `train_records` / `dev` replace the
+    """Train (writing the training manifest, `manifest.py`), keep the best checkpoint, save the adapter, evaluate and
+    plot. `train_records` / `dev` replace the
     configured corpora (records as `build_training_mixture` / `read_corpus` return them); `verbose`: show what the
     libraries print while the model loads (`backbone.quiet_loading`). Returns a summary
     {"adapter", "evaluation" (report or None), "global_step", "best_checkpoint", "best_metric"}."""
@@ -99,8 +112,18 @@ def run_training(
     with training_args.main_process_first(desc="training data"):  # read (a bad file fails) before the model loads
         records = train_records if train_records is not None else training_records(data_args, seed)
         dev = dev if dev is not None else dev_records(data_args, seed)
-    model, tokenizer = build_model(model_args, data_args.max_length, verbose)
-    add_file_types(model.get_base_model().config, data_args, records)
+    model, tokenizer = build_model(model_args, data_args.max_length, verbose, corpus_entity_types(data_args.corpora))
+    config = model.get_base_model().config
+    # the model accepts the names of the corpora it trains on as datasets (the added corpora are not in the
+    # table's default `CORPUS_TYPES`)
+    config.corpus_types = {**config.corpus_types, **{name: CORPORA[name].entity_type for name in data_args.corpora}}
+    heads = list(config.entity_types)
+    add_file_types(config, data_args, records)
+    if config.one_pass and config.entity_types != heads:
+        raise ValueError(
+            f"a one-pass model's heads are fixed when it is built ({', '.join(heads)}); train_files add "
+            f"{', '.join(config.entity_types[len(heads):])}: set one_pass: false to train them"
+        )
     if not dev and training_args.eval_strategy != "no":
         raise ValueError("no held-out dev split to evaluate (all corpora in train_with_dev): set eval_strategy: no")
     rows = encode_records(
@@ -123,6 +146,7 @@ def run_training(
         ],
     )
     if trainer.is_world_process_zero():
+        write_training_manifest(records, output_dir)  # what the run trained on, per sentence, for audits
         model.print_trainable_parameters()
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
     trainer.train(resume_from_checkpoint=checkpoint)
@@ -140,6 +164,14 @@ def run_training(
         plot_log(output_dir, adapter_dir / PLOT_FILE)
     trainer.accelerator.wait_for_everyone()
     return summary
+
+
+def corpus_entity_types(corpora) -> list[str]:
+    """The entity types `corpora` annotate (the corpus table's), `VANER_ENTITY_TYPES` first, in that order."""
+    from ..configuration_vaner import VANER_ENTITY_TYPES
+
+    types = {CORPORA[name].entity_type for name in corpora}
+    return [name for name in VANER_ENTITY_TYPES if name in types] + sorted(types - set(VANER_ENTITY_TYPES))
 
 
 def final_evaluation(trainer, data_args: DataArguments, seed: int, adapter_dir: Path) -> dict:

@@ -15,7 +15,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from ..adapter import write_model_config
 from ..evaluation import COUNT_KEYS, load_metric, prf, score_records
 from .args import DataArguments
-from .data import PaddingCollator, instruction_dataset
+from .data import HELD_OUT_PREFIX, PaddingCollator, instruction_dataset
 
 
 class VanerTrainer(Trainer):
@@ -83,7 +83,12 @@ class VanerTrainer(Trainer):
         totals = self.accelerator.reduce(torch.tensor(counts, device=self.args.device), reduction="sum")
         per_corpus = {name: prf(*row.tolist()) for name, row in zip(dev_sets, totals)}
         metrics = {f"{metric_key_prefix}_{name}_f1": result["f1"] for name, result in per_corpus.items()}
-        metrics[f"{metric_key_prefix}_mean_f1"] = sum(r["f1"] for r in per_corpus.values()) / len(per_corpus)
+        # held-out corpora (never trained on) are reported apart: mean_f1 picks checkpoints on in-domain dev
+        groups = {"mean": [r["f1"] for n, r in per_corpus.items() if not n.startswith(HELD_OUT_PREFIX)],
+                  f"{HELD_OUT_PREFIX}mean": [r["f1"] for n, r in per_corpus.items() if n.startswith(HELD_OUT_PREFIX)]}
+        for group, scores in groups.items():
+            if scores:
+                metrics[f"{metric_key_prefix}_{group}_f1"] = sum(scores) / len(scores)
         metrics[f"{metric_key_prefix}_overall_f1"] = prf(*totals.sum(0).tolist())["f1"]
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
