@@ -1,6 +1,6 @@
 """The linking bundle shipped in the package (`modeling_vaner/linking/bundle/`, format in
 `modeling_vaner/linking/bundle.py`): the dictionary sources whose licences allow redistribution
-(`modeling_vaner.linking.dictionaries.SHIPPED_SOURCES`), read from the knowledge-base directory (the corpora
+(`modeling_vaner.linking.sources.SHIPPED_SOURCES`), read from the knowledge-base directory (the corpora
 mirror's `kb/`) and the linking data directory (`dataset_scripts/linking_data.py` builds it), and written compact:
 
     python -m dataset_scripts.linking_bundle --kb-dir ../shared/corpora/kb --linking-dir /work/linking_data \\
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from modeling_vaner.linking.bundle import BUNDLE_FORMAT, MANIFEST, sha256, write_source
-from modeling_vaner.linking.dictionaries import LINKING_SOURCES, SHIPPED_SOURCES, LinkingPaths
+from modeling_vaner.linking.sources import LINKING_SOURCES, SHIPPED_SOURCES, LinkingPaths
 
 # The raw files each shipped source reads: (directory, glob under it), for the manifest's input checksums.
 RAW_FILES = {

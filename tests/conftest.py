@@ -153,3 +153,40 @@ def smollm2_backbone() -> Path:
 
     return convert_embedded_backbone()
 
+
+# ---- linking (test_linking*.py): the tiny dictionaries' bundle in place of the package's, unless asked for
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """The bundle `dataset_scripts/linking_bundle.py` builds from tests/resources/linking."""
+    from linking_resources import TINY_DATA, TINY_KB
+
+    from dataset_scripts.linking_bundle import build_bundle
+
+    out = tmp_path_factory.mktemp("linking") / "bundle"
+    build_bundle(TINY_KB, TINY_DATA, out)
+    return out
+
+
+@pytest.fixture()
+def package_bundle() -> Path:
+    """The bundle shipped in the package, left in place (the other linking tests get the tiny one)."""
+    from modeling_vaner.linking.bundle import BUNDLE_DIR
+
+    return BUNDLE_DIR
+
+
+@pytest.fixture(autouse=True)
+def _tiny_bundle_in_linking_tests(request, monkeypatch):
+    """The linking tests read the tiny bundle unless they ask for `package_bundle` (other tests are left alone)."""
+    if request.module.__name__.startswith("test_linking") and "package_bundle" not in request.fixturenames:
+        monkeypatch.setattr("modeling_vaner.linking.bundle.BUNDLE_DIR", request.getfixturevalue("tiny_bundle"))
+
+
+@pytest.fixture()
+def tiny_linker(tmp_path):
+    """A linker over the tiny dictionaries, with its own cache."""
+    from linking_resources import TINY_DATA, TINY_KB
+
+    from modeling_vaner.linking import Linker
+
+    return Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path / "cache")

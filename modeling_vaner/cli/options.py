@@ -134,7 +134,7 @@ def add_verbose_option(parser) -> None:
 
 def add_linking_dir_options(parser) -> None:
     """`--kb-dir`, `--linking-dir`, `--link-dictionary`: where the concept linker's dictionaries are
-    (`modeling_vaner.linking.dictionaries`)."""
+    (`modeling_vaner.linking.sources`)."""
     parser.add_argument(
         "--kb-dir",
         help="the knowledge-base dictionaries (default: $VANER_KB_DIR, else <corpora dir>/kb)",

@@ -7,8 +7,8 @@ only: a gene of another species gets the human gene whose name it shares, or not
     linker = load_linker()   # the shipped bundle (+ $VANER_KB_DIR, $VANER_LINKING_DIR), built once, cached
     linker.link(["BRCA1"], "Gene")   # [[('NCBIGene:672', 1.0)]]
 
-`text.py`: normalisation and abbreviations; `dictionaries.py`: sources per type; `bundle.py`: the sources shipped
-in the package (`bundle/`); `linker.py`: the method;
+`text.py`: normalisation and abbreviations; `sources.py`: sources per type; `dictionaries.py`: a type's names,
+keyed; `bundle.py`: the sources shipped in the package (`bundle/`); `linker.py`: the method;
 `corpora.py`: gold mentions and splits; `evaluation.py`: accuracy@k (`vaner evaluate-linking`); `tasks.py`: the
 evaluation's task names (light: the command line reads them). Importing this package loads nothing heavy: the
 names below are imported on first use.
@@ -18,7 +18,7 @@ import importlib
 
 _EXPORTS = {
     "Linker": "linker", "load_linker": "linker", "DEFAULT_THRESHOLDS": "linker", "curie": "corpora",
-    "DEFAULT_SOURCES": "dictionaries", "LINKING_SOURCES": "dictionaries",
+    "DEFAULT_SOURCES": "sources", "LINKING_SOURCES": "sources",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -37,15 +37,8 @@ import numpy as np
 from ..dbr.kb import KnowledgeBase, _tree_signature, canonical_type
 from ..dbr.retrieval import CharNgramEncoder, Retriever, squash_punctuation
 from ..dbr.text import fingerprint
-from .dictionaries import (
-    DEFAULT_SOURCES,
-    Dictionary,
-    LinkingPaths,
-    build_dictionary,
-    bundle_checksums,
-    resolve_linking_paths,
-    source_files,
-)
+from .dictionaries import Dictionary, build_dictionary
+from .sources import DEFAULT_SOURCES, LinkingPaths, bundle_checksums, resolve_linking_paths, source_files
 from .tasks import RETRIEVALS
 from .text import bag_key, compact_key, expand_abbreviations, expand_genus, find_abbreviations, name_key
 
@@ -170,10 +163,10 @@ class TypeLinker:
 
 
 def code_signature() -> str:
-    """A digest of the code that builds dictionaries (`text.py`, `dictionaries.py`, `corpora.py`, `linker.py`,
-    `bundle.py`): a cached dictionary built by other code is rebuilt."""
+    """A digest of the code that builds dictionaries (`text.py`, `sources.py`, `dictionaries.py`, `corpora.py`,
+    `linker.py`, `bundle.py`): a cached dictionary built by other code is rebuilt."""
     here = Path(__file__).resolve().parent
-    files = ("text.py", "dictionaries.py", "corpora.py", "linker.py", "bundle.py")
+    files = ("text.py", "sources.py", "dictionaries.py", "corpora.py", "linker.py", "bundle.py")
     return fingerprint(*((here / name).read_bytes() for name in files))
 
 
