@@ -6,8 +6,10 @@
     measured in the same run: the utilization of the arithmetic ceiling; and the share of the eager forward spent
     in the linear layers (what int8 can speed up);
 (c) naive (one text and one entity type per call) versus batched pipeline calls.
+The bare forward replays the very batches a pipeline call ran (recorded from it); after the same warm-up the two
+are timed in turn, best of --repeat rounds, so that a busy spell of the machine falls on one round of both.
 
-Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ...] [--out FILE.json]
+Usage: python benchmarks/speed.py [--model PATH] [--abstracts 32] [--variants ...] [--repeat 2] [--out FILE.json]
 (default output: benchmarks/results/speed_amx.json, speed_avx512_bf16.json or speed_no_bf16.json, by the CPU)
 Variants: fp32, bf16 and int8 (torchao: int8 weights and dynamically quantized int8 activations in the backbone's
 linear layers), each eager and under torch.compile; onnx-fp32 and onnx-int8 (a `vaner export-onnx` file run by ONNX
@@ -19,6 +21,8 @@ settings of the later stages (bf16 frozen weights where bf16 is native, else fp3
 Abstracts: whole GENIA dev abstracts (JNLPBA's shared-task dev file; real MEDLINE text, 237 words on average),
 from $VANER_CORPORA_DIR or ../shared/corpora. (Runs before 2026-11-27 read NCBI-disease test "abstracts" whose
 files mark none: each of those texts was one sentence.)
+
+The yardstick of issue 33, VANER against a BERT-base-shaped tagger: benchmarks/speed_peer.py.
 """
 
 import argparse
@@ -41,6 +45,21 @@ def timed(function, repeat: int = 1) -> float:
         started = time.perf_counter()
         function()
         best = min(best, time.perf_counter() - started)
+    return best
+
+
+def timed_alternately(functions: dict, repeat: int) -> dict[str, float]:
+    """Best wall-clock seconds of each of `functions` (name -> callable), called in turn, round after round,
+    `repeat` rounds: a busy spell of a noisy machine slows one round of all of them, not the one measurement of
+    one of them. Each call starts on a C heap handed back to the system, as every pipeline call after a first one
+    does (the pipeline trims it at its end): none runs on memory the one before left warm."""
+    from modeling_vaner.runtime_vaner import release_freed_memory
+
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(repeat):
+        for name, function in functions.items():
+            release_freed_memory()
+            best[name] = min(best[name], timed(function))
     return best
 
 
@@ -135,25 +154,63 @@ def linear_seconds(model, batches: list[dict]) -> float:
     return seconds
 
 
-def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
-    """(a) and (c); for an eager model also the linear layers' share of the bare forward."""
+def pipeline_batches(tagger, abstracts: list[str], batch_size: int) -> list[dict]:
+    """The padded batches (`pad_batch`'s dicts) that a pipeline call on `abstracts` runs, in its order, recorded
+    from that call: the bare forward replays exactly these, whatever the pipeline's batching does."""
+    batches = []
+    forward = tagger._forward
+
+    def recording_forward(model_inputs: dict) -> dict:
+        batches.append(model_inputs)
+        return forward(model_inputs)
+
+    tagger._forward = recording_forward  # an instance attribute over the method, for this one call
+    try:
+        tagger(abstracts, batch_size=batch_size)
+    finally:
+        del tagger._forward
+    return batches
+
+
+def pipeline_steps(tagger, abstracts: list[str], batch_size: int) -> dict[str, float]:
+    """Seconds of each step of a pipeline call on `abstracts`, run one by one as `tag_texts` runs them: where the
+    pipeline's time goes beyond its forward (`predict_rows` holds the forward)."""
+    from modeling_vaner.runtime_vaner import release_freed_memory
+
+    options = tagger.call_options(batch_size=batch_size)
+    items = []
+    steps = {
+        "preprocess": lambda: items.extend(tagger.preprocess(text, options) for text in abstracts),
+        "predict_rows": lambda: tagger.predict_rows(items, options.batch_size),
+        "postprocess": lambda: [tagger.postprocess(item, options) for item in items],
+        "release_freed_memory": release_freed_memory,
+    }
+    return {name: timed(step) for name, step in steps.items()}
+
+
+def bench_pipeline(tagger, abstracts: list[str], batch_size: int, repeat: int) -> dict:
+    """(a) and (c); for an eager model also the linear layers' share of the bare forward. The pipeline and the bare
+    forward of its own batches are timed in turn, best of `repeat` rounds, both warm; then, once, each step of the
+    pipeline (`pipeline_steps`)."""
     types = list(tagger.model.config.entity_types)
-    items = [tagger.preprocess(text, tagger.call_options(entity_types=types)) for text in abstracts]
-    rows = sorted((row for item in items for row in item["rows"]), key=lambda row: len(row.input_ids))
-    batches = [tagger.pad_batch(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
-    real_tokens = sum(len(row.input_ids) for row in rows)
+    started = time.perf_counter()
+    tagger(abstracts[:2], batch_size=batch_size)  # warm-up (and, compiled, the compilation)
+    tagger(abstracts[0], entity_types=types[:1], batch_size=1)
+    warm_up = time.perf_counter() - started
+    # a whole call, untimed: every batch shape has run once before either path is timed
+    batches = pipeline_batches(tagger, abstracts, batch_size)
+    rows = sum(len(batch["input_ids"]) for batch in batches)
+    real_tokens = sum(int(batch["attention_mask"].sum()) for batch in batches)
     padded_tokens = sum(batch["input_ids"].numel() for batch in batches)
 
     def bare_forward():
         for batch in batches:
             tagger._forward(batch)
 
-    started = time.perf_counter()
-    tagger(abstracts[:2], batch_size=batch_size)  # warm-up (and, compiled, the compilation)
-    tagger(abstracts[0], entity_types=types[:1], batch_size=1)
-    warm_up = time.perf_counter() - started
-    bare = timed(bare_forward)
-    batched = timed(lambda: tagger(abstracts, batch_size=batch_size))
+    seconds = timed_alternately(
+        {"bare": bare_forward, "pipeline": lambda: tagger(abstracts, batch_size=batch_size)}, repeat
+    )
+    bare, batched = seconds["bare"], seconds["pipeline"]
     naive_texts = abstracts[: max(2, len(abstracts) // 4)]  # naive is slow: time a quarter, scale per abstract
     naive = timed(lambda: [tagger(text, entity_types=[t], batch_size=1) for text in naive_texts for t in types])
     flops = sum(forward_flops(tagger.model.config, batch) for batch in batches)
@@ -164,7 +221,8 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
         "warm_up_s": warm_up,
         "abstracts": len(abstracts),
         "entity_types": len(types),
-        "rows": len(rows),
+        "rows": rows,
+        "repeat": repeat,
         "real_tokens": real_tokens,
         "padded_share": 1 - real_tokens / padded_tokens,
         "bare_forward_s": bare,
@@ -173,6 +231,7 @@ def bench_pipeline(tagger, abstracts: list[str], batch_size: int) -> dict:
         "pipeline_tokens_per_s": real_tokens / batched,
         "bare_abstracts_per_s": len(abstracts) / bare,
         "pipeline_vs_bare": bare / batched,
+        "pipeline_steps_s": pipeline_steps(tagger, abstracts, batch_size),  # once, after the timed rounds
         "forward_gflops_per_s": flops / bare / 1e9,
         "naive_abstracts_per_s": len(naive_texts) / naive,
         "batched_vs_naive_speedup": (len(abstracts) / batched) / (len(naive_texts) / naive),
@@ -238,16 +297,17 @@ def bench_lora_step(settings: dict, autocast_bf16: bool, batch_size: int = 8, le
             "lora_step_gflops_per_s": flops / seconds / 1e9, "batch": [batch_size, length]}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder or adapter (default: the embedded vaner-smol)")
     parser.add_argument("--abstracts", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
                         help="default: all where the CPU computes bf16 natively, else the fp32 ones")
-    parser.add_argument("--out", type=Path, help="default: benchmarks/results/speed_<bf16 kind>.json, where the "
-                        "kind is amx, avx512_bf16 or no_bf16 (results differ most between them)")
-    args = parser.parse_args()
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of the timed comparisons; the best counts")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/speed_<bf16 kind>.json, where the kind "
+                        "is amx, avx512_bf16 or no_bf16 (results differ most between them)")
+    args = parser.parse_args(argv)
 
     from modeling_vaner.loading import load_pipeline
 
@@ -274,7 +334,7 @@ def main() -> None:
         else:
             tagger = load_pipeline(args.model, precision=precision, batch_size=args.batch_size, compile=compile)
         load_seconds = time.perf_counter() - started
-        measured = bench_pipeline(tagger, abstracts, args.batch_size)
+        measured = bench_pipeline(tagger, abstracts, args.batch_size, args.repeat)
         measured["load_and_warm_up_s"] = load_seconds + measured.pop("warm_up_s")
         ceiling = results[f"matmul_{precision}_gflops_per_s"]
         measured["forward_utilization"] = measured["forward_gflops_per_s"] / ceiling  # of its own precision's

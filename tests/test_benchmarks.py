@@ -105,6 +105,48 @@ def test_speed_benchmark_reads_whole_abstracts(monkeypatch, tiny_corpora_dir):
     assert all(text.count(" . ") >= 3 for text in abstracts)  # several sentences each, not one
 
 
+def test_speed_benchmark_times_the_bare_forward_on_the_pipelines_own_batches(
+    tiny_pipeline, tiny_corpora_dir, monkeypatch
+):
+    monkeypatch.setenv("VANER_CORPORA_DIR", str(tiny_corpora_dir))
+    speed = load_script("speed")
+    abstracts = speed.load_abstracts(2)
+    measured = speed.bench_pipeline(tiny_pipeline, abstracts, batch_size=4, repeat=1)
+    rows = [row for text in abstracts for row in tiny_pipeline.preprocess(text)["rows"]]
+    assert measured["rows"] == len(rows) and measured["repeat"] == 1
+    assert measured["real_tokens"] == sum(len(row.input_ids) for row in rows)
+    assert measured["bare_forward_s"] > 0 and measured["pipeline_s"] > 0
+    assert list(measured["pipeline_steps_s"]) == ["preprocess", "predict_rows", "postprocess", "release_freed_memory"]
+    assert "_forward" not in vars(tiny_pipeline)  # the recording forward is gone: the method runs again
+
+
+@pytest.mark.parametrize("one_pass", [False, True], ids=["per-type", "one-pass"])
+def test_speed_benchmark_times_vaner_against_the_bert_base_peer(
+    one_pass, tmp_path, tiny_backbone, tiny_corpora_dir, monkeypatch
+):
+    from modeling_vaner.backbone import build_vaner_model
+    from modeling_vaner.export import save_vaner_folder
+
+    monkeypatch.setenv("VANER_CORPORA_DIR", str(tiny_corpora_dir))
+    monkeypatch.setenv("VANER_PRECISION", "fp32")  # ratios only: the precision just has to be one
+    model, tokenizer = build_vaner_model(str(tiny_backbone), one_pass=one_pass)
+    folder = save_vaner_folder(model.eval(), tokenizer, tmp_path / "vaner-tiny")
+    output = tmp_path / "speed_peer.json"
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script imports its sibling speed.py, as when run
+    load_script("speed_peer").main(["--model", str(folder), "--abstracts", "2", "--repeat", "1", "--out", str(output)])
+    report = json.loads(output.read_text())
+    assert report["abstracts"] == 2 and report["one_pass"] is one_pass and report["precision"] == "fp32"
+    types = list(model.config.entity_types)
+    assert report["vaner_passes_per_window"] == {"all_types": 1 if one_pass else len(types), "one_type": 1}
+    peer = report["peer"]
+    assert (peer["num_hidden_layers"], peer["hidden_size"], peer["labels"]) == (12, 768, 2 * len(types) + 1)
+    assert peer["tokens"] > 0 and "bc2gm" in peer["vocabulary"]  # a vocabulary from the tiny training splits
+    for name in ("vaner_all_types", "vaner_one_type"):
+        rate, peer_rate = report[f"{name}_abstracts_per_s"], report["peer_abstracts_per_s"]
+        assert rate > 0 and peer_rate > 0
+        assert report[f"{name}_vs_peer"] == pytest.approx(rate / peer_rate)
+
+
 def test_annotate_benchmark_compares_speed_and_memory(tmp_path, tiny_model_dir, tiny_corpora_dir, monkeypatch):
     monkeypatch.setenv("VANER_CORPORA_DIR", str(tiny_corpora_dir))
     monkeypatch.setenv("VANER_PRECISION", "fp32")  # a speed ratio only: the precision just has to be one
