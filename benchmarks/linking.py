@@ -9,10 +9,11 @@
     and model loading included; peak resident memory): documents/s with `--link` over documents/s without (target:
     at least 0.5) and the peak memory `--link` adds.
 
-Dictionaries: `--kb-dir` (default $VANER_KB_DIR, else <corpora>/kb) and `--linking-dir` (default
-$VANER_LINKING_DIR, else ../linking_data beside the repository).
+Dictionaries: the shipped bundle, plus `--kb-dir` (default $VANER_KB_DIR, else <corpora>/kb) and `--linking-dir`
+(default $VANER_LINKING_DIR, else ../linking_data beside the repository); `--bundle-only`: the bundle alone, what a
+fresh install links with (run it with those variables unset).
 
-Usage: python benchmarks/linking.py [--types Gene] [--documents 1000] [--rounds 2] [--out FILE.json]
+Usage: python benchmarks/linking.py [--bundle-only] [--types Gene] [--documents 1000] [--rounds 2] [--out FILE.json]
 (default output: benchmarks/results/linking_speed.json)
 """
 
@@ -40,7 +41,7 @@ from modeling_vaner.linking import Linker
 kb, data, types, probes, cache = sys.argv[1], sys.argv[2], sys.argv[3].split(','), json.loads(sys.argv[4]), sys.argv[5]
 bundle = sys.argv[6] if len(sys.argv) > 6 else ''
 before = rss_mib()
-linker = Linker(kb_dir=kb, linking_dir=data, cache_dir=cache or None, bundle_dir=bundle or None)
+linker = Linker(kb_dir=kb or None, linking_dir=data or None, cache_dir=cache or None, bundle_dir=bundle or None)
 per_type = {}
 for entity_type in types:
     start = time.perf_counter()
@@ -101,7 +102,7 @@ def measure_annotate(texts: list[str], types: list[str], kb: str, data: str, fol
     source.write_text("\n".join(texts) + "\n", encoding="utf-8")
     base = ["annotate", str(source), str(folder / "out.pubtator"), "--types", *types, "--overwrite"]
     base += ["--model", model] if model else []
-    link = ["--link", "--kb-dir", kb, "--linking-dir", data]
+    link = ["--link"] + (["--kb-dir", kb, "--linking-dir", data] if kb else [])
     runs = {"plain": [], "link": []}
     for _ in range(rounds):
         for name, extra in (("plain", []), ("link", link)):
@@ -124,6 +125,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kb-dir", default=None)
     parser.add_argument("--linking-dir", default=None)
+    parser.add_argument("--bundle-only", action="store_true",
+                        help="link with the shipped bundle alone (no --kb-dir/--linking-dir): a fresh install")
     parser.add_argument("--types", nargs="+", default=["Gene"])
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
@@ -135,8 +138,13 @@ def main(argv=None) -> None:
     from benchmarks.annotate import sentences
     from dataset_scripts.corpora import default_corpora_dir
 
-    kb = args.kb_dir or os.environ.get("VANER_KB_DIR") or str(default_corpora_dir() / "kb")
-    data = args.linking_dir or os.environ.get("VANER_LINKING_DIR") or str(REPO.parent / "linking_data")
+    if args.bundle_only:
+        if args.kb_dir or args.linking_dir or any(os.environ.get(v) for v in ("VANER_KB_DIR", "VANER_LINKING_DIR")):
+            parser.error("--bundle-only: give no --kb-dir/--linking-dir and unset VANER_KB_DIR/VANER_LINKING_DIR")
+        kb = data = ""
+    else:
+        kb = args.kb_dir or os.environ.get("VANER_KB_DIR") or str(default_corpora_dir() / "kb")
+        data = args.linking_dir or os.environ.get("VANER_LINKING_DIR") or str(REPO.parent / "linking_data")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         results = {"threads": os.environ.get("OMP_NUM_THREADS"), "kb_dir": kb, "linking_dir": data}

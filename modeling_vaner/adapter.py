@@ -153,13 +153,50 @@ def load_adapter(path: Path, dtype=None, merge: bool = True, verbose: bool = Fal
     return (model if dtype is None else model.to(dtype)), tokenizer
 
 
+def fit_lora_rank(state: dict, peft_model, source_scale: float) -> dict:
+    """LoRA factors of another rank made to fit `peft_model`'s rank, each layer's update `scale * B @ A` kept (up to
+    the truncation below): a higher rank keeps A's rows and adds the model's own freshly initialised ones, with zero
+    columns in B (the update unchanged, as LoRA starts); a lower rank takes the update's truncated SVD, split evenly
+    between A and B.
+
+    Args:
+        state: the adapter's weights (peft's names); `*.lora_A.weight` of shape (r, in), `*.lora_B.weight` (out, r).
+        peft_model: the model they go into (its rank and `lora_alpha`, and its initial A for new rows).
+        source_scale: the adapter's `lora_alpha / r`.
+
+    Returns:
+        `state` with every LoRA pair of another rank replaced.
+    """
+    import torch
+    from peft import get_peft_model_state_dict
+
+    target = get_peft_model_state_dict(peft_model)
+    lora = peft_model.peft_config["default"]
+    scale = lora.lora_alpha / lora.r
+    fitted = dict(state)
+    for name_a in [name for name in state if name.endswith("lora_A.weight")]:
+        name_b = name_a.replace("lora_A", "lora_B")
+        if name_a not in target or state[name_a].shape == target[name_a].shape:
+            continue
+        a, b, rank = state[name_a], state[name_b] * (source_scale / scale), target[name_a].shape[0]
+        if rank > a.shape[0]:
+            fitted[name_a] = torch.cat([a, target[name_a][a.shape[0]:].float()])
+            fitted[name_b] = torch.cat([b, b.new_zeros(b.shape[0], rank - a.shape[0])], dim=1)
+        else:
+            u, singular, vh = torch.linalg.svd(b @ a, full_matrices=False)
+            root = singular[:rank].sqrt()
+            fitted[name_a], fitted[name_b] = root[:, None] * vh[:rank], u[:, :rank] * root
+    return fitted
+
+
 def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
-    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same r and target layers). A
-    per-type adapter's head starts a one-pass model's every head (`backbone.per_type_head_copies`).
+    """Start from a trained adapter: its LoRA and head weights into `peft_model` (same target layers; another rank
+    is fitted, `fit_lora_rank`). A per-type adapter's head starts a one-pass model's every head
+    (`backbone.per_type_head_copies`).
 
     Raises:
         FileNotFoundError: the folder has no adapter_model.safetensors.
-        ValueError: the adapter does not fit the model (another rank, backbone or set of layers).
+        ValueError: the adapter does not fit the model (another backbone or set of layers).
     """
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -170,13 +207,15 @@ def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
     if not weights.is_file():
         raise FileNotFoundError(f"init_adapter: {weights} does not exist")
     state = {name: tensor.float() for name, tensor in load_file(weights).items()}
+    lora = json.loads((adapter_dir / "adapter_config.json").read_text())
+    state = fit_lora_rank(state, peft_model, lora["lora_alpha"] / lora["r"])
     config = peft_model.get_base_model().config
     if config.one_pass and not json.loads((adapter_dir / "config.json").read_text()).get("one_pass"):
         head = {name for name in state if name.rsplit(".", 2)[-2] == "score"}  # its weight and bias
         state |= {name: per_type_head_copies(state[name], config.num_tagging_heads) for name in head}
     try:
         result = set_peft_model_state_dict(peft_model, state)
-    except RuntimeError as error:  # shape mismatch: another rank or backbone
+    except RuntimeError as error:  # shape mismatch: another backbone
         raise ValueError(
             f"init_adapter {adapter_dir} does not fit this model: {str(error).splitlines()[1].strip()}"
         ) from None

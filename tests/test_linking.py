@@ -18,6 +18,7 @@ from modeling_vaner.linking.text import (
     expand_genus,
     find_abbreviations,
     name_key,
+    word_substitutions,
 )
 
 
@@ -44,6 +45,32 @@ def test_bag_and_compact_keys():
     assert bag_key("cancer of the breast") == bag_key("breast cancer")
     assert compact_key("IL2") == compact_key("IL-2") == compact_key("IL 2")
     assert bag_key("hemophilia A") != bag_key("hemophilia B")
+
+
+def test_word_substitutions_replace_up_to_depth_words():
+    synonyms = {"carcinoma": ("neoplasm",), "prostate": ("prostatic",)}
+    assert word_substitutions("prostate carcinoma", synonyms, depth=1) == {"prostatic carcinoma", "prostate neoplasm"}
+    assert word_substitutions("prostate carcinoma", synonyms) == {"prostatic carcinoma", "prostate neoplasm",
+                                                                  "prostatic neoplasm"}
+    assert word_substitutions("breast cancer", synonyms) == set()
+
+
+def test_synonyms_mined_from_the_dictionary_link_an_unseen_name():
+    from modeling_vaner.linking.dictionaries import SYNONYM_MIN_PAIRS, Dictionary
+    from modeling_vaner.linking.linker import SUBSTITUTION_SCORE, SparseSearch, TypeLinker
+
+    organs = ["breast", "colon", "skin", "lung"][:SYNONYM_MIN_PAIRS]
+    entries = [(f"{organ} {word}", (f"MESH:{organ}",), 0) for organ in organs for word in ("carcinoma", "neoplasm")]
+    entries += [("prostatic neoplasm", ("MESH:D011471",), 0), ("carcinoma", ("MESH:D002277",), 0)]
+    dictionary = Dictionary("Disease", entries)
+    assert dictionary.synonyms == {"carcinoma": ("neoplasm",), "neoplasm": ("carcinoma",)}
+    linker = TypeLinker(dictionary, SparseSearch(dictionary.keys))
+    assert linker.rank(["prostatic carcinoma"]) == [[(("MESH:D011471",), SUBSTITUTION_SCORE)]]
+    # one pair short of the minimum: no synonym; a type outside SYNONYM_TYPES mines none
+    assert Dictionary("Disease", entries[2:]).synonyms == {}
+    species = Dictionary("Species", entries)
+    assert species.synonyms == {}
+    assert TypeLinker(species, SparseSearch(species.keys)).rank(["prostatic carcinoma"])[0][0][1] < SUBSTITUTION_SCORE
 
 
 def test_schwartz_hearst_abbreviations():

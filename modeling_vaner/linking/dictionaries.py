@@ -2,8 +2,9 @@
 order-free and compact lookup (`Dictionary`), built by `build_dictionary`.
 """
 
+import itertools
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,10 +21,56 @@ from .text import bag_key, compact_key, name_key
 
 logger = logging.getLogger(__name__)
 
+# A word pair is a synonym pair when at least this many pairs of one concept's names differ by it alone (3: best
+# accuracy@1 on BioSyn's NCBI-disease and BC5CDR-disease dev against 1 and 2, docs/RESULTS.md); concepts with more
+# names than SYNONYM_MAX_NAMES (gene families, chemical classes) are left out of the mining. The types whose
+# dictionaries teach synonyms (SYNONYM_TYPES): those whose dev accuracy@1 they raise, Disease (NCBI-disease raw
+# mentions 85.01 -> 86.91), not Chemical (BC5CDR dev 93.02 -> 92.87), Species (S800 dev 78.12 -> 77.50) or Gene
+# (GNormPlus train 86.75 -> 86.70; benchmarks/results/linking_synonyms_dev.json).
+SYNONYM_MIN_PAIRS = 3
+SYNONYM_MAX_NAMES = 60
+SYNONYM_TYPES = ("Disease",)
+
+
+def mine_synonyms(keys: Sequence[str],
+                  key_concepts: Sequence[Sequence[tuple[float, int]]]) -> dict[str, tuple[str, ...]]:
+    """Word synonyms learnt from a dictionary: two words are synonyms when, in at least `SYNONYM_MIN_PAIRS` pairs of
+    names of one concept, the names have the same length and differ in that word alone ("carcinoma" and "neoplasm":
+    "prostatic carcinoma" and "prostatic neoplasm", "breast carcinoma" and "breast neoplasm", ...). Sieve-based
+    normalisation's synonym replacement (D'Souza and Ng 2015), its lists learnt from the dictionary.
+
+    Args:
+        keys: the dictionary's names (`name_key`s).
+        key_concepts: per name, its (priority, concept index) pairs.
+
+    Returns:
+        word -> the words that may replace it, sorted.
+    """
+    names: dict[int, list[list[str]]] = defaultdict(list)
+    for key, concepts in zip(keys, key_concepts):
+        for _, concept in concepts:
+            names[concept].append(key.split())
+    pairs: Counter = Counter()
+    for concept_names in names.values():
+        if len(concept_names) > SYNONYM_MAX_NAMES:
+            continue
+        for first, second in itertools.combinations(concept_names, 2):
+            if len(first) == len(second):
+                differing = [(a, b) for a, b in zip(first, second) if a != b]
+                if len(differing) == 1:
+                    pairs[differing[0]] += 1
+                    pairs[differing[0][::-1]] += 1
+    synonyms: dict[str, set[str]] = defaultdict(set)
+    for (word, other), count in pairs.items():
+        if count >= SYNONYM_MIN_PAIRS:
+            synonyms[word].add(other)
+    return {word: tuple(sorted(others)) for word, others in synonyms.items()}
+
 
 class Dictionary:
     """One type's names: `keys` (unique `name_key`s), each with its concepts ranked (`key_concepts[row]`: a list of
-    (priority, concept index)), and the order-free and compact keys pointing at rows.
+    (priority, concept index)), the order-free and compact keys pointing at rows, and the word synonyms its names
+    teach (`synonyms`, `mine_synonyms`; empty for a type outside `SYNONYM_TYPES`).
 
     Args:
         entity_type: the type the dictionary serves.
@@ -63,6 +110,7 @@ class Dictionary:
             self.compact_rows[compact_key(key)].append(row)
             self.bag_rows[bag_key(key)].append(row)
         self.compact_rows, self.bag_rows = dict(self.compact_rows), dict(self.bag_rows)
+        self.synonyms = mine_synonyms(self.keys, self.key_concepts) if entity_type in SYNONYM_TYPES else {}
 
     def __len__(self) -> int:
         return len(self.keys)

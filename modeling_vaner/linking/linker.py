@@ -1,6 +1,6 @@
 """The linker: mentions of a type -> ranked concept identifiers (CURIEs) with scores.
 
-Per mention (`TypeLinker.rank`), candidates come from four lookups, best first:
+Per mention (`TypeLinker.rank`), candidates come from five lookups, best first:
 
 1. the mention's `name_key` equals a dictionary name's (case, hyphens, Greek letters, plurals, British spellings
    folded): score 1.0;
@@ -10,7 +10,11 @@ Per mention (`TypeLinker.rank`), candidates come from four lookups, best first:
    tf): the cosine. `retrieval="exact"` (default) computes it against every name (sparse products, in batches);
    `retrieval="faiss"` takes `dbr/retrieval.py`'s `Retriever` (FAISS over a truncated SVD, the candidates
    re-scored exactly), which misses some best names (accuracy@1 on BioSyn's NCBI-disease and BC5CDR dev: 88.06
-   and 88.13 against 88.44 and 89.09, `benchmarks/results/linking_dev_faiss.json` and `linking_dev.json`).
+   and 88.13 against 88.44 and 89.09, `benchmarks/results/linking_dev_faiss.json` and `linking_dev.json`);
+5. where nothing above reached `SUBSTITUTION_SCORE` (types in `dictionaries.SYNONYM_TYPES`): the mention with up
+   to two words replaced by synonyms the dictionary teaches (`dictionaries.mine_synonyms`: "prostate carcinoma" ->
+   "prostatic neoplasm") equals a name exactly or order-free: `SUBSTITUTION_SCORE`, the concept reached by the most
+   replacements first.
 
 Concepts sharing a name are ordered by the dictionary's priority (a gene's symbol before another gene's synonym). With
 a `context` (the document), abbreviations defined in it ("Huntington disease (HD)") are expanded, and a species
@@ -29,6 +33,7 @@ VANER backbone as a re-ranker was not tried.
 import logging
 import os
 import pickle
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,18 +45,29 @@ from ..dbr.text import fingerprint
 from .dictionaries import Dictionary, build_dictionary
 from .sources import DEFAULT_SOURCES, LinkingPaths, bundle_checksums, resolve_linking_paths, source_files
 from .tasks import RETRIEVALS
-from .text import bag_key, compact_key, expand_abbreviations, expand_genus, find_abbreviations, name_key
+from .text import (
+    bag_key,
+    compact_key,
+    expand_abbreviations,
+    expand_genus,
+    find_abbreviations,
+    name_key,
+    word_substitutions,
+)
 
 logger = logging.getLogger(__name__)
 
 DICTIONARY_FORMAT_VERSION = 1
 COMPACT_SCORE = 0.99
 BAG_SCORE = 0.95
+# Above every TF-IDF cosine it overrides (accuracy@1 on BioSyn's NCBI-disease / BC5CDR-disease dev: 89.96 / 89.76
+# at 0.95, 89.33 / 89.78 at 0.8, against 88.44 / 89.09 without replacements; docs/RESULTS.md).
+SUBSTITUTION_SCORE = 0.95
 RETRIEVAL_DEPTH = 32  # names kept per mention from the TF-IDF search
 SEARCH_BATCH = 64  # mentions per sparse product (its result grows with the dictionary: ~10 MB per mention at most)
-# Best linking F1 on each type's dev mentions (benchmarks/results/linking_dev.json, "threshold_choice"); a type that
-# has none there (a user's) takes the largest.
-DEFAULT_THRESHOLDS = {"Disease": 0.68, "Chemical": 0.78, "Gene": 0.73, "Species": 0.76}
+# Best linking F1 on each type's dev mentions (benchmarks/results/linking_dev_bundle.json, "threshold_choice"); a
+# type that has none there (a user's) takes the largest.
+DEFAULT_THRESHOLDS = {"Disease": 0.70, "Chemical": 0.78, "Gene": 0.73, "Species": 0.76}
 FALLBACK_THRESHOLD = max(DEFAULT_THRESHOLDS.values())
 
 
@@ -132,6 +148,20 @@ class TypeLinker:
                 if concept not in found or candidate > found[concept]:
                     found[concept] = candidate
 
+    def _substitution_candidates(self, key: str, found: dict) -> None:
+        """Lookup 5 (module docstring): each name the key's synonym replacements reach votes for its first
+        concept; every concept voted for scores `SUBSTITUTION_SCORE`, the one with more votes first."""
+        dictionary, votes = self.dictionary, Counter()
+        for variant in word_substitutions(key, dictionary.synonyms):
+            rows = dictionary.bag_rows.get(bag_key(variant), [])
+            if variant in dictionary.key_rows:
+                rows = [dictionary.key_rows[variant], *rows]
+            votes.update(dictionary.key_concepts[row][0][1] for row in rows)
+        for concept, count in votes.items():
+            candidate = (SUBSTITUTION_SCORE, -4, count)
+            if concept not in found or candidate > found[concept]:
+                found[concept] = candidate
+
     def rank(self, keys: Sequence[str], top_k: int = 1) -> list[list[tuple[tuple[str, ...], float]]]:
         """For each key (a `name_key`), up to `top_k` (concept, score) pairs, best first.
 
@@ -149,12 +179,18 @@ class TypeLinker:
             self._row_candidates(dictionary.compact_rows.get(compact_key(key), ()), COMPACT_SCORE, candidates, 1)
             self._row_candidates(dictionary.bag_rows.get(bag_key(key), ()), BAG_SCORE, candidates, 2)
             found.append(candidates)
-        need = [i for i, (key, candidates) in enumerate(zip(keys, found)) if key and len(candidates) < top_k]
+        # the search runs for every key without an exact name (so that the best candidate never depends on top_k)
+        # and for any key with fewer candidates than asked
+        need = [i for i, (key, candidates) in enumerate(zip(keys, found))
+                if key and (len(candidates) < top_k or max(candidates.values())[0] < 1.0)]
         if need and self.retriever is not None:
             hits = self.retriever.search([keys[i] for i in need], top_k=max(RETRIEVAL_DEPTH, top_k))
             for i, rows in zip(need, hits):
                 for row, score in rows:
                     self._row_candidates([row], min(float(score), 1.0), found[i], 3)
+        for key, candidates in zip(keys, found):
+            if key and dictionary.synonyms and max(candidates.values(), default=(0.0,))[0] < SUBSTITUTION_SCORE:
+                self._substitution_candidates(key, candidates)
         ranked = []
         for candidates in found:
             order = sorted(candidates.items(), key=lambda item: (tuple(-v for v in item[1]), item[0]))[:top_k]

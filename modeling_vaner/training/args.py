@@ -55,7 +55,8 @@ class ModelArguments:
     init_adapter: str | None = field(
         default=None,
         metadata={"help": "an adapter folder (`vaner train` output) whose LoRA and head weights start this run: "
-                          "a second training stage, or fine-tuning on your files; 'embedded' = the shipped vaner-smol"},
+                          "a second training stage, or fine-tuning on your files; 'embedded' = the shipped vaner-smol. "
+                          "An adapter of another lora_r is fitted to this run's (adapter.fit_lora_rank)"},
     )
 
     def __post_init__(self):
