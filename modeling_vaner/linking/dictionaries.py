@@ -21,9 +21,9 @@ from .text import bag_key, compact_key, name_key
 
 logger = logging.getLogger(__name__)
 
-# A word pair is a synonym pair when at least this many pairs of one concept's names differ by it alone (3: best
-# accuracy@1 on BioSyn's NCBI-disease and BC5CDR-disease dev against 1 and 2, docs/RESULTS.md); concepts with more
-# names than SYNONYM_MAX_NAMES (gene families, chemical classes) are left out of the mining. The types whose
+# A word pair is a synonym pair when at least this many pairs of one concept's names differ by it alone (3, on
+# BioSyn's NCBI-disease and BC5CDR-disease dev: 1 and 2 break more mentions, 4 is level; docs/RESULTS.md); concepts
+# with more names than SYNONYM_MAX_NAMES (gene families, chemical classes) are left out of the mining. The types whose
 # dictionaries teach synonyms (SYNONYM_TYPES): those whose dev accuracy@1 they raise, Disease (NCBI-disease raw
 # mentions 85.01 -> 86.91), not Chemical (BC5CDR dev 93.02 -> 92.87), Species (S800 dev 78.12 -> 77.50) or Gene
 # (GNormPlus train 86.75 -> 86.70; benchmarks/results/linking_synonyms_dev.json).
