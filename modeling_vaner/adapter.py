@@ -12,8 +12,11 @@ default model, `modeling_vaner/weights/vaner-smol`: every tool takes any of them
 """
 
 import json
+import logging
 import shutil
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 # load_vaner reads config.json with this package's VanerConfig: the configuration_vaner.py copy that
@@ -208,6 +211,9 @@ def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
         raise FileNotFoundError(f"init_adapter: {weights} does not exist")
     state = {name: tensor.float() for name, tensor in load_file(weights).items()}
     lora = json.loads((adapter_dir / "adapter_config.json").read_text())
+    if lora["r"] != peft_model.peft_config["default"].r:
+        logger.warning("init_adapter %s has LoRA rank %d: fitted to this run's rank %d (adapter.fit_lora_rank)",
+                       adapter_dir, lora["r"], peft_model.peft_config["default"].r)
     state = fit_lora_rank(state, peft_model, lora["lora_alpha"] / lora["r"])
     config = peft_model.get_base_model().config
     if config.one_pass and not json.loads((adapter_dir / "config.json").read_text()).get("one_pass"):

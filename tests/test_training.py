@@ -251,7 +251,7 @@ def saved_random_adapter(tiny_backbone, folder):
     return model
 
 
-def test_init_adapter_of_another_rank_keeps_the_update(tmp_path, tiny_backbone):
+def test_init_adapter_of_another_rank_keeps_the_update(tmp_path, tiny_backbone, caplog):
     first = saved_random_adapter(tiny_backbone, tmp_path / "r4")
     updates = lora_updates(first)
     assert updates
@@ -259,6 +259,7 @@ def test_init_adapter_of_another_rank_keeps_the_update(tmp_path, tiny_backbone):
     # a higher rank, another scale: the same update (float32, to 1e-5), the extra rows of A trainable from LoRA's init
     higher, _ = build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=8, lora_alpha=4,
                                            init_adapter=str(tmp_path / "r4")), 64)
+    assert "has LoRA rank 4: fitted to this run's rank 8" in caplog.text
     for name, update in lora_updates(higher).items():
         torch.testing.assert_close(update, updates[name], rtol=1e-5, atol=1e-5)
     assert all(torch.equal(p, heads[name]) for name, p in higher.named_parameters() if name in heads)
