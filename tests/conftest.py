@@ -190,3 +190,22 @@ def tiny_linker(tmp_path):
     from modeling_vaner.linking import Linker
 
     return Linker(kb_dir=TINY_KB, linking_dir=TINY_DATA, cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def random_adapter(tmp_path, tiny_backbone):
+    """A rank-4 (lora_alpha 8) model on the tiny backbone whose trainable weights are moved away from their
+    initialisation, and the adapter folder it is saved to."""
+    import torch
+
+    from modeling_vaner.adapter import save_adapter
+    from modeling_vaner.training import ModelArguments, build_model
+
+    model, _ = build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=4, lora_alpha=8), 64)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.add_(torch.randn_like(parameter))
+    save_adapter(model, tmp_path / "r4")
+    return model, tmp_path / "r4"

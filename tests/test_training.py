@@ -24,7 +24,6 @@ from modeling_vaner.adapter import (
     adapter_recipe,
     average_adapters,
     install_adapter,
-    save_adapter,
 )
 from modeling_vaner.run_log import read_log
 from modeling_vaner.training import (
@@ -233,51 +232,12 @@ def test_config_base_chain(tmp_path, tiny_backbone):
         parse_config(stage)
 
 
-def lora_updates(model) -> dict:
-    """Each LoRA layer's update, scale * B @ A, of shape (out, in)."""
-    return {name: module.scaling["default"] * module.lora_B["default"].weight @ module.lora_A["default"].weight
-            for name, module in model.named_modules() if hasattr(module, "lora_A") and "default" in module.lora_A}
-
-
-def saved_random_adapter(tiny_backbone, folder):
-    """A rank-4 model whose trainable weights are moved away from their initialisation, saved to `folder`."""
-    model, _ = build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=4, lora_alpha=8), 64)
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            if parameter.requires_grad:
-                parameter.add_(torch.randn_like(parameter))
-    save_adapter(model, folder)
-    return model
-
-
-def test_init_adapter_of_another_rank_keeps_the_update(tmp_path, tiny_backbone, caplog):
-    first = saved_random_adapter(tiny_backbone, tmp_path / "r4")
-    updates = lora_updates(first)
-    assert updates
-    heads = {name: p for name, p in first.named_parameters() if p.requires_grad and "lora_" not in name}
-    # a higher rank, another scale: the same update (float32, to 1e-5), the extra rows of A trainable from LoRA's init
-    higher, _ = build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=8, lora_alpha=4,
-                                           init_adapter=str(tmp_path / "r4")), 64)
-    assert "has LoRA rank 4: fitted to this run's rank 8" in caplog.text
-    for name, update in lora_updates(higher).items():
-        torch.testing.assert_close(update, updates[name], rtol=1e-5, atol=1e-5)
-    assert all(torch.equal(p, heads[name]) for name, p in higher.named_parameters() if name in heads)
-    # a lower rank: the best rank-2 approximation of each update (float32, to 1e-4)
-    lower, _ = build_model(ModelArguments(backbone=str(tiny_backbone), lora_r=2, lora_alpha=4,
-                                          init_adapter=str(tmp_path / "r4")), 64)
-    for name, update in lora_updates(lower).items():
-        u, singular, vh = torch.linalg.svd(updates[name], full_matrices=False)
-        torch.testing.assert_close(update, (u[:, :2] * singular[:2]) @ vh[:2], rtol=1e-4, atol=1e-4)
-        assert torch.linalg.matrix_rank(update) <= 2
-
-
-def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone):
-    first = saved_random_adapter(tiny_backbone, tmp_path / "stage1")
+def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone, random_adapter):
+    first, stage1 = random_adapter
     trained = {name: p for name, p in first.named_parameters() if p.requires_grad}
 
     second, _ = build_model(
-        ModelArguments(backbone=str(tiny_backbone), lora_r=4, lora_alpha=8, init_adapter=str(tmp_path / "stage1"),
+        ModelArguments(backbone=str(tiny_backbone), lora_r=4, lora_alpha=8, init_adapter=str(stage1),
                        frozen_dtype="bfloat16"),
         64,
     )
