@@ -85,7 +85,6 @@ def bag_key(text: str) -> str:
     return " ".join(sorted(kept))
 
 
-
 def word_substitutions(key: str, synonyms: dict[str, tuple[str, ...]], depth: int = 2) -> set[str]:
     """The keys reached from `key` (a `name_key`) by replacing up to `depth` of its words, one after another, with
     a synonym ("prostate carcinoma" -> "prostatic carcinoma" -> "prostatic neoplasm"); `key` itself left out.
@@ -94,6 +93,9 @@ def word_substitutions(key: str, synonyms: dict[str, tuple[str, ...]], depth: in
         key: the key whose words are replaced.
         synonyms: word -> the words that may replace it (`dictionaries.mine_synonyms`).
         depth: the most words replaced.
+
+    Returns:
+        The keys reached, each differing from `key` in 1 to `depth` words.
     """
     reached, frontier = set(), {key}
     for _ in range(depth):
@@ -102,6 +104,7 @@ def word_substitutions(key: str, synonyms: dict[str, tuple[str, ...]], depth: in
                     for i, word in enumerate(ws) for other in synonyms.get(word, ())} - reached - {key}
         reached |= frontier
     return reached
+
 
 # ------------------------------------------------------------------------------------------- Schwartz-Hearst (2003)
 _PARENTHESIS = re.compile(r"\(([^()]{1,40})\)")
