@@ -214,7 +214,7 @@ def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
     if lora["r"] != peft_model.peft_config["default"].r:
         logger.warning("init_adapter %s has LoRA rank %d: fitted to this run's rank %d (adapter.fit_lora_rank)",
                        adapter_dir, lora["r"], peft_model.peft_config["default"].r)
-    state = fit_lora_rank(state, peft_model, lora["lora_alpha"] / lora["r"])
+        state = fit_lora_rank(state, peft_model, lora["lora_alpha"] / lora["r"])
     config = peft_model.get_base_model().config
     if config.one_pass and not json.loads((adapter_dir / "config.json").read_text()).get("one_pass"):
         head = {name for name in state if name.rsplit(".", 2)[-2] == "score"}  # its weight and bias

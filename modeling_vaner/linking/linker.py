@@ -188,9 +188,10 @@ class TypeLinker:
             for i, rows in zip(need, hits):
                 for row, score in rows:
                     self._row_candidates([row], min(float(score), 1.0), found[i], 3)
-        for key, candidates in zip(keys, found):
-            if key and dictionary.synonyms and max(candidates.values(), default=(0.0,))[0] < SUBSTITUTION_SCORE:
-                self._substitution_candidates(key, candidates)
+        if dictionary.synonyms:
+            for key, candidates in zip(keys, found):
+                if key and max(candidates.values(), default=(0.0,))[0] < SUBSTITUTION_SCORE:
+                    self._substitution_candidates(key, candidates)
         ranked = []
         for candidates in found:
             order = sorted(candidates.items(), key=lambda item: (tuple(-v for v in item[1]), item[0]))[:top_k]
