@@ -250,6 +250,7 @@ ADDED_CORPORA: tuple[Corpus, ...] = (
         licence="cc-by-3.0",
         citation=JNLPBA_CITATION,
         dev_split=EXTRA_DEV_SPLIT,
-        notes=GENIA_CELL_NOTES + " A data row: whether a model learns CellType is decided on dev.",
+        notes=GENIA_CELL_NOTES + " A data row only: CellType is not a vaner-smol 3 type (dev ablation, "
+        "docs/RESULTS.md).",
     ),
 )

@@ -30,7 +30,8 @@ def check_transformers_version(version: str = transformers.__version__) -> None:
 
 check_transformers_version()
 
-# CellLine: issue 33 (BioID, CLL and GENIA's cell lines); GENIA's CellType is a corpus-table row only, not a type here.
+# CellLine: issue 33 (BioID, CLL and GENIA's cell lines). GENIA's CellType is a corpus-table row only: on dev it
+# learnt to 58.75 F1 and cost CellLine 4-10 points (docs/RESULTS.md, "CellType").
 VANER_ENTITY_TYPES = ("Disease", "Chemical", "Gene", "Species", "CellLine")
 DATASET_INSTRUCTION = "If any {entity_type} entity is mentioned in the {dataset} input, extract it. ##input: "
 TYPE_ONLY_INSTRUCTION = "If any {entity_type} entity is mentioned in the input, extract it. ##input: "

@@ -29,7 +29,8 @@ MODEL_ENV = "VANER_MODEL"
 MODEL_FILE = HERE / "vaner_space.json"
 EXAMPLES_FILE = HERE / "examples.json"
 MAX_CHARS = 3000
-TYPE_COLORS = {"Disease": "#ff8a80", "Chemical": "#82b1ff", "Gene": "#9ee6a8", "Species": "#ffd54f"}
+TYPE_COLORS = {"Disease": "#ff8a80", "Chemical": "#82b1ff", "Gene": "#9ee6a8", "Species": "#ffd54f",
+               "CellLine": "#ce93d8"}
 NO_DATASET = "none (type-only instruction)"
 TABLE_HEADERS = ["entity", "type", "identifier", "start", "end", "score"]
 TABLE_TYPES = ["str", "str", "markdown", "number", "number", "number"]  # the identifier: a link
