@@ -5,6 +5,7 @@ tolerances on every CPU."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,17 @@ class StopAt(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step == self.step:
             raise KeyboardInterrupt
+
+
+class SignalDuring(TrainerCallback):
+    """A callback that sends this process `number` (as Ctrl-C or `kill` would) while step `step` runs."""
+
+    def __init__(self, step, number):
+        self.step, self.number = step, number
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == self.step - 1:
+            os.kill(os.getpid(), self.number)
 
 
 def test_tiny_model_learns_and_adapter_round_trips(tmp_path, tiny_backbone):
@@ -199,6 +211,37 @@ def test_resume_continues_from_checkpoint(tmp_path, tiny_backbone):
     plain_losses = [e["loss"] for e in read_log(tmp_path / "plain" / "run") if "loss" in e]
     resumed_losses = [e["loss"] for e in read_log(run) if "loss" in e]
     assert resumed_losses == pytest.approx(plain_losses, rel=1e-4)
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_saves_the_step_reached_and_resume_goes_on(tmp_path, tiny_backbone, number):
+    config = tiny_config(tmp_path, tiny_backbone, max_steps=6, save_steps=3, eval_steps=3, save_total_limit=None)
+    before = signal.getsignal(number)
+    summary = run_training(*parse_config(config), train_records=records(16), dev={"ncbi": records(4)},
+                           callbacks=[SignalDuring(4, number)])
+    assert signal.getsignal(number) is before  # the previous handler is back
+    assert summary["interrupted"] == signal.Signals(number).name
+    assert summary["global_step"] == 4 and summary["adapter"] is None
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-4"]
+    assert not (run / RUN_ADAPTER_DIR).exists()  # an unfinished run writes no adapter
+    summary = run_training(*parse_config(config), resume=True, train_records=records(16), dev={"ncbi": records(4)})
+    assert summary["global_step"] == 6 and "interrupted" not in summary and (run / RUN_ADAPTER_DIR).is_dir()
+    state = json.loads((run / "checkpoint-6" / "trainer_state.json").read_text())
+    assert [entry["step"] for entry in state["log_history"] if "loss" in entry] == [1, 2, 3, 4, 5, 6]
+
+
+def test_cli_says_where_an_interrupted_run_stands(tmp_path, tiny_backbone, monkeypatch, capsys):
+    import importlib
+
+    from modeling_vaner.cli import main
+
+    run = importlib.import_module("modeling_vaner.training.run")
+    monkeypatch.setattr(run, "run_training", lambda *args, **kwargs: {"global_step": 4, "interrupted": "SIGTERM"})
+    config = tiny_config(tmp_path, tiny_backbone)
+    assert main(["train", "--config", str(config), "--resume"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert f"stopped by SIGTERM at step 4; checkpoint-4 is in {tmp_path / 'run'}: continue with --resume" in err
 
 
 def test_config_errors(tmp_path, tiny_backbone):

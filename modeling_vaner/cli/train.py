@@ -1,6 +1,8 @@
 """`vaner train`: fine-tune a VANER adapter from a YAML config, or on your own files (`modeling_vaner.training`)."""
 
 import json
+import signal
+import sys
 from pathlib import Path
 
 from .options import add_verbose_option
@@ -74,4 +76,9 @@ def run_train(args) -> int:
         model_args, data_args, training_args = parse_config(config, overrides)
     summary = run_training(model_args, data_args, training_args, resume=args.resume, verbose=args.verbose)
     print(json.dumps({key: value for key, value in summary.items() if key != "evaluation"}, indent=2))
+    if "interrupted" in summary:
+        step = summary["global_step"]
+        print(f"vaner train: stopped by {summary['interrupted']} at step {step}; checkpoint-{step} is in "
+              f"{training_args.output_dir}: continue with --resume", file=sys.stderr)
+        return 128 + signal.Signals[summary["interrupted"]].value  # what a shell reports for a process it ended
     return 0

@@ -93,11 +93,13 @@ def run_training(
     plot. `train_records` / `dev` replace the
     configured corpora (records as `build_training_mixture` / `read_corpus` return them); `verbose`: show what the
     libraries print while the model loads (`backbone.quiet_loading`). Returns a summary
-    {"adapter", "evaluation" (report or None), "global_step", "best_checkpoint", "best_metric"}."""
+    {"adapter", "evaluation" (report or None), "global_step", "best_checkpoint", "best_metric"}; a run stopped by
+    SIGINT or SIGTERM (`InterruptCheckpointCallback`) saves a checkpoint of its last step and nothing else, and its
+    summary has "interrupted" (the signal's name) and "adapter" None."""
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
-    from .trainer import AdapterCheckpointCallback, VanerTrainer
+    from .trainer import AdapterCheckpointCallback, InterruptCheckpointCallback, VanerTrainer
 
     output_dir = Path(training_args.output_dir)
     checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
@@ -132,6 +134,7 @@ def run_training(
     train_config = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
     if model_args.init_adapter:  # a later stage: keep the earlier stages' recipe with this one
         train_config["init_adapter_recipe"] = adapter_recipe(Path(model_args.init_adapter))
+    interrupt = InterruptCheckpointCallback()
     trainer = VanerTrainer(
         model=model,
         args=training_args,
@@ -142,6 +145,7 @@ def run_training(
         callbacks=[
             jsonl_log_callback(output_dir / LOG_FILE),
             AdapterCheckpointCallback(model, train_config),
+            interrupt,
             *callbacks,
         ],
     )
@@ -149,7 +153,8 @@ def run_training(
         write_training_manifest(records, output_dir)  # what the run trained on, per sentence, for audits
         model.print_trainable_parameters()
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
-    trainer.train(resume_from_checkpoint=checkpoint)
+    with interrupt:
+        trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
         "adapter": str(output_dir / RUN_ADAPTER_DIR),
         "evaluation": None,
@@ -157,6 +162,8 @@ def run_training(
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
     }
+    if interrupt.signal_name is not None:  # not done: no adapter, no evaluation; `--resume` continues
+        return {**summary, "adapter": None, "interrupted": interrupt.signal_name}
     if trainer.is_world_process_zero():
         adapter_dir = save_adapter(trainer.model, output_dir / RUN_ADAPTER_DIR, model_args.adapter_dtype, train_config)
         if data_args.final_eval_split != "none" and data_args.corpora:

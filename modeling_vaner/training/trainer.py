@@ -1,11 +1,15 @@
-"""`VanerTrainer`: the `transformers` Trainer whose evaluation is entity-level F1 per corpus on the dev records, and
-`AdapterCheckpointCallback`, which makes every checkpoint an adapter folder.
+"""`VanerTrainer`: the `transformers` Trainer whose evaluation is entity-level F1 per corpus on the dev records;
+`AdapterCheckpointCallback`, which makes every checkpoint an adapter folder; `InterruptCheckpointCallback`, which
+turns Ctrl-C or `kill` into a checkpoint of the step reached.
 
 Evaluation tags the dev records' words with the pipeline's `tag_words` (sharded over processes, the counts summed),
 so that a checkpoint is scored exactly as it will tag; `eval_mean_f1` (macro over corpora) is what
 `metric_for_best_model: mean_f1` selects by.
 """
 
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -111,3 +115,45 @@ class AdapterCheckpointCallback(TrainerCallback):
         if state.is_world_process_zero:
             checkpoint = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
             write_model_config(self.peft_model, checkpoint, self.train_config)
+
+
+class InterruptCheckpointCallback(TrainerCallback):
+    """Ctrl-C or `kill` (SIGINT, SIGTERM) during training: the step in progress ends, a checkpoint of it is saved
+    and training stops, so that `--resume` loses nothing (a run killed outright loses the steps since the last
+    `save_steps` checkpoint). A second signal stops at once (KeyboardInterrupt). Each process handles the signals
+    it gets (torchrun forwards them to every worker).
+
+    Use it as a context manager around `Trainer.train`: it installs the handlers (in the main thread only) and
+    restores the previous ones.
+
+    Attributes:
+        signal_name: the signal that stopped the run ("SIGINT", "SIGTERM"), or None.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signal_name: str | None = None
+        self._previous: dict = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+    def _handle(self, number, frame):
+        if self.signal_name is not None:
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(number).name
+        print(f"vaner train: {self.signal_name}: saving a checkpoint at the end of this step, then stopping "
+              "(send it again to stop at once, without one)", file=sys.stderr)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.signal_name is not None:
+            control.should_save = True
+            control.should_training_stop = True
