@@ -123,6 +123,7 @@ def submit(page, text: str, entity_types=None) -> None:
     page.locator(TEXT_SELECTOR).fill(text)
     if entity_types is not None:
         boxes = page.locator(TYPES_SELECTOR).get_by_role("checkbox")
+        boxes.first.wait_for(state="visible")  # count() does not wait: on a busy machine it could read none yet
         for index in range(boxes.count()):
             box = boxes.nth(index)
             label = box.locator("xpath=ancestor::label").text_content().strip()
