@@ -159,6 +159,17 @@ def _read_ncbi_gene(paths: LinkingPaths) -> Iterator[Entry]:
                     yield value, concept, rank + other
 
 
+def _taxon(path: Path, number: int, taxid: str) -> tuple[str]:
+    """The concept of an NCBI Taxonomy id read at `path`:`number`.
+
+    Raises:
+        ValueError: the id is not a number.
+    """
+    if not taxid.isdigit():
+        raise ValueError(f"{path}:{number}: taxid {taxid!r} is not a number")
+    return (f"NCBITaxon:{taxid}",)
+
+
 def _read_ncbi_taxonomy(paths: LinkingPaths) -> Iterator[Entry]:
     directory = paths.file("kb", "ncbi_taxonomy/ncbi_taxonomy_binomials.part00.tsv").parent
     for path in sorted(directory.glob("ncbi_taxonomy_binomials.part*.tsv")):
@@ -167,9 +178,7 @@ def _read_ncbi_taxonomy(paths: LinkingPaths) -> Iterator[Entry]:
             if name == "name":
                 continue
             for rank, taxid in enumerate(sorted(ids.split(","), key=lambda i: (len(i), i))):
-                if not taxid.isdigit():
-                    raise ValueError(f"{path}:{number}: taxid {taxid!r} is not a number")
-                yield name, (f"NCBITaxon:{taxid}",), 2 + min(rank, 1)  # several ids: the smallest first
+                yield name, _taxon(path, number, taxid), 2 + min(rank, 1)  # several ids: the smallest first
 
 
 def _read_ncbi_taxlist(paths: LinkingPaths) -> Iterator[Entry]:
@@ -194,9 +203,7 @@ def _read_ncbi_common_names(paths: LinkingPaths) -> Iterator[Entry]:
         taxid, name = line_fields(path, number, line, 3)[:2]
         if taxid == "taxid":
             continue
-        if not taxid.isdigit():
-            raise ValueError(f"{path}:{number}: taxid {taxid!r} is not a number")
-        yield name, (f"NCBITaxon:{taxid}",), 2  # as a binomial: S800 dev accuracy@1 the same at 3 (docs/RESULTS.md)
+        yield name, _taxon(path, number, taxid), 2  # as a binomial: S800 dev accuracy@1 the same at 3 (docs/RESULTS.md)
 
 
 # Words for people, which species corpora leave unannotated but taggers and users call species (hand-written).
