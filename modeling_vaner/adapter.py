@@ -26,8 +26,10 @@ TRAIN_CONFIG_FILE = "train_config.json"
 EVALUATION_FILE = "evaluation.json"
 # the same test splits scored with the type-only instruction (VANER_adapt's form, what free text gets)
 EVALUATION_TYPE_ONLY_FILE = "evaluation_type_only.json"
+# the type-only instruction scored against the gold under its guideline (`vaner evaluate --gold guideline`)
+EVALUATION_GUIDELINE_FILE = "evaluation_type_only_guideline.json"
 PLOT_FILE = "training_curves.png"
-RUN_RECORD_FILES = (TRAIN_CONFIG_FILE, EVALUATION_FILE, EVALUATION_TYPE_ONLY_FILE, PLOT_FILE)
+RUN_RECORD_FILES = (TRAIN_CONFIG_FILE, EVALUATION_FILE, EVALUATION_TYPE_ONLY_FILE, EVALUATION_GUIDELINE_FILE, PLOT_FILE)
 ADAPTER_DTYPES = ("float32", "bfloat16")
 RUN_ADAPTER_DIR = "adapter"  # a training run's final adapter folder, inside its output_dir
 MAX_SHIPPED_BYTES = 20_000_000

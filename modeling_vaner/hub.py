@@ -77,6 +77,7 @@ def stage_model(
 
     from .adapter import (
         EVALUATION_FILE,
+        EVALUATION_GUIDELINE_FILE,
         EVALUATION_TYPE_ONLY_FILE,
         TRAIN_CONFIG_FILE,
         default_model_dir,
@@ -101,12 +102,13 @@ def stage_model(
     folder_in = default_model_dir() if model is None else run_folder_model(Path(model))
     evaluation_paths = {
         EVALUATION_FILE: Path(evaluation) if evaluation else run_record_file(folder_in, EVALUATION_FILE),
-        EVALUATION_TYPE_ONLY_FILE: None if evaluation else run_record_file(folder_in, EVALUATION_TYPE_ONLY_FILE),
+        **{name: None if evaluation else run_record_file(folder_in, name)
+           for name in (EVALUATION_TYPE_ONLY_FILE, EVALUATION_GUIDELINE_FILE)},
     }
     reports = []
     for name, path in evaluation_paths.items():
         if path is not None:
-            reports.append(read_evaluation(path))
+            reports.append(read_evaluation(path) | {"file": name})
             shutil.copyfile(path, folder / name)
     if reports:
         f1_chart(reports[0], folder / settings["chart"], ids["model"])
@@ -120,9 +122,7 @@ def stage_model(
     if release_path is not None:
         release = json.loads(release_path.read_text(encoding="utf-8"))
         shutil.copyfile(release_path, folder / RELEASE_RECORD)
-    card = render_model_card(
-        ids, base_model or settings["base_model"], reports, recipe, trained, release, one_pass=loaded.config.one_pass
-    )
+    card = render_model_card(ids, base_model or settings["base_model"], reports, recipe, trained, loaded.config, release)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"folder": folder.name, "trained": trained}
 

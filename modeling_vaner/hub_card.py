@@ -2,9 +2,9 @@
 in `hub_card/` (hub.yaml) and from JSON files only: `evaluation.json` (written by `vaner evaluate` / `vaner
 train`) for every score, `train_config.json` (written by `vaner train`) for the training recipe.
 
-An evaluation report is {"split", "instruction", "limit_per_corpus", "corpora": {corpus: {"precision", "recall",
-"f1", "sentences", ...}}, "overall": {...}, "mean_f1"} with scores as fractions (see `evaluation.py`); a bare
-{corpus: {"precision", "recall", "f1"}} mapping is read too.
+An evaluation report is {"split", "instruction", "gold", "limit_per_corpus", "corpora": {corpus: {"precision",
+"recall", "f1", "sentences", ...}}, "overall": {...}, "mean_f1"} with scores as fractions (see `evaluation.py`); a
+bare {corpus: {"precision", "recall", "f1"}} mapping is read too.
 """
 
 import json
@@ -65,8 +65,9 @@ def front_matter(metadata: dict) -> str:
 # Evaluation report
 # ---------------------------------------------------------------------------------------------------------------
 def read_evaluation(path) -> dict:
-    """The evaluation report at `path`, normalized to {"split", "instruction", "limit_per_corpus", "corpora",
-    "overall" (None if absent)}, with every per-corpus score checked to be a fraction.
+    """The evaluation report at `path`, normalized to {"split", "instruction", "gold" ("corpus" or "guideline"),
+    "limit_per_corpus", "corpora", "overall" (None if absent)}, with every per-corpus score checked to be a
+    fraction.
 
     Raises:
         ValueError: no per-corpus scores, a missing score, or a score outside [0, 1] (file named).
@@ -85,6 +86,7 @@ def read_evaluation(path) -> dict:
     return {
         "split": report.get("split", "test"),
         "instruction": report.get("instruction", "dataset"),
+        "gold": report.get("gold", "corpus"),
         "limit_per_corpus": report.get("limit_per_corpus"),
         "corpora": corpora,
         "overall": report.get("overall") if "corpora" in report else None,
@@ -96,13 +98,15 @@ def percent(value: float) -> str:
 
 
 def evaluation_table(report: dict) -> dict:
-    """Rows (as percent strings) beside the paper's F1, for the card."""
+    """Rows (as percent strings) beside the paper's F1, for the card; against the guideline's gold the paper's F1
+    scores other labels, so it is left out."""
     from dataset_scripts.corpora import CORPUS_TYPES, PAPER_F1
 
     corpora = report["corpora"]
+    paper_f1 = PAPER_F1 if report["gold"] == "corpus" else {}
     rows = []
     for corpus, scores in corpora.items():
-        paper = PAPER_F1.get(corpus)
+        paper = paper_f1.get(corpus)
         rows.append(
             {
                 "corpus": corpus,
@@ -117,11 +121,13 @@ def evaluation_table(report: dict) -> dict:
     overall = report["overall"]
     if overall is not None:
         overall = {key: percent(overall[key]) for key in SCORE_KEYS} | {"sentences": overall.get("sentences", "-")}
-    paper_scores = [PAPER_F1[corpus] for corpus in corpora if corpus in PAPER_F1]
+    paper_scores = [paper_f1[corpus] for corpus in corpora if corpus in paper_f1]
     paper_mean = sum(paper_scores) / len(paper_scores) if len(paper_scores) == len(corpora) else None
     return {
         "split": report["split"],
         "instruction": report["instruction"],
+        "gold": report["gold"],
+        "file": report.get("file"),
         "limit": report["limit_per_corpus"],
         "rows": rows,
         "overall": overall,
@@ -139,12 +145,13 @@ def model_index(name: str, reports: list[dict], corpora_repo: str) -> list[dict]
     results = []
     for report, (corpus, scores) in ((r, item) for r in reports for item in r["corpora"].items()):
         sentences = f", {scores['sentences']} sentences" if "sentences" in scores else ""
+        gold = ", guideline gold" if report["gold"] == "guideline" else ""
         results.append(
             {
                 "task": {"type": "token-classification", "name": "Named Entity Recognition"},
                 "dataset": {
                     "name": f"{corpus} ({CORPUS_TYPES.get(corpus, 'entities')}, {report['split']}{sentences}, "
-                    f"{report['instruction']} instruction)",
+                    f"{report['instruction']} instruction{gold})",
                     "type": corpora_repo,
                     "config": corpus,
                     "split": report["split"],
@@ -215,22 +222,50 @@ def recipe_stages(train_config: dict, fields: list[str]) -> list[list[tuple[str,
 # ---------------------------------------------------------------------------------------------------------------
 # Cards
 # ---------------------------------------------------------------------------------------------------------------
+def card_corpora(train_config: dict | None, evaluations: list[dict]) -> list[str]:
+    """The corpora behind a model, for its licences: every stage's training and held-out corpora
+    (train_config.json), then those of the evaluation reports, each once in that order; the paper's corpora
+    where nothing is recorded."""
+    names = []
+    while train_config:
+        data = train_config.get("data") or {}
+        names += list(data.get("corpora") or []) + list(data.get("held_out_corpora") or [])
+        train_config = train_config.get("init_adapter_recipe")
+    names += [corpus for report in evaluations for corpus in report["corpora"]]
+    if not names:
+        from dataset_scripts.corpora import PAPER_CORPORA
+
+        return list(PAPER_CORPORA)
+    return list(dict.fromkeys(names))
+
+
 def render_model_card(
     repo_ids: dict,
     base_model: str,
     evaluations: list[dict],
     train_config: dict | None,
     trained: bool,
+    model_config,
     release: dict | None = None,
-    one_pass: bool = False,
 ) -> str:
-    """README.md of the model repository. `repo_ids`: {"model", "corpora", "dbr", "space"}; `evaluations`: the
-    reports (`read_evaluation`) to show, the first one charted; `release`: the release.json of a converted
-    release (`vaner convert-release`), else None; `one_pass`: the model's form (`config.one_pass`), which the card
-    describes with what a call costs."""
-    from dataset_scripts.corpora import CORPORA, CORPUS_TYPES, PAPER_CORPORA
+    """README.md of the model repository.
 
-    from .configuration_vaner import VANER_ENTITY_TYPES
+    Args:
+        repo_ids (`dict`): {"model", "corpora", "dbr", "space"}: repository ids.
+        base_model (`str`): the backbone's hub id.
+        evaluations (`list[dict]`): the reports (`read_evaluation`, each with the "file" it is staged as) to
+            show, the first one charted.
+        train_config (`dict` or None): the run's train_config.json: the recipe and its training corpora.
+        trained (`bool`): False for an untrained head (the card warns).
+        model_config (`VanerConfig`): the model's config: its form (`one_pass`, described with what a call
+            costs), its entity types and the dataset names its instruction knows (`corpus_types`).
+        release (`dict` or None): the release.json of a converted release (`vaner convert-release`).
+
+    Returns:
+        `str`: the card, YAML front matter first.
+    """
+    from dataset_scripts.corpora import CORPORA, PAPER_CORPORA
+
     from .export import CODE_FILES, CUSTOM_PIPELINES
     from .options_vaner import render_call_arguments
 
@@ -257,15 +292,18 @@ def render_model_card(
         base_model=base_model,
         dtype=settings["dtype"],
         trained=trained,
-        # the model is trained on the paper's corpora: their types (the added corpora's CellLine is not in it yet)
-        entity_types=[t for t in VANER_ENTITY_TYPES if t in CORPUS_TYPES.values()],
+        entity_types=list(model_config.entity_types),
         call_arguments=render_call_arguments(),
         code_files=list(CODE_FILES),
         pipeline_tasks=list(CUSTOM_PIPELINES),
-        corpora=list(PAPER_CORPORA),
-        corpus_licences=[(CORPORA[name].display_name, CORPORA[name].licence) for name in PAPER_CORPORA],
+        corpora=sorted(model_config.corpus_types),
+        corpus_licences=[
+            (CORPORA[name].display_name, CORPORA[name].licence)
+            for name in card_corpora(train_config, evaluations)
+            if name in CORPORA
+        ],
         release=release,
-        one_pass=one_pass,
+        one_pass=model_config.one_pass,
         paper_f1=[(CORPORA[name].display_name, f"{CORPORA[name].paper_f1:.2f}") for name in PAPER_CORPORA],
         license=settings["backbone_licenses"].get(base_model),
         evaluations=[evaluation_table(evaluation) for evaluation in evaluations],

@@ -37,6 +37,8 @@ EVALUATION = {
 }
 TYPE_ONLY = {**EVALUATION, "instruction": "type-only", "corpora": {
     "ncbi": {**EVALUATION["corpora"]["ncbi"], "f1": 0.7}, "s800": EVALUATION["corpora"]["s800"]}}
+GUIDELINE = {**TYPE_ONLY, "gold": "guideline", "corpora": {
+    "ncbi": {**EVALUATION["corpora"]["ncbi"], "f1": 0.72}, "s800": EVALUATION["corpora"]["s800"]}}
 TRAIN_CONFIG = {"model": {"lora_r": 16, "lora_alpha": 32}, "data": {"corpora": ["ncbi", "s800"]},
                 "training": {"learning_rate": 0.0002, "num_train_epochs": 3},
                 "init_adapter_recipe": {"model": {"lora_r": 16}, "training": {"learning_rate": 0.0003}}}
@@ -50,14 +52,15 @@ def front_matter(readme) -> dict:
 
 @pytest.fixture
 def tiny_model_folder(tiny_vaner, tmp_path):
-    """A tiny VANER folder (head biased so that entities appear) holding a run's evaluation.json and
-    train_config.json, as `vaner train` leaves them in its adapter folder."""
+    """A tiny VANER folder (head biased so that entities appear) holding a run's evaluation files and
+    train_config.json, as `vaner train` and `vaner evaluate --output` leave them in its adapter folder."""
     model, tokenizer = tiny_vaner
     with torch.no_grad():
         model.score.bias.copy_(torch.tensor([0.0, 0.5, 0.0]))
     folder = save_vaner_folder(model, tokenizer, tmp_path / "run" / "model")
     (folder / "evaluation.json").write_text(json.dumps(EVALUATION))
     (folder / "evaluation_type_only.json").write_text(json.dumps(TYPE_ONLY))
+    (folder / "evaluation_type_only_guideline.json").write_text(json.dumps(GUIDELINE))
     (folder / "train_config.json").write_text(json.dumps(TRAIN_CONFIG))
     return folder
 
@@ -85,13 +88,23 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert scores == [("ncbi", {"precision": 80.0, "recall": 70.0, "f1": 74.67}),
                       ("s800", {"precision": 50.0, "recall": 25.0, "f1": 33.33}),
                       ("ncbi", {"precision": 80.0, "recall": 70.0, "f1": 70.0}),
+                      ("s800", {"precision": 50.0, "recall": 25.0, "f1": 33.33}),
+                      ("ncbi", {"precision": 80.0, "recall": 70.0, "f1": 72.0}),
                       ("s800", {"precision": 50.0, "recall": 25.0, "f1": 33.33})]
     assert all(r["dataset"]["type"] == f"{NAMESPACE}/vaner-corpora" for r in index["results"])
     assert index["results"][0]["dataset"]["name"] == "ncbi (Disease, test, 50 sentences, dataset instruction)"
     assert index["results"][2]["dataset"]["name"] == "ncbi (Disease, test, 50 sentences, type-only instruction)"
+    assert index["results"][4]["dataset"]["name"] == (
+        "ncbi (Disease, test, 50 sentences, type-only instruction, guideline gold)")
     card = (folder / "README.md").read_text()
     assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **74.67** | 88.03 | -13.36 |" in card
     assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **70.00** | 88.03 | -18.03 |" in card
+    # against the guideline's gold the paper's F1 (other labels) is left out
+    assert "| ncbi | Disease | 50 | 80.00 | 70.00 | **72.00** | - | - |" in card
+    assert card.count("against each corpus's own gold") == 2 and card.count("which the paper\ndid not score") == 1
+    assert ("from `evaluation.json`, `evaluation_type_only.json`, `evaluation_type_only_guideline.json` in this "
+            "repository") in card
+    assert "This model's types: Disease, Chemical, Gene, Species, CellLine;" in card  # the model's config
     assert card.index("**dataset** instruction") < card.index("**type-only** instruction")
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
     assert card.index("Stage 1:") < card.index("| `learning_rate` | 0.0003 |") < card.index("Stage 2:")
@@ -101,6 +114,7 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert f"]({chart})" in card and (folder / chart).read_bytes().startswith(b"\x89PNG")
     assert json.loads((folder / "evaluation.json").read_text()) == EVALUATION
     assert json.loads((folder / "evaluation_type_only.json").read_text()) == TYPE_ONLY
+    assert json.loads((folder / "evaluation_type_only_guideline.json").read_text()) == GUIDELINE
     manifest = json.loads((staged_model / MANIFEST).read_text())
     assert manifest == {"namespace": NAMESPACE, "repos": {"model": {
         "repo_id": f"{NAMESPACE}/vaner-tiny", "repo_type": "model", "folder": "vaner-tiny", "trained": True}}}

@@ -296,10 +296,11 @@ def test_averaging_one_pass_adapters(tiny_backbone, tmp_path):
 
 
 def test_card_says_which_form_and_what_a_call_costs():
+    from modeling_vaner.configuration_vaner import VanerConfig
     from modeling_vaner.hub_card import render_model_card
 
     ids = {"model": "org/vaner", "corpora": "org/corpora", "dbr": "org/dbr", "space": "org/space"}
-    one_pass = render_model_card(ids, "HuggingFaceTB/SmolLM2-135M", [], None, True, one_pass=True)
-    per_type = render_model_card(ids, "HuggingFaceTB/SmolLM2-135M", [], None, True)
+    one_pass = render_model_card(ids, "HuggingFaceTB/SmolLM2-135M", [], None, True, VanerConfig(one_pass=True))
+    per_type = render_model_card(ids, "HuggingFaceTB/SmolLM2-135M", [], None, True, VanerConfig())
     assert "one forward per text window tags" in one_pass and "model.config.instruction(None)" in one_pass
     assert "one forward per type per text window" in per_type and "instruction(None)" not in per_type
