@@ -122,7 +122,8 @@ def stage_model(
     if release_path is not None:
         release = json.loads(release_path.read_text(encoding="utf-8"))
         shutil.copyfile(release_path, folder / RELEASE_RECORD)
-    card = render_model_card(ids, base_model or settings["base_model"], reports, recipe, trained, loaded.config, release)
+    base_model = base_model or settings["base_model"]
+    card = render_model_card(ids, base_model, reports, recipe, trained, loaded.config, release)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"folder": folder.name, "trained": trained}
 
