@@ -2,14 +2,16 @@
 per type, a one-pass model, `config.one_pass`, one for all), VANER tagging one type, and a BERT-base-shaped token
 tagger (12 layers x 768, random weights: speed does not depend on them; one pass tags every type with a joint BIO
 tag set, as HunFlair2- and PubTator-style taggers do), each timed from text to labels on the same whole GENIA dev
-abstracts (`speed.load_abstracts`), in turn, best of --repeat; abstracts/s and VANER / peer. The shape follows the
-project's yardstick, ../shared/anchors/speed_peer.py (its code is not copied).
+abstracts (`speed.load_abstracts`), in turn, best of --repeat; abstracts/s and VANER / peer. With --baseline, an
+earlier VANER model (vaner-smol 2's adapter, say) tags every type of its own in the same rounds, for issue 33's
+"all four types: >= 3x vaner-smol 2's abstracts/s in one run". The shape follows the project's yardstick,
+../shared/anchors/speed_peer.py (its code is not copied).
 
 The peer's vocabulary is a cased 30,522-piece WordPiece trained in the run (seconds) on the training splits of the
 paper's corpora found in the corpora directory, so its token counts approach a biomedical vocabulary's
 (PubMedBERT's). VANER runs in precision "auto", the peer in the same dtype and autocast.
 
-Usage: python benchmarks/speed_peer.py [--model PATH] [--abstracts 8] [--repeat 3] [--out FILE.json]
+Usage: python benchmarks/speed_peer.py [--model PATH] [--baseline PATH] [--abstracts 8] [--repeat 3] [--out FILE.json]
 (default output: benchmarks/results/speed_peer_<bf16 kind>.json, the kind amx, avx512_bf16 or no_bf16)
 """
 
@@ -52,11 +54,19 @@ def peer_tokenizer():
     return tokenizer, source
 
 
-def peer_comparison(model: str | None, abstracts: list[str], batch_size: int, repeat: int) -> dict:
-    """VANER tagging every type of `model`, VANER tagging its first type, and the BERT-base peer (random weights,
-    one pass for every type over a joint BIO tag set), on the same `abstracts`, in turn, best of `repeat` rounds,
-    each from text to labels: VANER's whole pipeline call (entities included), the peer's sentence splitting
-    (VANER's own), tokenization, forward and argmax (no entity spans: if anything, the peer is favoured)."""
+def peer_comparison(
+    model: str | None, abstracts: list[str], batch_size: int, repeat: int, baseline: str | None = None
+) -> dict:
+    """VANER tagging every type of `model`, VANER tagging its first type, the BERT-base peer (random weights,
+    one pass for every type over a joint BIO tag set) and, if `baseline` names a model, that model tagging every
+    type of its own, on the same `abstracts`, in turn, best of `repeat` rounds, each from text to labels: VANER's
+    whole pipeline call (entities included), the peer's sentence splitting (VANER's own), tokenization, forward and
+    argmax (no entity spans: if anything, the peer is favoured).
+
+    Returns:
+        `dict`: the settings, `<run>_s` (best seconds of the run over all `abstracts`), `<run>_abstracts_per_s`,
+        `vaner_*_vs_peer` (the peer's seconds over VANER's) and, with a baseline, `vaner_all_types_vs_baseline`.
+    """
     from transformers import BertConfig, BertForTokenClassification
 
     from modeling_vaner.loading import load_pipeline
@@ -92,6 +102,9 @@ def peer_comparison(model: str | None, abstracts: list[str], batch_size: int, re
         "vaner_one_type": lambda: tagger(abstracts, entity_types=types[:1]),
         "peer": run_peer,
     }
+    if baseline:
+        baseline_tagger = load_pipeline(baseline, batch_size=batch_size)
+        runs["baseline_all_types"] = lambda: baseline_tagger(abstracts)
     warm_up = {name: run() for name, run in runs.items()}  # every batch shape of every run once
     seconds = timed_alternately(runs, repeat)
     result = {
@@ -121,6 +134,15 @@ def peer_comparison(model: str | None, abstracts: list[str], batch_size: int, re
         result[f"{name}_abstracts_per_s"] = len(abstracts) / run_seconds
     for name in ("vaner_all_types", "vaner_one_type"):
         result[f"{name}_vs_peer"] = seconds["peer"] / seconds[name]
+    if baseline:
+        baseline_config = baseline_tagger.model.config
+        result["baseline"] = {
+            "model": baseline,
+            "one_pass": bool(baseline_config.one_pass),
+            "entity_types": list(baseline_config.entity_types),
+            "precision": baseline_tagger.precision.name,
+        }
+        result["vaner_all_types_vs_baseline"] = seconds["baseline_all_types"] / seconds["vaner_all_types"]
     return result
 
 
@@ -130,15 +152,21 @@ def write_peer_results(results: dict, out: Path) -> None:
     out.write_text(json.dumps(results, indent=2))
     print(f"{results['cpu']}, {results['torch_threads']} threads, {results['precision']}, "
           f"{results['abstracts']} abstracts, one_pass: {results['one_pass']}")
-    for name in ("vaner_all_types", "vaner_one_type", "peer"):
-        ratio = f", {results[f'{name}_vs_peer']:.2f}x the peer" if name != "peer" else ""
-        print(f"{name:16} {results[f'{name}_abstracts_per_s']:8.2f} abstracts/s{ratio}")
+    for name in ("vaner_all_types", "vaner_one_type", "peer", "baseline_all_types"):
+        if f"{name}_s" not in results:
+            continue
+        ratio = f", {results[f'{name}_vs_peer']:.2f}x the peer" if name.startswith("vaner") else ""
+        if name == "vaner_all_types" and "baseline" in results:
+            ratio += f", {results['vaner_all_types_vs_baseline']:.2f}x the baseline"
+        print(f"{name:18} {results[f'{name}_abstracts_per_s']:8.2f} abstracts/s{ratio}")
     print(f"wrote {out}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder or adapter (default: the embedded vaner-smol)")
+    parser.add_argument("--baseline", help="an earlier model folder or adapter to time tagging every type of its own "
+                        "beside --model (e.g. vaner-smol 2's adapter)")
     parser.add_argument("--abstracts", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the timed comparison; the best counts")
@@ -148,7 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     results = cpu_facts()
     bf16_kind = results["cpu_bf16_kind"].replace("no native bf16", "no_bf16")
-    results.update(peer_comparison(args.model, load_abstracts(args.abstracts), args.batch_size, args.repeat))
+    results.update(peer_comparison(
+        args.model, load_abstracts(args.abstracts), args.batch_size, args.repeat, args.baseline
+    ))
     write_peer_results(results, args.out or REPO / "benchmarks" / "results" / f"speed_peer_{bf16_kind}.json")
 
 

@@ -131,9 +131,12 @@ def test_speed_benchmark_times_vaner_against_the_bert_base_peer(
     monkeypatch.setenv("VANER_PRECISION", "fp32")  # ratios only: the precision just has to be one
     model, tokenizer = build_vaner_model(str(tiny_backbone), one_pass=one_pass)
     folder = save_vaner_folder(model.eval(), tokenizer, tmp_path / "vaner-tiny")
+    baseline, _ = build_vaner_model(str(tiny_backbone), one_pass=not one_pass)  # the other form, as vaner-smol 2
+    baseline_folder = save_vaner_folder(baseline.eval(), tokenizer, tmp_path / "vaner-tiny-baseline")
     output = tmp_path / "speed_peer.json"
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script imports its sibling speed.py, as when run
-    load_script("speed_peer").main(["--model", str(folder), "--abstracts", "2", "--repeat", "1", "--out", str(output)])
+    arguments = ["--model", str(folder), "--baseline", str(baseline_folder), "--abstracts", "2", "--repeat", "1"]
+    load_script("speed_peer").main([*arguments, "--out", str(output)])
     report = json.loads(output.read_text())
     assert report["abstracts"] == 2 and report["one_pass"] is one_pass and report["precision"] == "fp32"
     types = list(model.config.entity_types)
@@ -145,6 +148,10 @@ def test_speed_benchmark_times_vaner_against_the_bert_base_peer(
         rate, peer_rate = report[f"{name}_abstracts_per_s"], report["peer_abstracts_per_s"]
         assert rate > 0 and peer_rate > 0
         assert report[f"{name}_vs_peer"] == pytest.approx(rate / peer_rate)
+    assert report["baseline"]["one_pass"] is not one_pass and report["baseline_all_types_abstracts_per_s"] > 0
+    assert report["vaner_all_types_vs_baseline"] == pytest.approx(
+        report["vaner_all_types_abstracts_per_s"] / report["baseline_all_types_abstracts_per_s"]
+    )
 
 
 def test_annotate_benchmark_compares_speed_and_memory(tmp_path, tiny_model_dir, tiny_corpora_dir, monkeypatch):
