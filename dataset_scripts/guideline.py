@@ -29,6 +29,9 @@ from pathlib import Path
 from modeling_vaner.processing_vaner import LABEL_B, LABEL_O, entity_spans, spans_to_labels
 
 COUNT_KEYS = ("trimmed", "dropped", "added")
+# The gold a type-only row is trained on (`type_only_gold`) or scored against (`vaner evaluate --gold`): each
+# corpus's own, or converted to this guideline
+GOLDS = ("corpus", "guideline")
 
 # Name the kind of molecule, never a gene: always trimmed, the entity dropped if nothing is left.
 MOLECULE_WORDS = frozenset(

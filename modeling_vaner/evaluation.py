@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 from dataset_scripts.corpora import PAPER_F1, resolve_corpora_dir
+from dataset_scripts.guideline import GOLDS
 
 from .options_vaner import DECODINGS, DEFAULT_BATCH_SIZE, PADDINGS
 from .processing_vaner import LABEL_B, LABEL_O
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
 COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
-GOLDS = ("corpus", "guideline")  # `vaner evaluate --gold`: the corpus's own, or under the type-only guideline
 
 
 def load_metric():

@@ -255,7 +255,8 @@ def render_model_card(
         base_model (`str`): the backbone's hub id.
         evaluations (`list[dict]`): the reports (`read_evaluation`, each with the "file" it is staged as) to
             show, the first one charted.
-        train_config (`dict` or None): the run's train_config.json: the recipe and its training corpora.
+        train_config (`dict` or None): the run's train_config.json: the recipe, its training corpora and the gold
+            of its type-only rows (`data.type_only_gold`, said in the Limitations).
         trained (`bool`): False for an untrained head (the card warns).
         model_config (`VanerConfig`): the model's config: its form (`one_pass`, described with what a call
             costs), its entity types and the dataset names its instruction knows (`corpus_types`).
@@ -309,6 +310,8 @@ def render_model_card(
         evaluations=[evaluation_table(evaluation) for evaluation in evaluations],
         chart=settings["chart"],
         recipe=recipe_stages(train_config, settings["recipe_fields"]) if train_config else None,
+        # runs from before `type_only_gold` existed trained their type-only rows on each corpus's gold
+        type_only_gold=((train_config or {}).get("data") or {}).get("type_only_gold", "corpus"),
     )
 
 

@@ -127,9 +127,9 @@ def test_training_rows_with_the_type_only_instruction_use_converted_labels(tiny_
     converted = {r["id"]: r["ner_tags"] for r in guideline_records(read_corpus("jnlpba", "train", tiny_corpora_dir),
                                                                        "jnlpba")[0]}
 
-    def records(share, seed=0):
+    def records(share, seed=0, type_only_gold="guideline"):
         data = DataArguments(corpora=["jnlpba", "ncbi"], corpora_dir=str(tiny_corpora_dir), dbr_variant="none",
-                             type_only_share=share)
+                             type_only_share=share, type_only_gold=type_only_gold)
         return training_records(data, seed=seed)
 
     for share in (0.0, 0.5, 1.0):
@@ -143,8 +143,17 @@ def test_training_rows_with_the_type_only_instruction_use_converted_labels(tiny_
             assert sum(record["instruction_dataset"] is None for record in rows) == round(share * len(rows))
         assert mixture == records(share)  # seeded: the same rows, the same labels
     assert "jnlpba 4 rows, entities trimmed 1, dropped 0, added 0" in capsys.readouterr().err
+    # vaner-smol 2's recipe: the type-only rows keep their corpus's gold, and the same rows are drawn
+    as_before = records(0.5, type_only_gold="corpus")
+    assert [record["ner_tags"] for record in as_before] == [gold[r["id"]] if r["corpus"] == "jnlpba" else r["ner_tags"]
+                                                            for r in as_before]
+    assert "type-only rows under the guideline" not in capsys.readouterr().err
+    assert [r["instruction_dataset"] for r in as_before] == [r["instruction_dataset"] for r in records(0.5)]
+    with pytest.raises(ValueError, match="type_only_gold must be one of corpus, guideline, got 'pubtator'"):
+        records(0.5, type_only_gold="pubtator")
     monkeypatch.setattr(guideline, "type_only_policy", lambda corpus: "dataset-only")
     assert all(record["instruction_dataset"] for record in records(1.0))  # no type-only row at all
+    assert sum(r["instruction_dataset"] is None for r in records(1.0, type_only_gold="corpus")) > 0
 
 
 def test_scoring_against_the_guideline_gold(tiny_backbone, tiny_corpora_dir, monkeypatch, capsys):

@@ -39,7 +39,8 @@ TYPE_ONLY = {**EVALUATION, "instruction": "type-only", "corpora": {
     "ncbi": {**EVALUATION["corpora"]["ncbi"], "f1": 0.7}, "s800": EVALUATION["corpora"]["s800"]}}
 GUIDELINE = {**TYPE_ONLY, "gold": "guideline", "corpora": {
     "ncbi": {**EVALUATION["corpora"]["ncbi"], "f1": 0.72}, "s800": EVALUATION["corpora"]["s800"]}}
-TRAIN_CONFIG = {"model": {"lora_r": 16, "lora_alpha": 32}, "data": {"corpora": ["ncbi", "s800"]},
+TRAIN_CONFIG = {"model": {"lora_r": 16, "lora_alpha": 32},
+                "data": {"corpora": ["ncbi", "s800"], "type_only_gold": "guideline"},
                 "training": {"learning_rate": 0.0002, "num_train_epochs": 3},
                 "init_adapter_recipe": {"model": {"lora_r": 16}, "training": {"learning_rate": 0.0003}}}
 
@@ -107,6 +108,7 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert "This model's types: Disease, Chemical, Gene, Species, CellLine;" in card  # the model's config
     assert card.index("**dataset** instruction") < card.index("**type-only** instruction")
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
+    assert "| `type_only_gold` | guideline |" in card and "the type-only instruction\n  follows one guideline" in card
     assert card.index("Stage 1:") < card.index("| `learning_rate` | 0.0003 |") < card.index("Stage 2:")
     assert f'model="{NAMESPACE}/vaner-tiny"' in card
     assert "see the base model's card" in card and "NCBI-disease `cc0-1.0`" in card and "s800 `other`" in card

@@ -304,3 +304,5 @@ def test_card_says_which_form_and_what_a_call_costs():
     per_type = render_model_card(ids, "HuggingFaceTB/SmolLM2-135M", [], None, True, VanerConfig())
     assert "one forward per text window tags" in one_pass and "model.config.instruction(None)" in one_pass
     assert "one forward per type per text window" in per_type and "instruction(None)" not in per_type
+    # a run record from before `type_only_gold` (vaner-smol 2's), or none: each corpus's own gold
+    assert "an average of their styles" in per_type and "follows one guideline" not in per_type

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from dataset_scripts.corpora import SPLITS
+from dataset_scripts.guideline import GOLDS
 
-from ..evaluation import GOLDS
 from ..options_vaner import DECODINGS, PADDINGS
 from .options import add_corpora_dir_option, add_tagger_options, pipeline_arguments
 

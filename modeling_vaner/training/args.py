@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataset_scripts.corpora import CORPUS_TYPES, check_corpus_names
+from dataset_scripts.guideline import GOLDS
 
 from ..adapter import ADAPTER_DTYPES, default_model_dir
 from ..dbr import DBR_VARIANTS
@@ -112,6 +113,12 @@ class DataArguments:
         metadata={"help": "share of each corpus's training sentences given the type-only instruction (VANER_adapt's "
                   "form, what free text gets) although dataset_in_instruction is true; chosen at random (data seed)"},
     )
+    type_only_gold: str = field(
+        default="guideline",
+        metadata={"help": "the labels of the type-only rows: \"guideline\", each corpus's gold converted to the one "
+                  "guideline (docs/GUIDELINES.md; a dataset-only corpus gets no type-only row), or \"corpus\", "
+                  "each corpus's own gold (vaner-smol 2's recipe: the type-only form learns an average of them)"},
+    )
     max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
     train_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "the first N corpus sentences of each corpus (file order); DBR adds as many"}
@@ -165,6 +172,8 @@ class DataArguments:
             raise ValueError(f"dbr_variant must be one of {DBR_VARIANTS}, got {self.dbr_variant!r}")
         if self.final_eval_split not in FINAL_EVAL_SPLITS:
             raise ValueError(f"final_eval_split must be one of {FINAL_EVAL_SPLITS}, got {self.final_eval_split!r}")
+        if self.type_only_gold not in GOLDS:
+            raise ValueError(f"type_only_gold must be one of {', '.join(GOLDS)}, got {self.type_only_gold!r}")
         if not 0.0 <= self.type_only_share <= 1.0:
             raise ValueError(f"type_only_share must be between 0 and 1, got {self.type_only_share}")
         if self.max_length < 16:

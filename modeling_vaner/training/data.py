@@ -67,10 +67,10 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     `train_limit_per_corpus`) sentences, and for the corpora in `train_with_dev` their whole dev split too, each
     sentence `train_repeats[corpus]` times, plus their DBR sentences once; and every sentence of `train_files`.
     A random `type_only_share` of each corpus's (and named file source's) sentences get the type-only
-    instruction (`instruction_dataset` None, as DBR sentences have), and every type-only row of a corpus follows
-    the type-only guideline (`apply_type_only_guideline`: labels converted where the corpus table says so; no
-    type-only row for a "dataset-only" corpus); what the guideline changed is printed on stderr. A user's file
-    keeps its own labels.
+    instruction (`instruction_dataset` None, as DBR sentences have), and with `type_only_gold` "guideline" every
+    type-only row of a corpus follows the type-only guideline (`apply_type_only_guideline`: labels converted where
+    the corpus table says so; no type-only row for a "dataset-only" corpus); what the guideline changed is printed
+    on stderr. A user's file keeps its own labels.
 
     The corpora are read from `corpora_dir` (else $VANER_CORPORA_DIR: resolved here). With neither, a corpus's first
     sentences come from the package's copy where it holds them (`rehearsal.py`: the corpora whose licence allows it,
@@ -137,12 +137,14 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
         # a dataset-only corpus gets no type-only row (`apply_type_only_guideline` also moves its dense sentences to
         # the dataset instruction); the others' draw is unchanged by the guideline: the same seeded rows
         sentences = [index for index, record in enumerate(mixture) if record["source"] == "corpus"]
-        share = 0.0 if type_only_policy(corpus) == "dataset-only" else data.type_only_share
+        guided = data.type_only_gold == "guideline"
+        share = 0.0 if guided and type_only_policy(corpus) == "dataset-only" else data.type_only_share
         for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(share * len(sentences))):
             mixture[index] = {**mixture[index], "instruction_dataset": None}
-        mixture, counts = apply_type_only_guideline(mixture, corpus)
-        if any(counts[key] for key in ("trimmed", "dropped", "added", "dataset_instruction")):
-            guideline[corpus] = counts
+        if guided:
+            mixture, counts = apply_type_only_guideline(mixture, corpus)
+            if any(counts[key] for key in ("trimmed", "dropped", "added", "dataset_instruction")):
+                guideline[corpus] = counts
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
     if guideline:
