@@ -9,7 +9,7 @@ split and scored on the odd-numbered ones (a choice seen once), then on the whol
 Nothing here touches a test split.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/linking_reranker.py [--model PATH] [--linking-dir DIR] [--depth 10]
-    [--out benchmarks/results/linking_reranker_dev.json]
+    [--tasks biosyn-ncbi-disease ...] [--out benchmarks/results/linking_reranker_dev.json]
 """
 
 import argparse
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", help="model folder or adapter (default: the embedded vaner-smol)")
     parser.add_argument("--linking-dir", type=Path, default=REPO.parent / "linking_data")
     parser.add_argument("--depth", type=int, default=10, help="candidates re-ranked per mention")
+    parser.add_argument("--tasks", nargs="+", choices=list(BIOSYN_TASKS), default=list(BIOSYN_TASKS))
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "linking_reranker_dev.json")
     args = parser.parse_args(argv)
 
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "model": args.model or "the embedded default",
                "layers": embed.layers, "depth": args.depth, "weights": WEIGHTS, "max_names_per_concept": MAX_NAMES,
                "tasks": {}}
-    for task in ("biosyn-ncbi-disease", "biosyn-bc5cdr-disease"):
+    for task in args.tasks:
         mentions, dictionary = candidates(task, args.linking_dir, args.depth)
         cosines(mentions, embed)
         choose, check = mentions[::2], mentions[1::2]

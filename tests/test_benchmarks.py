@@ -167,3 +167,20 @@ def test_annotate_benchmark_compares_speed_and_memory(tmp_path, tiny_model_dir, 
     memory = report["memory"]
     assert memory["large_vs_small"] == memory["large"]["peak_rss_mib"] / memory["small"]["peak_rss_mib"]
     assert set(report["processes"]["seconds"]) == {"1x2", "2x1"} and report["processes"]["documents"] == 4
+
+
+def test_linking_reranker_scores_the_linker_and_its_reranking_on_dev(tmp_path, tiny_model_dir, monkeypatch):
+    from linking_resources import TINY_DATA
+
+    monkeypatch.setenv("VANER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("VANER_PRECISION", "fp32")  # accuracies on a tiny set: the precision just has to be one
+    output = tmp_path / "reranker.json"
+    arguments = ["--model", str(tiny_model_dir), "--linking-dir", str(TINY_DATA), "--tasks", "biosyn-ncbi-disease"]
+    load_script("linking_reranker").main([*arguments, "--depth", "3", "--out", str(output)])
+    report = json.loads(output.read_text())
+    result = report["tasks"]["biosyn-ncbi-disease"]
+    assert report["layers"][-1] == 2 and result["linker_accuracy@1"] == 100.0  # the tiny model: 2 layers
+    # w = 0 is the linker itself, on either half, whatever the cosines
+    assert all(result["choice_half"][f"layer {layer}, w 0.0"] == 100.0 for layer in report["layers"])
+    assert result["whole_dev"]["linker"] == result["linker_accuracy@1"]
+    assert result["chosen"]["weight"] in report["weights"] and result["mentions"] > 1
