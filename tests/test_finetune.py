@@ -98,8 +98,8 @@ def test_fine_tuning_learns_a_new_type_and_the_model_offers_it(tmp_path, tiny_ba
         per_device_train_batch_size=8, learning_rate=3e-3,
     )
     out = tmp_path / "cells"
-    arguments = ["train", "--config", str(config), "--train-file", str(TUTORIAL / "celllines_train.tsv")]
-    arguments += ["--dev-file", str(TUTORIAL / "celllines_dev.tsv"), "--type", "CellLine", "--dataset", "lab"]
+    arguments = ["train", "--config", str(config), "--train-file", str(TUTORIAL / "celltypes_train.tsv")]
+    arguments += ["--dev-file", str(TUTORIAL / "celltypes_dev.tsv"), "--type", "CellType", "--dataset", "lab"]
     assert main([*arguments, "--output-dir", str(out)]) == 0
     log = read_log(out)
     losses = [entry["loss"] for entry in log if "loss" in entry]
@@ -107,19 +107,19 @@ def test_fine_tuning_learns_a_new_type_and_the_model_offers_it(tmp_path, tiny_ba
     first_eval = next(entry for entry in log if "eval_mean_f1" in entry)
     assert sorted(k for k in first_eval if k.endswith("_f1")) == ["eval_lab_f1", "eval_mean_f1", "eval_overall_f1"]
     saved = json.loads((out / "adapter" / "config.json").read_text())
-    assert saved["entity_types"][-1] == "CellLine" and saved["corpus_types"]["lab"] == "CellLine"
+    assert saved["entity_types"][-1] == "CellType" and saved["corpus_types"]["lab"] == "CellType"
     from modeling_vaner.loading import load_pipeline
 
     tagger = load_pipeline(str(out), precision="fp32")  # a run folder: its adapter
     assert list(tagger.call_options().entity_types) == saved["entity_types"]
     assert tagger.call_options(dataset="lab").dataset == "lab"
-    rows = tagger.preprocess("HeLa cells.")["rows"]
+    rows = tagger.preprocess("Macrophages.")["rows"]
     assert {row.type_index for row in rows} == set(range(len(saved["entity_types"])))
     report = tmp_path / "report.json"
-    test_file = str(TUTORIAL / "celllines_test.tsv")
-    arguments = ["evaluate", "--model", str(out), "--file", test_file, "--type", "CellLine", "--output", str(report)]
+    test_file = str(TUTORIAL / "celltypes_test.tsv")
+    arguments = ["evaluate", "--model", str(out), "--file", test_file, "--type", "CellType", "--output", str(report)]
     assert main(arguments) == 0
-    assert json.loads(report.read_text())["corpora"]["celllines_test CellLine"]["sentences"] == 10
+    assert json.loads(report.read_text())["corpora"]["celltypes_test CellType"]["sentences"] == 10
 
 
 def test_a_bad_file_fails_with_its_line(tmp_path, capsys):
@@ -136,11 +136,11 @@ def test_a_bad_file_fails_with_its_line(tmp_path, capsys):
 @pytest.mark.parametrize(
     "flag, content, type_named",
     [
-        ("--train-file", "", "CellLine"),  # empty
-        ("--train-file", "\n\n-DOCSTART-\tO\n\n", "CellLine"),  # no sentence
-        ("--train-file", "HeLa\tO\ncells\tO\n\nMice\tO\n", "CellLine"),  # every tag O
-        ("--dev-file", "", "CellLine"),
-        ("--dev-file", "HeLa\tO\n", "CellLine"),
+        ("--train-file", "", "CellType"),  # empty
+        ("--train-file", "\n\n-DOCSTART-\tO\n\n", "CellType"),  # no sentence
+        ("--train-file", "HeLa\tO\ncells\tO\n\nMice\tO\n", "CellType"),  # every tag O
+        ("--dev-file", "", "CellType"),
+        ("--dev-file", "HeLa\tO\n", "CellType"),
         ("--train-file", "", None),  # no --type: every type of the file, and there is none
     ],
 )
@@ -148,7 +148,7 @@ def test_a_file_without_an_entity_of_its_type_is_an_error(tmp_path, capsys, flag
     """Once, such a file trained on the rehearsal sentences alone and saved an adapter claiming best_metric 1.0."""
     empty = tmp_path / "nothing.tsv"
     empty.write_text(content)
-    good = str(TUTORIAL / "celllines_train.tsv")
+    good = str(TUTORIAL / "celltypes_train.tsv")
     files = [flag, str(empty)] if flag == "--train-file" else ["--train-file", good, flag, str(empty)]
     types = ["--type", type_named] if type_named else []
     assert main(["train", *files, *types, "--output-dir", str(tmp_path / "out")]) == 2
@@ -172,13 +172,13 @@ def test_no_rehearsal_trains_on_the_user_s_files_alone(tmp_path):
     from modeling_vaner.cli import build_parser
     from modeling_vaner.cli.train import file_overrides
 
-    train = str(TUTORIAL / "celllines_train.tsv")
-    args = build_parser().parse_args(["train", "--train-file", train, "--type", "CellLine", "--no-rehearsal"])
+    train = str(TUTORIAL / "celltypes_train.tsv")
+    args = build_parser().parse_args(["train", "--train-file", train, "--type", "CellType", "--no-rehearsal"])
     overrides = file_overrides(args)
     assert overrides["corpora"] == [] and overrides["eval_corpora"] == []
     data = DataArguments(**{k: v for k, v in overrides.items() if k in DataArguments.__dataclass_fields__})
     mixture = training_records(data, seed=0)
-    assert len(mixture) == 30 and {record["corpus"] for record in mixture} == {"celllines_train"}
+    assert len(mixture) == 30 and {record["corpus"] for record in mixture} == {"celltypes_train"}
     with pytest.raises(ValueError, match="give at least one --train-file"):
         file_overrides(build_parser().parse_args(["train", "--no-rehearsal"]))
 
@@ -202,8 +202,8 @@ def test_fine_tuning_needs_no_corpora_mirror(tmp_path, tiny_backbone, monkeypatc
         "save_steps": 2, "per_device_train_batch_size": 8, "use_cpu": True, "disable_tqdm": True, "logging_steps": 1,
     }))
     out = tmp_path / "cells"
-    arguments = ["train", "--config", str(config), "--train-file", str(TUTORIAL / "celllines_train.tsv")]
-    arguments += ["--dev-file", str(TUTORIAL / "celllines_dev.tsv"), "--type", "CellLine", "--output-dir", str(out)]
+    arguments = ["train", "--config", str(config), "--train-file", str(TUTORIAL / "celltypes_train.tsv")]
+    arguments += ["--dev-file", str(TUTORIAL / "celltypes_dev.tsv"), "--type", "CellType", "--output-dir", str(out)]
     assert main(arguments) == 0
     err = capsys.readouterr().err
     rehearsed = [name for name in yaml.safe_load((finetune.parent / "smol.yaml").read_text())["corpora"]]
@@ -226,10 +226,10 @@ def test_rehearsal_leaves_out_only_an_unshipped_corpus_it_cannot_download(monkey
     monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(dataset_scripts.corpora, "_download", no_network)
-    mine = [{"path": str(TUTORIAL / "celllines_train.tsv"), "types": "CellLine"}]
+    mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": "CellType"}]
     data = DataArguments(corpora=["ncbi", "s800"], dbr_variant="none", train_limit_per_corpus=30, train_files=mine)
     mixture = training_records(data, seed=0)
-    assert [record["corpus"] for record in mixture] == ["celllines_train"] * 30 + ["ncbi"] * 30
+    assert [record["corpus"] for record in mixture] == ["celltypes_train"] * 30 + ["ncbi"] * 30
     err = capsys.readouterr().err.splitlines()
     assert err == [
         "vaner train: rehearsal without s800 (licence 'other': not shipped with the package; its download failed: "
@@ -254,7 +254,7 @@ def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monke
     assert shipped_corpora() == ["ncbi", "bc5cdr-disease", "bc2gm", "jnlpba", "bc5cdr-chem", "linnaeus"]
     monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    mine = [{"path": str(TUTORIAL / "celllines_train.tsv"), "types": "CellLine"}]
+    mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": "CellType"}]
     mixtures = [
         training_records(
             DataArguments(corpora=shipped_corpora(), corpora_dir=where, dbr_variant="none", train_files=mine,
