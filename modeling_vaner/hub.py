@@ -6,7 +6,7 @@ Staged layout (OUT, default build/hub), one folder per repository, named as the 
     OUT/hub_stage.json    {"namespace": ..., "repos": {kind: {"repo_id", "repo_type", "folder", ...}}}
     OUT/vaner-smol/       model: merged bf16 safetensors, config.json (auto_map, custom_pipelines), code files,
                           tokenizer, README.md (card), evaluation.json, train_config.json, f1_per_corpus.png
-    OUT/vaner-corpora/    dataset: the eight corpora (dataset_scripts.export)
+    OUT/vaner-corpora/    dataset: the corpus table's corpora whose licence allows it (dataset_scripts.export)
     OUT/vaner-dbr/        dataset: the DBR training mixture (modeling_vaner.dbr.mixture)
     OUT/vaner-demo/       space: app.py, requirements.txt, examples.json, vaner_space.json, README.md, screenshot
 
