@@ -108,7 +108,8 @@ def test_staged_model_card_comes_from_the_json(staged_model):
     assert "This model's types: Disease, Chemical, Gene, Species, CellLine;" in card  # the model's config
     assert card.index("**dataset** instruction") < card.index("**type-only** instruction")
     assert "| `learning_rate` | 0.0002 |" in card and "untrained head" not in card
-    assert "| `type_only_gold` | guideline |" in card and "the type-only instruction\n  follows one guideline" in card
+    assert "| `type_only_gold` | guideline |" in card
+    assert 'as Species); gold written under another guideline scores it lower.\n- Scores are measured' in card
     assert card.index("Stage 1:") < card.index("| `learning_rate` | 0.0003 |") < card.index("Stage 2:")
     assert f'model="{NAMESPACE}/vaner-tiny"' in card
     assert "see the base model's card" in card and "NCBI-disease `cc0-1.0`" in card and "s800 `other`" in card

@@ -305,4 +305,4 @@ def test_card_says_which_form_and_what_a_call_costs():
     assert "one forward per text window tags" in one_pass and "model.config.instruction(None)" in one_pass
     assert "one forward per type per text window" in per_type and "instruction(None)" not in per_type
     # a run record from before `type_only_gold` (vaner-smol 2's), or none: each corpus's own gold
-    assert "an average of their styles" in per_type and "follows one guideline" not in per_type
+    assert "an average of\n  their styles.\n- Scores" in per_type and "follows one guideline" not in per_type
