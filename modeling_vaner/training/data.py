@@ -106,6 +106,7 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     # their URLs, and left out with a notice where they cannot be (offline, or the download failed).
     optional = [] if not data.train_files or corpora_dir else [n for n in data.corpora if n not in shipped_corpora()]
     skipped, guideline = {}, {}
+    guided = data.type_only_gold == "guideline"
     builder = None if data.dbr_variant == "none" or not data.corpora else load_builder(corpora_dir, seed=seed)
     for corpus in data.corpora:
         limits = {"train": data.train_limits.get(corpus, data.train_limit_per_corpus)}
@@ -137,7 +138,6 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
         # a dataset-only corpus gets no type-only row (`apply_type_only_guideline` also moves its dense sentences to
         # the dataset instruction); the others' draw is unchanged by the guideline: the same seeded rows
         sentences = [index for index, record in enumerate(mixture) if record["source"] == "corpus"]
-        guided = data.type_only_gold == "guideline"
         share = 0.0 if guided and type_only_policy(corpus) == "dataset-only" else data.type_only_share
         for index in random.Random(f"{seed}:{corpus}").sample(sentences, round(share * len(sentences))):
             mixture[index] = {**mixture[index], "instruction_dataset": None}
