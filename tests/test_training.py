@@ -440,7 +440,9 @@ def test_smol_presets_parse(preset):
     # every preset trains the paper's four types (vaner-smol 3 adds CellLine from the added corpora)
     types = {CORPORA[name].entity_type for name in data_args.corpora}
     assert {"Disease", "Chemical", "Gene", "Species"} <= types <= {"Disease", "Chemical", "Gene", "Species", "CellLine"}
-    assert training_args.save_steps % training_args.eval_steps == 0 and training_args.load_best_model_at_end
+    # the checkpoint to ship is never deleted: the Trainer keeps the best one, or every one is kept for a choice on
+    # the full dev splits afterwards (smol3.yaml)
+    assert training_args.load_best_model_at_end or training_args.save_total_limit is None
 
 
 def test_torchrun_two_processes(tmp_path, tiny_backbone, tiny_corpora_dir):
