@@ -236,6 +236,22 @@ def load_adapter_weights(peft_model, adapter_dir: Path) -> None:
         )
 
 
+def adapter_vocabulary(adapter_dir: str | Path | None) -> tuple[list[str], dict[str, str]]:
+    """What a trained adapter tags: its model config's `entity_types` and `corpus_types` (the dataset names its
+    instruction accepts).
+
+    Args:
+        adapter_dir (`str` or `Path`, *optional*): An adapter folder (config.json beside the weights), or None.
+
+    Returns:
+        `tuple[list[str], dict[str, str]]`: the entity types in the model's order and the dataset names with their
+        types; empty for None or a folder without config.json.
+    """
+    path = Path(adapter_dir) / "config.json" if adapter_dir else None
+    config = json.loads(path.read_text()) if path and path.is_file() else {}
+    return list(config.get("entity_types", [])), dict(config.get("corpus_types", {}))
+
+
 def adapter_recipe(adapter_dir: Path) -> dict | None:
     """The run record (train_config.json) of an adapter folder; None if the folder has none."""
     path = run_record_file(adapter_dir, TRAIN_CONFIG_FILE)

@@ -296,6 +296,24 @@ def test_second_stage_starts_from_the_adapter(tmp_path, tiny_backbone, random_ad
                      train_records=records(4), dev={"ncbi": records(4)})
 
 
+def test_a_later_stage_keeps_the_types_its_init_adapter_tags(tmp_path, tiny_backbone, random_adapter, capsys):
+    """A stage on Disease rows alone, from an adapter that also tags CellType and knows a dataset name: the saved
+    model still offers every type and name, and the run names the types that got no training sentence."""
+    _, stage1 = random_adapter
+    saved = json.loads((stage1 / "config.json").read_text())
+    saved["entity_types"] += ["CellType"]
+    saved["corpus_types"]["lab-cells"] = "CellType"
+    (stage1 / "config.json").write_text(json.dumps(saved))
+    config = tiny_config(tmp_path, tiny_backbone, init_adapter=str(stage1), max_steps=2, eval_strategy="no",
+                         load_best_model_at_end=False)
+    run_training(*parse_config(config), train_records=records(4), dev={})
+    after = json.loads((tmp_path / "run" / "adapter" / "config.json").read_text())
+    assert after["entity_types"] == saved["entity_types"] and after["corpus_types"]["lab-cells"] == "CellType"
+    untrained = ", ".join(name for name in saved["entity_types"] if name != "Disease")
+    assert (f"vaner train: no training sentence of {untrained}, which init_adapter tags: kept in the saved model, "
+            "not trained here (a corpus of that type in `corpora` rehearses it)") in capsys.readouterr().err.splitlines()
+
+
 def test_adapter_recipe_is_read_inside_the_adapter_folder_only(tmp_path):
     adapter = tmp_path / "run" / "adapter"
     adapter.mkdir(parents=True)

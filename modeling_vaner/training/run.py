@@ -9,7 +9,15 @@ from pathlib import Path
 
 from dataset_scripts.corpora import CORPORA
 
-from ..adapter import EVALUATION_FILE, PLOT_FILE, RUN_ADAPTER_DIR, adapter_recipe, load_adapter_weights, save_adapter
+from ..adapter import (
+    EVALUATION_FILE,
+    PLOT_FILE,
+    RUN_ADAPTER_DIR,
+    adapter_recipe,
+    adapter_vocabulary,
+    load_adapter_weights,
+    save_adapter,
+)
 from ..run_log import LOG_FILE, jsonl_log_callback, plot_log
 from .args import DataArguments, ModelArguments
 from .data import add_file_types, dev_records, encode_records, training_records
@@ -114,11 +122,17 @@ def run_training(
     with training_args.main_process_first(desc="training data"):  # read (a bad file fails) before the model loads
         records = train_records if train_records is not None else training_records(data_args, seed)
         dev = dev if dev is not None else dev_records(data_args, seed)
-    model, tokenizer = build_model(model_args, data_args.max_length, verbose, corpus_entity_types(data_args.corpora))
+    # A later stage or a fine-tune keeps what its init_adapter tags (types, dataset names), trained here or not:
+    # nothing it knew is dropped from the saved model without a word.
+    known_types, known_datasets = adapter_vocabulary(model_args.init_adapter)
+    types = list(dict.fromkeys([*known_types, *corpus_entity_types(data_args.corpora)]))
+    model, tokenizer = build_model(model_args, data_args.max_length, verbose, types)
     config = model.get_base_model().config
     # the model accepts the names of the corpora it trains on as datasets (the added corpora are not in the
     # table's default `CORPUS_TYPES`)
-    config.corpus_types = {**config.corpus_types, **{name: CORPORA[name].entity_type for name in data_args.corpora}}
+    config.corpus_types = {
+        **config.corpus_types, **known_datasets, **{name: CORPORA[name].entity_type for name in data_args.corpora}
+    }
     heads = list(config.entity_types)
     add_file_types(config, data_args, records)
     if config.one_pass and config.entity_types != heads:
@@ -153,6 +167,11 @@ def run_training(
         write_training_manifest(records, output_dir)  # what the run trained on, per sentence, for audits
         model.print_trainable_parameters()
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
+        trained = {record["entity_type"] for record in records}
+        if unrehearsed := [name for name in known_types if name not in trained]:
+            print(f"vaner train: no training sentence of {', '.join(unrehearsed)}, which init_adapter tags: kept in "
+                  "the saved model, not trained here (a corpus of that type in `corpora` rehearses it)",
+                  file=sys.stderr)
     with interrupt:
         trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
