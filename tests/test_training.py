@@ -310,8 +310,9 @@ def test_a_later_stage_keeps_the_types_its_init_adapter_tags(tmp_path, tiny_back
     after = json.loads((tmp_path / "run" / "adapter" / "config.json").read_text())
     assert after["entity_types"] == saved["entity_types"] and after["corpus_types"]["lab-cells"] == "CellType"
     untrained = ", ".join(name for name in saved["entity_types"] if name != "Disease")
-    assert (f"vaner train: no training sentence of {untrained}, which init_adapter tags: kept in the saved model, "
-            "not trained here (a corpus of that type in `corpora` rehearses it)") in capsys.readouterr().err.splitlines()
+    notice = (f"vaner train: no training sentence of {untrained}, which init_adapter tags: kept in the saved model, "
+              "not trained here (a corpus of that type in `corpora` rehearses it)")
+    assert notice in capsys.readouterr().err.splitlines()
 
 
 def test_adapter_recipe_is_read_inside_the_adapter_folder_only(tmp_path):
