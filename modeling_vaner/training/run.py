@@ -27,9 +27,9 @@ from .manifest import write_training_manifest
 def build_model(model_args: ModelArguments, max_length: int, verbose: bool = False, entity_types=None):
     """The VANER model with LoRA on all linear layers (head trained in full, one-pass heads too): `(peft_model,
     tokenizer)`; `model_args.one_pass` True starts every type's head from a per-type head it is given (a VANER
-    backbone's, `init_adapter`'s). `entity_types`: the types the run trains (`build_vaner_model`: a new model's
-    types, heads for a one-pass one). `verbose`: show what the libraries print while it loads
-    (`backbone.quiet_loading`).
+    backbone's, `init_adapter`'s). `entity_types`: the types the model offers, init_adapter's and the run's corpora's
+    (`build_vaner_model`: a new model's types, heads for a one-pass one). `verbose`: show what the libraries print
+    while it loads (`backbone.quiet_loading`).
     """
     import torch
 
