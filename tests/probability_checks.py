@@ -29,10 +29,8 @@ def assert_int8_stays_near(differences, kept: int, clear: int):
     """int8 against fp32, from `compare_word_probabilities`: the probabilities differ by at most 0.01 on average and
     by more than 0.1 for at most 2% of the words, and at least 99% of the clear fp32 labels (over 100 of them) are
     kept. A bound on the largest difference is left out: one borderline word decides it, and it moves with the
-    model (0.18-0.51 across vaner-smol 2 and 3). The share moved by 0.1 is of a few hundred word-type pairs, so a
-    handful of borderline words decide it too (vaner-smol 3's step 11,000 on the suite's four sentences: 3 of 290,
-    none flipped, against 1 of 290 for step 8,000), hence 2% and not 1%; int8's F1 on NCBI-disease dev stays within
-    0.6 of fp32 for both steps (docs/RESULTS.md)."""
+    model (0.18-0.51 across vaner-smol 2 and 3). 2% and not 1%: the share is of a few hundred word-type pairs, so a
+    handful of borderline words decide it too (the measurements: the callers' docstrings, docs/RESULTS.md)."""
     moved = float((differences.max(dim=-1).values > 0.1).float().mean())
     assert differences.mean() <= 0.01 and moved <= 0.02, (float(differences.mean()), moved)
     assert kept >= 0.99 * clear and clear > 100, (kept, clear)

@@ -89,9 +89,8 @@ def test_fp32_nodes_are_attention_products_down_projections_and_head(tiny_vaner,
 def test_int8_file_of_vaner_smol_stays_near_fp32(tmp_path):
     """vaner-smol exported with int8 linear layers, run by ONNX Runtime, against the fp32 torch forward (both
     stated): over every word and type of four sentences, as `assert_int8_stays_near` says (vaner-smol 2 on an AMX
-    CPU: mean 0.0021, max 0.179; vaner-smol 3's step 8,000 on an AVX512_BF16 CPU: mean 0.0013,
-    max 0.33); the fp32 file stays
-    within 1e-4."""
+    CPU: mean 0.0021, max 0.179; vaner-smol 3's step 8,000 on an AVX512_BF16 CPU: mean 0.0013, max 0.33); the fp32
+    file stays within 1e-4."""
     from modeling_vaner.loading import load_vaner
 
     model, tokenizer, _ = load_vaner(None, dtype=torch.float32)
