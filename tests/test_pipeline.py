@@ -360,9 +360,9 @@ def test_int8_word_probabilities_stay_near_fp32():
     and type of a few abstracts' sentences the O/B/I probabilities differ by at most 0.01 on average, at most 2% of
     the words by more than 0.1, and at least 99% of the words whose fp32 label is clear (margin above 0.2) keep it.
     vaner-smol 2 on 80 NCBI-disease dev sentences: mean 0.0012, largest 0.39, 99.8% of labels unchanged; vaner-smol
-    3's shipped step 12,000 on these sentences (AVX512_BF16 CPU): mean 0.0015, one word of 290 moved by more than 0.1
-    ("women" as Species), none flipped. Earlier steps moved up to three and flipped one, "women" again: person words
-    are the guideline's borderline case (each step's figures: docs/RESULTS.md, int8)."""
+    3's shipped step 15,500 on these sentences (AVX512_BF16 CPU): mean 0.0010, no word of 290 moved by more than 0.1,
+    none flipped. Earlier steps moved up to three and flipped one, "women" as Species: person words are the
+    guideline's borderline case (each step's figures: docs/RESULTS.md, int8)."""
     from modeling_vaner.loading import load_pipeline
 
     reference = load_pipeline(precision="fp32")
