@@ -195,7 +195,7 @@ CORPORA: dict[str, Corpus] = {
     )
 }
 # The VANER paper's eight corpora, in the table's order: "all" (`check_corpus_names`), the default training corpora,
-# the rehearsal and the DBR knowledge base. The added corpora are named one by one.
+# the rehearsal (with `rehearsal.ADDED_REHEARSAL`) and the DBR knowledge base. The added corpora are named one by one.
 PAPER_CORPORA = tuple(name for name, corpus in CORPORA.items() if corpus.paper)
 # The paper corpora's names as the instruction writes them, and the type each annotates: what a new model's
 # `VanerConfig.corpus_types` holds (`backbone.build_vaner_model`).

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from test_training import tiny_config
 
+from modeling_vaner.adapter import default_model_dir
 from modeling_vaner.cli import main
 from modeling_vaner.run_log import read_log
 from modeling_vaner.text_vaner import split_words
@@ -131,6 +132,8 @@ def test_a_bad_file_fails_with_its_line(tmp_path, capsys):
     assert "give --config" in capsys.readouterr().err
     config = yaml.safe_load((TUTORIAL.parents[1] / "configs" / "finetune.yaml").read_text())
     assert config["init_adapter"] == "embedded" and config["eval_corpora"] == []
+    embedded = json.loads((default_model_dir() / "adapter_config.json").read_text())
+    assert (config["lora_r"], config["lora_alpha"]) == (embedded["r"], embedded["lora_alpha"])  # no rank cut
 
 
 @pytest.mark.parametrize(
@@ -206,7 +209,8 @@ def test_fine_tuning_needs_no_corpora_mirror(tmp_path, tiny_backbone, monkeypatc
     arguments += ["--dev-file", str(TUTORIAL / "celltypes_dev.tsv"), "--type", "CellType", "--output-dir", str(out)]
     assert main(arguments) == 0
     err = capsys.readouterr().err
-    rehearsed = [name for name in yaml.safe_load((finetune.parent / "smol.yaml").read_text())["corpora"]]
+    rehearsed = yaml.safe_load(finetune.read_text())["corpora"]
+    assert "jnlpba-cellline" in rehearsed  # CellLine, which vaner-smol 3 tags and no paper corpus has
     left_out = [name for name in rehearsed if name not in shipped_corpora()]
     assert left_out == ["s800"]
     notices = [line for line in err.splitlines() if "rehearsal without" in line]
@@ -243,26 +247,48 @@ def test_rehearsal_leaves_out_only_an_unshipped_corpus_it_cannot_download(monkey
 
 
 def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monkeypatch):
-    """The package's rehearsal file is the corpus readers' output (rebuilt here, byte for byte), and a fine-tune's
-    mixture is the same with the corpora directory and without it."""
-    from modeling_vaner.training.rehearsal import CREDITS_FILE, REHEARSAL_FILE, shipped_corpora
+    """The package's rehearsal file is the corpus readers' output: each corpus's shipped records are its first
+    training records as read from the corpora (the whole file rebuilt byte for byte where the directory holds the
+    added corpora too; ../shared/corpora does not), and a fine-tune's mixture is the same with the corpora directory
+    and without it (the package's copy standing in for a corpus the directory lacks)."""
+    from dataset_scripts.corpora import CorpusUnavailableError, read_corpus
+    from modeling_vaner.training.rehearsal import (
+        CREDITS_FILE,
+        REHEARSAL_FILE,
+        SHIPPED_SENTENCES,
+        credits_text,
+        read_shipped,
+        shipped_corpora,
+    )
 
-    rebuilt = tmp_path / "rehearsal.jsonl"
-    assert main(["data", "rehearsal", "--corpora-dir", str(corpora_dir), "--out", str(rebuilt)]) == 0
-    assert rebuilt.read_bytes() == REHEARSAL_FILE.read_bytes()
-    assert (tmp_path / CREDITS_FILE).read_text() == (REHEARSAL_FILE.parent / CREDITS_FILE).read_text()
-    assert shipped_corpora() == ["ncbi", "bc5cdr-disease", "bc2gm", "jnlpba", "bc5cdr-chem", "linnaeus"]
+    shipped = shipped_corpora()
+    assert shipped == ["ncbi", "bc5cdr-disease", "bc2gm", "jnlpba", "bc5cdr-chem", "linnaeus", "jnlpba-cellline"]
+    held = {}
+    for name in shipped:
+        try:
+            held[name] = read_corpus(name, "train", corpora_dir)[:SHIPPED_SENTENCES]
+        except CorpusUnavailableError:  # an added corpus outside the directory
+            continue
+    assert list(held)[:6] == shipped[:6]  # the paper's corpora are always there
+    assert {name: list(read_shipped()[name]) for name in held} == held
+    credits = (REHEARSAL_FILE.parent / CREDITS_FILE).read_text()
+    assert credits == credits_text(dict.fromkeys(shipped, SHIPPED_SENTENCES), REHEARSAL_FILE.name)
+    if len(held) == len(shipped):
+        rebuilt = tmp_path / "rehearsal.jsonl"
+        assert main(["data", "rehearsal", "--corpora-dir", str(corpora_dir), "--out", str(rebuilt)]) == 0
+        assert rebuilt.read_bytes() == REHEARSAL_FILE.read_bytes()
+        assert (tmp_path / CREDITS_FILE).read_text() == credits
     monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": "CellType"}]
     mixtures = [
         training_records(
-            DataArguments(corpora=shipped_corpora(), corpora_dir=where, dbr_variant="none", train_files=mine,
+            DataArguments(corpora=shipped, corpora_dir=where, dbr_variant="none", train_files=mine,
                           train_limit_per_corpus=30, train_limits={"ncbi": 7}, type_only_share=0.5), seed=3
         )
         for where in (str(corpora_dir), None)
     ]
-    assert len(mixtures[0]) == 30 + 5 * 30 + 7 and mixtures[0] == mixtures[1]
+    assert len(mixtures[0]) == 30 + (len(shipped) - 1) * 30 + 7 and mixtures[0] == mixtures[1]
 
 
 def test_fine_tuning_starts_from_a_vaner_model_folder(tiny_model_dir, tmp_path):

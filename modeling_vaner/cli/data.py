@@ -31,8 +31,9 @@ def register(subparsers) -> None:
     rehearsal = commands.add_parser(
         "rehearsal",
         help="write the rehearsal sentences the package ships (a maintainer's step, after a corpus change)",
-        description="The first training sentences of each corpus whose licence allows redistribution, as the "
-        "readers return them, into modeling_vaner/training/rehearsal.jsonl (and REHEARSAL.md, their credits).",
+        description="The first training sentences of each rehearsal corpus (the paper's and JNLPBA's cell lines: "
+        "the corpora directory holds the added corpora too) whose licence allows redistribution, as the readers "
+        "return them, into modeling_vaner/training/rehearsal.jsonl (and REHEARSAL.md, their credits).",
     )
     add_corpora_dir_option(rehearsal)
     rehearsal.add_argument(

@@ -73,10 +73,10 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     on stderr. A user's file keeps its own labels.
 
     The corpora are read from `corpora_dir` (else $VANER_CORPORA_DIR: resolved here). With neither, a corpus's first
-    sentences come from the package's copy where it holds them (`rehearsal.py`: the corpora whose licence allows it,
-    without DBR), others are downloaded; with `train_files` (a fine-tune: the corpora rehearse), a corpus the
-    package does not ship that cannot be downloaded (offline, or the download failed) is left out with a notice on
-    stderr.
+    sentences come from the package's copy where it holds them (`rehearsal.py`: the rehearsal corpora whose licence
+    allows it, without DBR), others are downloaded; with `train_files` (a fine-tune: the corpora rehearse), the
+    package's copy also stands in for a corpus the directory lacks, and a corpus the package does not ship that
+    cannot be downloaded (offline, or the download failed) is left out with a notice on stderr.
 
     Raises:
         ValueError: a user's file that is malformed or yields no entity (`file_source_records`).
@@ -114,11 +114,15 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
             limits["validation"] = None
         mixture = []
         for split, limit in limits.items():
-            # without a corpora directory, the package's copy where it holds the sentences (the same rows, no download)
-            covered = corpora_dir is None and split == "train" and data.dbr_variant == "none"
+            # the package's copy where it holds the sentences (the same rows, no download): without a corpora
+            # directory, and in a fine-tune whose directory lacks the corpus (the added ones are not in ../shared)
+            covered = split == "train" and data.dbr_variant == "none"
             shipped = shipped_rehearsal(corpus, limit) if covered else None
+            if shipped is not None and corpora_dir is None:
+                mixture += mixture_records(shipped, corpus)
+                continue
             try:
-                mixture += mixture_records(shipped, corpus) if shipped is not None else build_training_mixture(
+                mixture += build_training_mixture(
                     [corpus],
                     split=split,
                     variant=data.dbr_variant,
@@ -128,6 +132,9 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
                     builder=builder,
                 )
             except CorpusUnavailableError as error:
+                if shipped is not None and data.train_files:
+                    mixture += mixture_records(shipped, corpus)
+                    continue
                 if corpus not in optional:
                     raise
                 why = "offline" if hub_offline() else f"its download failed: {type(error.__cause__).__name__}"

@@ -3,16 +3,18 @@ trains on beside them, so that the types the model already tags are not forgotte
 configs/finetune.yaml).
 
 So that a fine-tune needs no corpora mirror, the package ships the first `SHIPPED_SENTENCES` training sentences of
-every corpus whose licence allows redistribution (`REDISTRIBUTABLE_LICENCES`, the licence column of the corpus
-table): `rehearsal.jsonl` beside this module, the very records `read_corpus` returns, with the sources and licences in
-`REHEARSAL.md` beside it. Where no corpora directory is given, `training_records` takes a corpus's sentences from
-there whenever they cover what it needs (the train split, the first N <= `SHIPPED_SENTENCES` sentences, no DBR) and
-downloads nothing; with a directory it reads the corpora, as for any other training (the same rows: an integration
-test compares them). Corpora not shipped (their licence: s800 "other", bc4chemd "unknown") are read from the corpora
-directory, else downloaded; in a fine-tune, one that cannot be is left out with a notice (`training_records`).
+every rehearsal corpus (the paper's and `ADDED_REHEARSAL`) whose licence allows redistribution
+(`REDISTRIBUTABLE_LICENCES`, the licence column of the corpus table): `rehearsal.jsonl` beside this module, the very
+records `read_corpus` returns, with the sources and licences in `REHEARSAL.md` beside it. `training_records` takes a
+corpus's sentences from there whenever they cover what it needs (the train split, the first N <= `SHIPPED_SENTENCES`
+sentences, no DBR) and no corpora directory is given, or, in a fine-tune, the directory lacks the corpus's files (the
+added corpora are not in ../shared/corpora); with a directory that holds them it reads the corpora, as for any other
+training (the same rows: an integration test compares them). Corpora not shipped (their licence: s800 "other",
+bc4chemd "unknown") are read from the corpora directory, else downloaded; in a fine-tune, one that cannot be is left
+out with a notice (`training_records`).
 
-Both files are built from the corpora by `vaner data rehearsal --corpora-dir ../shared/corpora`
-(`build_rehearsal_file`).
+Both files are built from the corpora by `vaner data rehearsal --corpora-dir DIR` (`build_rehearsal_file`), DIR
+holding the added corpora's files too (`python -m dataset_scripts.extra_corpora`).
 """
 
 import json
@@ -27,16 +29,19 @@ CREDITS_FILE = "REHEARSAL.md"  # beside the rehearsal file: sources, licences, c
 SHIPPED_SENTENCES = 30  # per corpus: configs/finetune.yaml's train_limit_per_corpus
 # Licences of the corpus table that allow redistribution (with attribution: CREDITS_FILE).
 REDISTRIBUTABLE_LICENCES = frozenset({"cc0-1.0", "cc-by-3.0", "cc-by-4.0"})
+# The added corpora a fine-tune rehearses beside the paper's: the types vaner-smol 3 tags that no paper corpus
+# annotates (CellLine), which would otherwise drift in a fine-tune.
+ADDED_REHEARSAL = ("jnlpba-cellline",)
 
 
 def shipped_corpora() -> list[str]:
     """The corpora whose rehearsal sentences the package ships.
 
     Returns:
-        `list[str]`: the paper corpora whose licence is in `REDISTRIBUTABLE_LICENCES`, in the table's order.
+        `list[str]`: the paper corpora, then `ADDED_REHEARSAL`, whose licence is in `REDISTRIBUTABLE_LICENCES`, in the
+        table's order.
     """
-    # the paper's corpora only: the added ones' rehearsal is decided with their place in training
-    return [name for name in PAPER_CORPORA if CORPORA[name].licence in REDISTRIBUTABLE_LICENCES]
+    return [name for name in (*PAPER_CORPORA, *ADDED_REHEARSAL) if CORPORA[name].licence in REDISTRIBUTABLE_LICENCES]
 
 
 def build_rehearsal_file(
@@ -97,10 +102,11 @@ def credits_text(written: dict[str, int], file_name: str) -> str:
     ]
     for name, count in written.items():
         corpus = CORPORA[name]
-        lines.append(
-            f"| {corpus.display_name} | {count} | {corpus.licence} | {corpus.splits['train'].source.url} | "
-            f"{corpus.citation} |"
-        )
+        train = corpus.splits["train"]
+        # a corpus labelled from other files (JNLPBA's cell lines: BaderLab's GENIA labels) credits them too
+        sources = " (labels: " + ", ".join(s.url for s in train.label_sources) + ")" if train.label_sources else ""
+        lines.append(f"| {corpus.display_name} | {count} | {corpus.licence} | {train.source.url}{sources} | "
+                     f"{corpus.citation} |")
     return "\n".join(lines) + "\n"
 
 
