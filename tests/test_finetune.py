@@ -246,7 +246,7 @@ def test_rehearsal_leaves_out_only_an_unshipped_corpus_it_cannot_download(monkey
         training_records(more, seed=0)
 
 
-def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monkeypatch):
+def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monkeypatch, capsys):
     """The package's rehearsal file is the corpus readers' output: each corpus's shipped records are its first
     training records as read from the corpora (the whole file rebuilt byte for byte where the directory holds the
     added corpora too; ../shared/corpora does not), and a fine-tune's mixture is the same with the corpora directory
@@ -273,11 +273,14 @@ def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monke
     assert {name: list(read_shipped()[name]) for name in held} == held
     credits = (REHEARSAL_FILE.parent / CREDITS_FILE).read_text()
     assert credits == credits_text(dict.fromkeys(shipped, SHIPPED_SENTENCES), REHEARSAL_FILE.name)
+    rebuilt = tmp_path / "rehearsal.jsonl"
+    status = main(["data", "rehearsal", "--corpora-dir", str(corpora_dir), "--out", str(rebuilt)])
     if len(held) == len(shipped):
-        rebuilt = tmp_path / "rehearsal.jsonl"
-        assert main(["data", "rehearsal", "--corpora-dir", str(corpora_dir), "--out", str(rebuilt)]) == 0
-        assert rebuilt.read_bytes() == REHEARSAL_FILE.read_bytes()
+        assert status == 0 and rebuilt.read_bytes() == REHEARSAL_FILE.read_bytes()
         assert (tmp_path / CREDITS_FILE).read_text() == credits
+    else:  # the corpus the directory lacks is named, with where its files come from
+        assert status == 2 and not rebuilt.exists()
+        assert "jnlpba-cellline, an added corpus, needs files that" in capsys.readouterr().err
     monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": "CellType"}]
