@@ -280,7 +280,7 @@ def test_shipped_rehearsal_is_what_the_corpora_give(corpora_dir, tmp_path, monke
         assert (tmp_path / CREDITS_FILE).read_text() == credits
     else:  # the corpus the directory lacks is named, with where its files come from
         assert status == 2 and not rebuilt.exists()
-        assert "jnlpba-cellline, an added corpus, needs files that" in capsys.readouterr().err
+        assert "jnlpba-cellline, an added corpus, cannot be read" in capsys.readouterr().err
     monkeypatch.delenv("VANER_CORPORA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": "CellType"}]

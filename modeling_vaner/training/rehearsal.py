@@ -77,8 +77,8 @@ def build_rehearsal_file(
                 raise
             # the file named may be another corpus's (the leakage filter's): say which corpus needs it, and how
             raise CorpusUnavailableError(
-                f"{name}, an added corpus, needs files that {corpora_dir or 'the public URLs'} lacks (python -m "
-                f"dataset_scripts.extra_corpora copies them into a corpora directory): {error}"
+                f"{name}, an added corpus, cannot be read (python -m dataset_scripts.extra_corpora copies its files "
+                f"into a corpora directory): {error}"
             ) from error
         lines += [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
         written[name] = len(records)
