@@ -253,8 +253,24 @@ def read_added_split(corpus: Corpus, split: str, root: Path | None, download=Non
     Raises:
         ValueError: a split the corpus does not have (its test split is never read).
         KeptAsideError: a source that is kept aside.
-        CorpusUnavailableError, CorpusFormatError: as `read_corpus`.
+        CorpusUnavailableError: a file is missing (its own or the leakage filter's), the added corpus named.
+        CorpusFormatError: as `read_corpus`.
     """
+    from .corpora import CorpusUnavailableError
+
+    try:
+        return _read_added_split(corpus, split, root, download)
+    except CorpusUnavailableError as error:
+        # the file named may be another corpus's (the leakage filter's test files): name the corpus being read, and
+        # where the added corpora's files come from
+        raise CorpusUnavailableError(
+            f"{corpus.name}, an added corpus, cannot be read (python -m dataset_scripts.extra_corpora copies its files "
+            f"into a corpora directory): {error}"
+        ) from error
+
+
+def _read_added_split(corpus: Corpus, split: str, root: Path | None, download) -> tuple[list[dict], dict]:
+    """`read_added_split`'s work, its errors as raised."""
     from .corpora import _locate
 
     if split not in corpus.splits:
