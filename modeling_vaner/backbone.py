@@ -117,15 +117,43 @@ def convert_embedded_backbone(force: bool = False) -> Path:
     if getattr(model, "hf_quantizer", None) is not None:
         # Q4_1 was dequantized on load; the GGUF marker would make save_pretrained refuse.
         model.hf_quantizer.remove_quantization_config(model)
-    partial = target.with_name(target.name + ".partial")
-    model.to(torch.bfloat16).save_pretrained(partial)
-    prepare_tokenizer(tokenizer).save_pretrained(partial)
-    if target.exists():
-        import shutil
+    def write(folder: Path) -> None:
+        model.to(torch.bfloat16).save_pretrained(folder)
+        prepare_tokenizer(tokenizer).save_pretrained(folder)
 
-        shutil.rmtree(target)
-    partial.rename(target)  # the folder appears whole or not at all
+    publish_folder(target, force, write)
     return target
+
+
+def publish_folder(target: Path, replace: bool, write) -> None:
+    """Make `target` appear whole or not at all: `write(folder)` fills a folder of this process's own beside it,
+    which is then renamed to `target`. Two processes converting at once (two `vaner` commands started together on a
+    fresh machine) each write their own folder; the one that renames second keeps the first's, the same files.
+
+    Args:
+        target (`Path`): The folder to create; a whole one (with config.json) is kept unless `replace`.
+        replace (`bool`): Replace a whole `target`.
+        write (`Callable[[Path], Any]`): Writes the folder's files.
+
+    Raises:
+        OSError: `target` could not be created, and no other process created it whole.
+    """
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
+    try:
+        write(partial)
+        if target.exists() and (replace or not (target / "config.json").is_file()):
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            partial.rename(target)
+        except OSError:
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def load_checkpoint(path, *, new_weights=frozenset(), verbose: bool = False, **kwargs):

@@ -306,3 +306,73 @@ def test_fine_tuning_starts_from_a_vaner_model_folder(tiny_model_dir, tmp_path):
     model, _ = build_model(ModelArguments(backbone=str(tiny_model_dir), lora_r=4, lora_alpha=8), 64)
     config = model.get_base_model().config
     assert config.model_type == "vaner" and config.max_window_tokens == 64 and "ncbi" in config.corpus_types
+
+
+class FakeTagger:
+    """Tags every word equal to a given one as a one-word entity, per type (what `tag_words` returns)."""
+
+    def __init__(self, words_by_type: dict[str, str]):
+        self.words_by_type, self.calls = words_by_type, []
+
+    def tag_words(self, sentences, entity_type, dataset=None, batch_size=None):
+        self.calls.append((entity_type, len(sentences), dataset))
+        return [[1 if word == self.words_by_type.get(entity_type) else 0 for word in words] for words in sentences]
+
+
+def test_pseudo_label_records_keep_the_user_s_entities_and_types():
+    """Each distinct sentence once per type, type-only, the model's labels but where they overlap the user's own
+    entities (any of the user's types), and no row of a type the user annotates."""
+    from modeling_vaner.training.rehearsal import PSEUDO_LABEL_SOURCE, pseudo_label_records
+
+    tokens = ["Macrophages", "and", "HeLa", "cells", "with", "cisplatin"]
+    mine = [
+        {"id": "f-1", "corpus": "cells", "tokens": tokens, "entity_type": "CellType", "ner_tags": [1, 0, 0, 0, 0, 0],
+         "instruction_dataset": "lab"},
+        {"id": "f-1", "corpus": "cells", "tokens": tokens, "entity_type": "Organ", "ner_tags": [0, 0, 0, 0, 0, 0],
+         "instruction_dataset": "lab"},
+        {"id": "f-2", "corpus": "cells", "tokens": ["HeLa"], "entity_type": "CellType", "ner_tags": [0],
+         "instruction_dataset": "lab"},
+    ]
+    tagger = FakeTagger({"CellLine": "HeLa", "Chemical": "cisplatin", "Gene": "Macrophages"})
+    pseudo = pseudo_label_records(tagger, mine, ["CellLine", "Chemical", "Gene"], batch_size=4)
+    assert tagger.calls == [("CellLine", 2, None), ("Chemical", 2, None), ("Gene", 2, None)]
+    assert [(r["id"], r["entity_type"], r["ner_tags"]) for r in pseudo] == [
+        ("f-1", "CellLine", [0, 0, 1, 0, 0, 0]), ("f-2", "CellLine", [1]),
+        ("f-1", "Chemical", [0, 0, 0, 0, 0, 1]), ("f-2", "Chemical", [0]),
+        ("f-1", "Gene", [0, 0, 0, 0, 0, 0]), ("f-2", "Gene", [0]),  # "Macrophages" is the user's CellType: O
+    ]
+    assert {(r["instruction_dataset"], r["source"], r["corpus"]) for r in pseudo} == {(None, PSEUDO_LABEL_SOURCE,
+                                                                                       "cells")}
+    assert pseudo_label_records(tagger, mine, ["CellType"]) == []  # the user's own type: their labels only
+    assert mine[0]["entity_type"] == "CellType" and mine[0]["instruction_dataset"] == "lab"  # not modified
+
+
+def test_fine_tune_pseudo_labels_the_user_s_sentences_under_the_init_adapter_s_types(
+    tmp_path, tiny_backbone, random_adapter, capsys
+):
+    """`pseudo_label_rehearsal: true` (configs/finetune.yaml): the run adds one type-only row per sentence of the
+    user's file and type the init_adapter tags, says so, and the training manifest names them; `--no-rehearsal`
+    turns it off."""
+    from modeling_vaner.cli import build_parser
+    from modeling_vaner.cli.train import file_overrides
+    from modeling_vaner.training import parse_config, run_training
+    from modeling_vaner.training.manifest import MANIFEST_FILE
+
+    finetune = TUTORIAL.parents[1] / "configs" / "finetune.yaml"
+    assert yaml.safe_load(finetune.read_text())["pseudo_label_rehearsal"] is True
+    args = build_parser().parse_args(["train", "--train-file", "x.tsv", "--no-rehearsal"])
+    assert file_overrides(args)["pseudo_label_rehearsal"] is False
+    _, stage1 = random_adapter
+    types = json.loads((stage1 / "config.json").read_text())["entity_types"]
+    mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": ["CellType"]}]
+    config = tiny_config(tmp_path, tiny_backbone, init_adapter=str(stage1), corpora=[], train_files=mine,
+                         pseudo_label_rehearsal=True, max_steps=2, eval_strategy="no", load_best_model_at_end=False)
+    run_training(*parse_config(config))
+    err = capsys.readouterr().err
+    assert f"vaner train: pseudo-label rehearsal: {30 * len(types)} rows (30 sentences of your files under " \
+           f"{', '.join(types)}), " in err
+    assert f"vaner train: {30 + 30 * len(types)} sentences" in err
+    manifest = [json.loads(line) for line in (tmp_path / "run" / MANIFEST_FILE).read_text().splitlines()]
+    assert [row["source"] for row in manifest].count("pseudo-label") == 30 * len(types)
+    assert json.loads((tmp_path / "run" / "adapter" / "config.json").read_text())["entity_types"] == [*types,
+                                                                                                     "CellType"]

@@ -54,7 +54,7 @@ def file_overrides(args) -> dict:
     overrides = {"output_dir": args.output_dir} if args.output_dir else {}
     if args.no_rehearsal:  # no corpus at all: neither trained on nor scored, nor any per-corpus setting
         overrides.update(corpora=[], eval_corpora=[], train_limits={}, train_repeats={}, train_with_dev=[],
-                         eval_limits={})
+                         eval_limits={}, pseudo_label_rehearsal=False)
     if args.train_file:
         source = {"types": args.types, "dataset": args.dataset}
         overrides["train_files"] = [{"path": path, **source} for path in args.train_file]

@@ -119,6 +119,13 @@ class DataArguments:
                   "guideline (docs/GUIDELINES.md; a dataset-only corpus gets no type-only row), or \"corpus\", "
                   "each corpus's own gold (vaner-smol 2's recipe: the type-only form learns an average of them)"},
     )
+    pseudo_label_rehearsal: bool = field(
+        default=False,
+        metadata={"help": "with train_files and an init_adapter: also train on your files' sentences under each type "
+                  "the init_adapter tags and your files do not (type-only instruction), labelled by the model "
+                  "itself before training, so that a new type does not pull a trained one; a span that overlaps one "
+                  "of your entities stays O (training/rehearsal.py)"},
+    )
     max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
     train_limit_per_corpus: int | None = field(
         default=None, metadata={"help": "the first N corpus sentences of each corpus (file order); DBR adds as many"}

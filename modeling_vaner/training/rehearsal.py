@@ -13,6 +13,12 @@ training (the same rows: an integration test compares them). Corpora not shipped
 bc4chemd "unknown") are read from the corpora directory, else downloaded; in a fine-tune, one that cannot be is left
 out with a notice (`training_records`).
 
+Pseudo-label rehearsal (`pseudo_label_records`, `pseudo_label_rehearsal: true` in configs/finetune.yaml): the
+shipped sentences hold a type against forgetting, not against a new type that shares its words (a CellType fine-tune
+taught the model to tag cell types as CellLine too). So the user's own sentences are also trained under each type the
+model tagged before the fine-tune, labelled by that model (learning without forgetting: Li and Hoiem, "Learning
+without Forgetting", IEEE TPAMI 2018): "macrophages" stays O under CellLine because the model said so before.
+
 Both files are built from the corpora by `vaner data rehearsal --corpora-dir DIR` (`build_rehearsal_file`), DIR
 holding the added corpora's files too (`python -m dataset_scripts.extra_corpora`).
 """
@@ -29,6 +35,7 @@ CREDITS_FILE = "REHEARSAL.md"  # beside the rehearsal file: sources, licences, c
 SHIPPED_SENTENCES = 30  # per corpus: configs/finetune.yaml's train_limit_per_corpus
 # Licences of the corpus table that allow redistribution (with attribution: CREDITS_FILE).
 REDISTRIBUTABLE_LICENCES = frozenset({"cc0-1.0", "cc-by-3.0", "cc-by-4.0"})
+PSEUDO_LABEL_SOURCE = "pseudo-label"  # the `source` of a pseudo-labelled record (the training manifest shows it)
 # The added corpora a fine-tune rehearses beside the paper's: the types vaner-smol 3 tags that no paper corpus
 # annotates (CellLine), which would otherwise drift in a fine-tune.
 ADDED_REHEARSAL = ("jnlpba-cellline",)
@@ -148,3 +155,48 @@ def shipped_rehearsal(corpus: str, limit: int | None) -> list[dict] | None:
         return None
     records = read_shipped().get(corpus, ())
     return [dict(record) for record in records[:limit]] if limit <= len(records) else None
+
+
+def pseudo_label_records(tagger, records: list[dict], entity_types: list[str], batch_size: int | None = None):
+    """Pseudo-label rehearsal: the sentences of a user's training records under each of `entity_types` (the types
+    the model tags before a fine-tune), labelled by `tagger` (that model) with the type-only instruction. A predicted
+    span that overlaps an entity of the user's records (any of their types) is left O: the user's labels say what
+    those words are. A sentence already annotated for a type by the user gets no pseudo-labelled row of it.
+
+    Args:
+        tagger (`VanerTokenClassificationPipeline`): The model before the fine-tune.
+        records (`list[dict]`): The user's training records (`file_source_records`: one per sentence and type).
+        entity_types (`list[str]`): The types to pseudo-label.
+        batch_size (`int`, *optional*): Rows per forward (default: the pipeline's).
+
+    Returns:
+        `list[dict]`: per type, then per distinct sentence (tokens compared) in record order, a copy of its first
+        record with `entity_type`, `ner_tags` (0=O, 1=B, 2=I per word) the model's, `instruction_dataset` None and
+        `source` `PSEUDO_LABEL_SOURCE`.
+    """
+    from tqdm.auto import tqdm
+
+    from ..processing_vaner import LABEL_O, entity_spans, spans_to_labels
+
+    sentences: dict[tuple, dict] = {}
+    for record in records:
+        entry = sentences.setdefault(
+            tuple(record["tokens"]), {"record": record, "types": set(), "taken": [False] * len(record["tokens"])}
+        )
+        entry["types"].add(record["entity_type"])
+        entry["taken"] = [taken or tag != LABEL_O for taken, tag in zip(entry["taken"], record["ner_tags"])]
+    words = [list(tokens) for tokens in sentences]
+    pseudo = []
+    for entity_type in tqdm(entity_types, desc="pseudo-labels", unit="type", disable=not entity_types):
+        for entry, labels in zip(sentences.values(), tagger.tag_words(words, entity_type, batch_size=batch_size)):
+            if entity_type in entry["types"]:
+                continue
+            spans = [(first, last) for first, last in entity_spans(labels) if not any(entry["taken"][first:last])]
+            pseudo.append({
+                **entry["record"],
+                "entity_type": entity_type,
+                "ner_tags": spans_to_labels(spans, len(labels)),
+                "instruction_dataset": None,
+                "source": PSEUDO_LABEL_SOURCE,
+            })
+    return pseudo

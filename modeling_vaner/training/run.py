@@ -19,7 +19,7 @@ from ..adapter import (
     save_adapter,
 )
 from ..run_log import LOG_FILE, jsonl_log_callback, plot_log
-from .args import DataArguments, ModelArguments
+from .args import DataArguments, ModelArguments, source_name
 from .data import add_file_types, dev_records, encode_records, training_records
 from .manifest import write_training_manifest
 
@@ -135,6 +135,8 @@ def run_training(
     }
     heads = list(config.entity_types)
     add_file_types(config, data_args, records)
+    if data_args.pseudo_label_rehearsal and data_args.train_files:  # the model before training labels them
+        records = records + pseudo_label_rehearsal(model, tokenizer, records, known_types, data_args, training_args)
     if config.one_pass and config.entity_types != heads:
         raise ValueError(
             f"a one-pass model's heads are fixed when it is built ({', '.join(heads)}); train_files add "
@@ -190,6 +192,36 @@ def run_training(
         plot_log(output_dir, adapter_dir / PLOT_FILE)
     trainer.accelerator.wait_for_everyone()
     return summary
+
+
+def pseudo_label_rehearsal(model, tokenizer, records, known_types, data_args: DataArguments, training_args):
+    """The pseudo-labelled rows of a fine-tune (`rehearsal.pseudo_label_records`): the sentences of `train_files`
+    under each type of `known_types` (the init_adapter's) that the files do not annotate, tagged by `model` as it is
+    before training (in bf16 autocast where the run trains in it); says on stderr what it added."""
+    import torch
+
+    from ..pipeline_vaner import VanerTokenClassificationPipeline
+    from ..processing_vaner import LABEL_B
+    from .rehearsal import pseudo_label_records
+
+    files = {source_name(source) for source in data_args.train_files}
+    mine = [record for record in records if record["corpus"] in files]
+    types = [name for name in known_types if name not in {record["entity_type"] for record in mine}]
+    if not types:  # no init_adapter, or it tags only the files' types
+        return []
+    # fp32: the pipeline casts nothing (never the model about to be trained)
+    tagger = VanerTokenClassificationPipeline(
+        model=model.eval(), tokenizer=tokenizer, task="token-classification", precision="fp32"
+    )
+    with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=training_args.bf16):
+        pseudo = pseudo_label_records(tagger, mine, types, data_args.eval_batch_size)
+    model.train()
+    entities = sum(record["ner_tags"].count(LABEL_B) for record in pseudo)
+    sentences = len({tuple(record["tokens"]) for record in mine})
+    print(f"vaner train: pseudo-label rehearsal: {len(pseudo)} rows ({sentences} sentences of your files under "
+          f"{', '.join(types)}), {entities} entities tagged by the model before training",
+          file=sys.stderr)
+    return pseudo
 
 
 def corpus_entity_types(corpora) -> list[str]:
