@@ -215,6 +215,25 @@ def resolve_backbone(backbone: str | None) -> str:
     return backbone
 
 
+def backbone_vocabulary(backbone: str | None) -> tuple[list[str], dict[str, str]]:
+    """What a backbone already tags: a VANER model folder or hub id (its head trained) its config's `entity_types`
+    and `corpus_types`; nothing for any other backbone (its new head tags nothing yet).
+
+    Args:
+        backbone (`str`, *optional*): As `build_vaner_model`'s.
+
+    Returns:
+        `tuple[list[str], dict[str, str]]`: the entity types in the model's order and the dataset names with their
+        types; empty for a plain LLaMA-family backbone.
+    """
+    from .configuration_vaner import VanerConfig
+
+    config = VanerConfig.get_config_dict(resolve_backbone(backbone))[0]
+    if config.get("model_type") != VanerConfig.model_type:
+        return [], {}
+    return list(config.get("entity_types", [])), dict(config.get("corpus_types", {}))
+
+
 def build_vaner_model(
     backbone: str | None = None,
     *,

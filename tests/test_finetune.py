@@ -347,12 +347,13 @@ def test_pseudo_label_records_keep_the_user_s_entities_and_types():
     assert mine[0]["entity_type"] == "CellType" and mine[0]["instruction_dataset"] == "lab"  # not modified
 
 
-def test_fine_tune_pseudo_labels_the_user_s_sentences_under_the_init_adapter_s_types(
-    tmp_path, tiny_backbone, random_adapter, capsys
+@pytest.mark.parametrize("start", ["init_adapter", "vaner_folder"])
+def test_fine_tune_pseudo_labels_the_user_s_sentences_under_the_types_the_model_tags(
+    start, tmp_path, tiny_backbone, random_adapter, tiny_model_dir, capsys
 ):
     """`pseudo_label_rehearsal: true` (configs/finetune.yaml): the run adds one type-only row per sentence of the
-    user's file and type the init_adapter tags, says so, and the training manifest names them; `--no-rehearsal`
-    turns it off."""
+    user's file and type the starting model tags (its init_adapter's, or a VANER folder's as the backbone), says so,
+    and the training manifest names them; `--no-rehearsal` turns it off."""
     from modeling_vaner.cli import build_parser
     from modeling_vaner.cli.train import file_overrides
     from modeling_vaner.training import parse_config, run_training
@@ -363,10 +364,13 @@ def test_fine_tune_pseudo_labels_the_user_s_sentences_under_the_init_adapter_s_t
     args = build_parser().parse_args(["train", "--train-file", "x.tsv", "--no-rehearsal"])
     assert file_overrides(args)["pseudo_label_rehearsal"] is False
     _, stage1 = random_adapter
-    types = json.loads((stage1 / "config.json").read_text())["entity_types"]
+    starts = {"init_adapter": (tiny_backbone, stage1), "vaner_folder": (tiny_model_dir, None)}
+    backbone, init_adapter = starts[start]
+    types = json.loads(((init_adapter or backbone) / "config.json").read_text())["entity_types"]
     mine = [{"path": str(TUTORIAL / "celltypes_train.tsv"), "types": ["CellType"]}]
-    config = tiny_config(tmp_path, tiny_backbone, init_adapter=str(stage1), corpora=[], train_files=mine,
-                         pseudo_label_rehearsal=True, max_steps=2, eval_strategy="no", load_best_model_at_end=False)
+    config = tiny_config(tmp_path, backbone, init_adapter=init_adapter and str(init_adapter), corpora=[],
+                         train_files=mine, pseudo_label_rehearsal=True, max_steps=2, eval_strategy="no",
+                         load_best_model_at_end=False)
     run_training(*parse_config(config))
     err = capsys.readouterr().err
     assert f"vaner train: pseudo-label rehearsal: {30 * len(types)} rows (30 sentences of your files under " \

@@ -310,8 +310,8 @@ def test_a_later_stage_keeps_the_types_its_init_adapter_tags(tmp_path, tiny_back
     after = json.loads((tmp_path / "run" / "adapter" / "config.json").read_text())
     assert after["entity_types"] == saved["entity_types"] and after["corpus_types"]["lab-cells"] == "CellType"
     untrained = ", ".join(name for name in saved["entity_types"] if name != "Disease")
-    notice = (f"vaner train: no training sentence of {untrained}, which init_adapter tags: kept in the saved model, "
-              "not trained here (a corpus of that type in `corpora` rehearses it)")
+    notice = (f"vaner train: no training sentence of {untrained}, which the model starts out tagging: kept in "
+              "the saved model, not trained here (a corpus of that type in `corpora` rehearses it)")
     assert notice in capsys.readouterr().err.splitlines()
 
 

@@ -121,10 +121,10 @@ class DataArguments:
     )
     pseudo_label_rehearsal: bool = field(
         default=False,
-        metadata={"help": "with train_files and an init_adapter: also train on your files' sentences under each type "
-                  "the init_adapter tags and your files do not (type-only instruction), labelled by the model "
-                  "itself before training, so that a new type does not pull a trained one; a span that overlaps one "
-                  "of your entities stays O (training/rehearsal.py)"},
+        metadata={"help": "with train_files: also train on your files' sentences under each type the model starts "
+                  "out tagging (init_adapter's, a VANER backbone folder's) and your files do not (type-only "
+                  "instruction), labelled by the model itself before training, so that a new type does not pull "
+                  "a trained one; a span that overlaps one of your entities stays O (training/rehearsal.py)"},
     )
     max_length: int = field(default=128, metadata={"help": "tokens per input, instruction included"})
     train_limit_per_corpus: int | None = field(

@@ -122,9 +122,9 @@ def run_training(
     with training_args.main_process_first(desc="training data"):  # read (a bad file fails) before the model loads
         records = train_records if train_records is not None else training_records(data_args, seed)
         dev = dev if dev is not None else dev_records(data_args, seed)
-    # A later stage or a fine-tune keeps what its init_adapter tags (types, dataset names), trained here or not:
-    # nothing it knew is dropped from the saved model without a word.
-    known_types, known_datasets = adapter_vocabulary(model_args.init_adapter)
+    # A later stage or a fine-tune keeps what its init_adapter (or a VANER backbone folder) tags, types and dataset
+    # names, trained here or not: nothing it knew is dropped from the saved model without a word.
+    known_types, known_datasets = starting_vocabulary(model_args)
     types = list(dict.fromkeys([*known_types, *corpus_entity_types(data_args.corpora)]))
     model, tokenizer = build_model(model_args, data_args.max_length, verbose, types)
     config = model.get_base_model().config
@@ -171,9 +171,9 @@ def run_training(
         print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
         trained = {record["entity_type"] for record in records}
         if unrehearsed := [name for name in known_types if name not in trained]:
-            print(f"vaner train: no training sentence of {', '.join(unrehearsed)}, which init_adapter tags: kept in "
-                  "the saved model, not trained here (a corpus of that type in `corpora` rehearses it)",
-                  file=sys.stderr)
+            print(f"vaner train: no training sentence of {', '.join(unrehearsed)}, which the model starts out "
+                  "tagging: kept in the saved model, not trained here (a corpus of that type in `corpora` rehearses "
+                  "it)", file=sys.stderr)
     with interrupt:
         trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
@@ -194,9 +194,19 @@ def run_training(
     return summary
 
 
+def starting_vocabulary(model_args: ModelArguments) -> tuple[list[str], dict[str, str]]:
+    """What the model tags before the run: a VANER backbone folder's types and dataset names, then its init_adapter's
+    (`backbone_vocabulary`, `adapter_vocabulary`); empty for a plain backbone without init_adapter."""
+    from ..backbone import backbone_vocabulary
+
+    folder_types, folder_datasets = backbone_vocabulary(model_args.backbone)
+    adapter_types, adapter_datasets = adapter_vocabulary(model_args.init_adapter)
+    return list(dict.fromkeys([*folder_types, *adapter_types])), {**folder_datasets, **adapter_datasets}
+
+
 def pseudo_label_rehearsal(model, tokenizer, records, known_types, data_args: DataArguments, training_args):
     """The pseudo-labelled rows of a fine-tune (`rehearsal.pseudo_label_records`): the sentences of `train_files`
-    under each type of `known_types` (the init_adapter's) that the files do not annotate, tagged by `model` as it is
+    under each type of `known_types` (`starting_vocabulary`) that the files do not annotate, tagged by `model` as it is
     before training (in bf16 autocast where the run trains in it); says on stderr what it added."""
     import torch
 
