@@ -162,23 +162,24 @@ def evaluate_corpora(
 
 def format_table(report: dict) -> str:
     """Per-corpus P/R/F1 (%) beside the paper's F1."""
-    lines = [f"{'corpus':<16}{'sentences':>10}{'gold':>8}{'P':>8}{'R':>8}{'F1':>8}{'paper F1':>10}{'delta':>8}"]
+    width = max([16, *(len(name) + 1 for name in report["corpora"])])  # a file's row: "<file> <type>"
+    lines = [f"{'corpus':<{width}}{'sentences':>10}{'gold':>8}{'P':>8}{'R':>8}{'F1':>8}{'paper F1':>10}{'delta':>8}"]
     for name, result in report["corpora"].items():
         paper = PAPER_F1.get(name)
         f1 = 100 * result["f1"]
         lines.append(
-            f"{name:<16}{result['sentences']:>10}{result['gold_entities']:>8}{100 * result['precision']:>8.2f}"
+            f"{name:<{width}}{result['sentences']:>10}{result['gold_entities']:>8}{100 * result['precision']:>8.2f}"
             f"{100 * result['recall']:>8.2f}{f1:>8.2f}"
-            + (f"{paper:>10.2f}{f1 - paper:>+8.2f}" if paper is not None else f"{'-':>10}{'':>8}")
+            + (f"{paper:>10.2f}{f1 - paper:>+8.2f}" if paper is not None else f"{'-':>10}")
         )
     overall = report["overall"]
     paper_scored = [PAPER_F1[name] for name in report["corpora"] if name in PAPER_F1]
     paper_mean = f"{sum(paper_scored) / len(paper_scored):>10.2f}" if paper_scored else f"{'-':>10}"
     lines.append(
-        f"{'overall (micro)':<16}{overall['sentences']:>10}{overall['gold_entities']:>8}"
+        f"{'overall (micro)':<{width}}{overall['sentences']:>10}{overall['gold_entities']:>8}"
         f"{100 * overall['precision']:>8.2f}{100 * overall['recall']:>8.2f}{100 * overall['f1']:>8.2f}"
     )
-    lines.append(f"{'mean F1':<16}{'':>10}{'':>8}{'':>8}{'':>8}{100 * report['mean_f1']:>8.2f}{paper_mean}")
+    lines.append(f"{'mean F1':<{width}}{'':>10}{'':>8}{'':>8}{'':>8}{100 * report['mean_f1']:>8.2f}{paper_mean}")
     if report.get("gold") == "guideline":
         lines.append("gold: the type-only guideline (docs/GUIDELINES.md), not the corpus's: the paper's F1 is not "
                      "comparable")

@@ -113,6 +113,9 @@ def test_report_table_and_summary():
     assert summary["mean_f1"] == pytest.approx(2 / 3)
     table = format_table({"corpora": per_corpus, **summary})
     assert f"{PAPER_F1['ncbi']:.2f}" in table and f"{PAPER_F1['s800']:.2f}" in table and "66.67" in table
+    long_name = {"celltypes_test CellType": per_corpus["ncbi"]}  # a file's row: its columns stay aligned
+    lines = format_table({"corpora": long_name, **summarize(long_name)}).splitlines()
+    assert lines[1].index("66.67") == lines[0].index("F1") - 3 == lines[2].index("66.67")
 
 
 def test_subsample_is_seeded_and_ordered():

@@ -236,6 +236,7 @@ def test_rehearsal_leaves_out_only_an_unshipped_corpus_it_cannot_download(monkey
     assert [record["corpus"] for record in mixture] == ["celltypes_train"] * 30 + ["ncbi"] * 30
     err = capsys.readouterr().err.splitlines()
     assert err == [
+        "vaner train: rehearsal, so that the types the model knows are not forgotten: 30 sentences (ncbi 30)",
         "vaner train: rehearsal without s800 (licence 'other': not shipped with the package; its download failed: "
         "ConnectionError): set corpora_dir or $VANER_CORPORA_DIR to a corpora directory to include it"
     ]

@@ -84,6 +84,7 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
     """
     import random
     import sys
+    from collections import Counter
 
     from dataset_scripts.corpora import CORPORA, CorpusUnavailableError, hub_offline, resolve_corpora_dir
     from dataset_scripts.guideline import type_only_policy
@@ -154,6 +155,9 @@ def training_records(data: DataArguments, seed: int) -> list[dict]:
                 guideline[corpus] = counts
         repeats = data.train_repeats.get(corpus, 1)
         records += [copy for record in mixture for copy in [record] * (repeats if record["source"] == "corpus" else 1)]
+    if data.train_files and (rehearsed := Counter(r["corpus"] for r in records if r["corpus"] in data.corpora)):
+        print(f"vaner train: rehearsal, so that the types the model knows are not forgotten: {rehearsed.total()} "
+              "sentences (" + ", ".join(f"{name} {count}" for name, count in rehearsed.items()) + ")", file=sys.stderr)
     if guideline:
         print("vaner train: type-only rows under the guideline (docs/GUIDELINES.md): " + "; ".join(
             f"{name} {counts['rows']} rows, entities trimmed {counts['trimmed']}, dropped {counts['dropped']}, added "

@@ -168,7 +168,8 @@ def run_training(
     if trainer.is_world_process_zero():
         write_training_manifest(records, output_dir)  # what the run trained on, per sentence, for audits
         model.print_trainable_parameters()
-        print(f"vaner train: {len(records)} sentences -> {len(rows)} rows; {len(dev)} dev corpora", file=sys.stderr)
+        print(f"vaner train: {len(records)} sentences -> {len(rows)} rows (a sentence longer than max_length becomes "
+              f"several); {len(dev)} dev set{'s' if len(dev) != 1 else ''}", file=sys.stderr)
         trained = {record["entity_type"] for record in records}
         if unrehearsed := [name for name in known_types if name not in trained]:
             print(f"vaner train: no training sentence of {', '.join(unrehearsed)}, which the model starts out "
