@@ -218,7 +218,7 @@ def pseudo_label_rehearsal(model, tokenizer, records, known_types, data_args: Da
     files = {source_name(source) for source in data_args.train_files}
     mine = [record for record in records if record["corpus"] in files]
     types = [name for name in known_types if name not in {record["entity_type"] for record in mine}]
-    if not types:  # no init_adapter, or it tags only the files' types
+    if not types:  # the model starts out tagging nothing (a new head), or only the files' types
         return []
     # fp32: the pipeline casts nothing (never the model about to be trained)
     tagger = VanerTokenClassificationPipeline(
@@ -230,8 +230,7 @@ def pseudo_label_rehearsal(model, tokenizer, records, known_types, data_args: Da
     entities = sum(record["ner_tags"].count(LABEL_B) for record in pseudo)
     sentences = len({tuple(record["tokens"]) for record in mine})
     print(f"vaner train: pseudo-label rehearsal: {len(pseudo)} rows ({sentences} sentences of your files under "
-          f"{', '.join(types)}), {entities} entities tagged by the model before training",
-          file=sys.stderr)
+          f"{', '.join(types)}), {entities} entities tagged by the model before training", file=sys.stderr)
     return pseudo
 
 
