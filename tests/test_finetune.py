@@ -345,6 +345,9 @@ def test_pseudo_label_records_keep_the_user_s_entities_and_types():
     assert {(r["instruction_dataset"], r["source"], r["corpus"]) for r in pseudo} == {(None, PSEUDO_LABEL_SOURCE,
                                                                                        "cells")}
     assert pseudo_label_records(tagger, mine, ["CellType"]) == []  # the user's own type: their labels only
+    genes = [{**mine[2], "id": "g-1", "corpus": "genes", "tokens": ["BRCA1"], "entity_type": "Gene", "ner_tags": [1]}]
+    rows = pseudo_label_records(tagger, mine + genes, ["Gene"])  # another file annotates Gene in its own sentence
+    assert [(r["id"], r["entity_type"]) for r in rows] == [("f-1", "Gene"), ("f-2", "Gene")]
     assert mine[0]["entity_type"] == "CellType" and mine[0]["instruction_dataset"] == "lab"  # not modified
 
 

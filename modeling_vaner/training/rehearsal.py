@@ -185,12 +185,13 @@ def pseudo_label_records(tagger, records: list[dict], entity_types: list[str], b
         )
         entry["types"].add(record["entity_type"])
         entry["taken"] = [taken or tag != LABEL_O for taken, tag in zip(entry["taken"], record["ner_tags"])]
-    words = [list(tokens) for tokens in sentences]
     pseudo = []
     for entity_type in tqdm(entity_types, desc="pseudo-labels", unit="type", disable=not entity_types):
-        for entry, labels in zip(sentences.values(), tagger.tag_words(words, entity_type, batch_size=batch_size)):
-            if entity_type in entry["types"]:
-                continue
+        unlabelled = [entry for entry in sentences.values() if entity_type not in entry["types"]]
+        if not unlabelled:  # the user annotates this type in every sentence
+            continue
+        words = [list(entry["record"]["tokens"]) for entry in unlabelled]
+        for entry, labels in zip(unlabelled, tagger.tag_words(words, entity_type, batch_size=batch_size)):
             spans = [(first, last) for first, last in entity_spans(labels) if not any(entry["taken"][first:last])]
             pseudo.append({
                 **entry["record"],

@@ -207,26 +207,28 @@ def starting_vocabulary(model_args: ModelArguments) -> tuple[list[str], dict[str
 
 def pseudo_label_rehearsal(model, tokenizer, records, known_types, data_args: DataArguments, training_args):
     """The pseudo-labelled rows of a fine-tune (`rehearsal.pseudo_label_records`): the sentences of `train_files`
-    under each type of `known_types` (`starting_vocabulary`) that the files do not annotate, tagged by `model` as it is
-    before training (in bf16 autocast where the run trains in it); says on stderr what it added."""
+    under each type of `known_types` (`starting_vocabulary`) that they are not annotated for, tagged by `model` as it
+    is before training (in bf16 autocast where the run trains in it); says on stderr what it added."""
     import torch
 
     from ..pipeline_vaner import VanerTokenClassificationPipeline
     from ..processing_vaner import LABEL_B
     from .rehearsal import pseudo_label_records
 
+    if not known_types:  # the model starts out tagging nothing (a new head)
+        return []
     files = {source_name(source) for source in data_args.train_files}
     mine = [record for record in records if record["corpus"] in files]
-    types = [name for name in known_types if name not in {record["entity_type"] for record in mine}]
-    if not types:  # the model starts out tagging nothing (a new head), or only the files' types
-        return []
     # fp32: the pipeline casts nothing (never the model about to be trained)
     tagger = VanerTokenClassificationPipeline(
         model=model.eval(), tokenizer=tokenizer, task="token-classification", precision="fp32"
     )
     with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=training_args.bf16):
-        pseudo = pseudo_label_records(tagger, mine, types, data_args.eval_batch_size)
+        pseudo = pseudo_label_records(tagger, mine, known_types, data_args.eval_batch_size)
     model.train()
+    if not pseudo:  # the files annotate every type the model tags
+        return []
+    types = dict.fromkeys(record["entity_type"] for record in pseudo)
     entities = sum(record["ner_tags"].count(LABEL_B) for record in pseudo)
     sentences = len({tuple(record["tokens"]) for record in mine})
     print(f"vaner train: pseudo-label rehearsal: {len(pseudo)} rows ({sentences} sentences of your files under "
