@@ -44,6 +44,7 @@ setup(
         "datasets==5.2.0",
         "evaluate==0.4.6",
         "seqeval==1.2.2",
+        "nervaluate==1.2.1",  # the errors by kind (boundary, missed, spurious) in `vaner evaluate`
         "huggingface-hub>=2.4,<3",
         "safetensors>=0.6",
         "accelerate>=1.10",

@@ -2,7 +2,8 @@
 
 Words are tagged with the pipeline's `tag_words` (first sub-token per word, long sentences windowed exactly as at
 inference), so no word is ever dropped; the count of gold entities scored is checked against the count in the
-split. Scores come from the offline `evaluate` metric in `metrics/vaner_seqeval.py` (seqeval, IOB2).
+split. Scores come from the offline `evaluate` metric in `metrics/vaner_seqeval.py` (seqeval, IOB2); how the
+entities that do not match go wrong (boundary, missed, spurious) from nervaluate's strict scheme.
 
 `evaluate_model` is `vaner evaluate --model PATH --corpus ncbi s800 --split test` (or `--file F --type Disease`):
 it returns a report, written as JSON only where asked (`--output`); the command prints it as a table
@@ -22,6 +23,9 @@ from .processing_vaner import LABEL_B, LABEL_O
 
 METRIC_PATH = Path(__file__).parent / "metrics" / "vaner_seqeval.py"
 COUNT_KEYS = ("true_positives", "predicted_entities", "gold_entities")
+# The errors by kind (nervaluate's strict scheme, one entity type per sentence): a prediction overlapping a gold
+# entity with other boundaries, a gold entity no prediction overlaps, a prediction overlapping no gold entity.
+ERROR_KEYS = ("boundary", "missed", "spurious")
 
 
 def load_metric():
@@ -65,35 +69,86 @@ def prf(true_positives: int, predicted_entities: int, gold_entities: int) -> dic
     }
 
 
-def score_records(pipeline, records: list[dict], instruction_dataset: str | None, batch_size=None, metric=None) -> dict:
-    """Tag the words of `records` (each with tokens, ner_tags, entity_type) and score them: precision, recall, F1,
-    the counts, and `sentences`. `instruction_dataset`: the corpus name in the instruction, or None (type-only).
+def error_counts(references: list[list[str]], predictions: list[list[str]], entity_types: list[str]) -> dict:
+    """The entities that do not match exactly, by kind (`ERROR_KEYS`), counted with nervaluate's strict scheme.
+
+    Args:
+        references, predictions: IOB2 tags per sentence, each sentence's of one entity type.
+        entity_types: the types the tags name.
+
+    Returns:
+        `dict`: {"boundary", "missed", "spurious"}: with one type per sentence, false positives are boundary +
+        spurious and false negatives boundary + missed.
+    """
+    from nervaluate import Evaluator
+
+    strict = Evaluator(references, predictions, tags=entity_types, loader="list").evaluate()["overall"]["strict"]
+    return {"boundary": strict.incorrect, "missed": strict.missed, "spurious": strict.spurious}
+
+
+def write_conlleval(path, sentences: list[list[str]], references: list[list[str]], predictions: list[list[str]]):
+    """Write words with their gold and predicted IOB2 tags in conlleval's columns ("word gold predicted", a blank
+    line between sentences): the errors to read, or to score again with conlleval."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for words, gold, predicted in zip(sentences, references, predictions):
+            out.writelines(f"{word} {tag} {guess}\n" for word, tag, guess in zip(words, gold, predicted))
+            out.write("\n")
+
+
+def score_records(
+    pipeline, records: list[dict], instruction_dataset: str | None, batch_size=None, metric=None, conll_path=None
+) -> dict:
+    """Tag the words of `records` (each with tokens, ner_tags, entity_type) and score them.
+
+    Args:
+        pipeline: a VANER pipeline (its `tag_words`).
+        records: the sentences, each of one entity type.
+        instruction_dataset: the corpus name in the instruction, or None (type-only).
+        batch_size, metric: the forward's rows per batch; the seqeval metric (default: `load_metric()`).
+        conll_path: also write the words, gold and predicted tags there (`write_conlleval`), grouped by type.
+
+    Returns:
+        `dict`: precision, recall, f1, the counts (`COUNT_KEYS`), "errors" (`error_counts`) and "sentences".
 
     Raises:
-        AssertionError: the scorer saw another number of gold entities than the records hold (a dropped word).
+        AssertionError: the scorer saw another number of gold entities than the records hold (a dropped word), or
+            the two scorers (seqeval, nervaluate) count other false positives or negatives.
     """
     metric = metric or load_metric()
     by_type: dict[str, list[dict]] = {}
     for record in records:
         by_type.setdefault(record["entity_type"], []).append(record)
-    predictions, references = [], []
+    predictions, references, sentences = [], [], []
     for entity_type, group in by_type.items():
         labels = pipeline.tag_words([r["tokens"] for r in group], entity_type, instruction_dataset, batch_size)
         predictions += [iob2_tags(predicted, entity_type) for predicted in labels]
         references += [iob2_tags(r["ner_tags"], entity_type) for r in group]
+        sentences += [r["tokens"] for r in group]
+    if conll_path is not None:
+        write_conlleval(conll_path, sentences, references, predictions)
     if not records:
-        return {**prf(0, 0, 0), "sentences": 0}
+        return {**prf(0, 0, 0), "errors": dict.fromkeys(ERROR_KEYS, 0), "sentences": 0}
     result = metric.compute(predictions=predictions, references=references)
     expected = count_entities([r["ner_tags"] for r in records])
     if result["gold_entities"] != expected:
         raise AssertionError(f"scored {result['gold_entities']} gold entities, the records hold {expected}")
-    return {**prf(*(result[key] for key in COUNT_KEYS)), "sentences": len(records)}
+    errors = error_counts(references, predictions, list(by_type))
+    wrong = [result[key] - result["true_positives"] for key in COUNT_KEYS[1:]]  # false positives, false negatives
+    if wrong != [errors["boundary"] + errors["spurious"], errors["boundary"] + errors["missed"]]:
+        raise AssertionError(f"seqeval and nervaluate disagree: {result} against {errors}")
+    return {**prf(*(result[key] for key in COUNT_KEYS)), "errors": errors, "sentences": len(records)}
 
 
 def summarize(per_corpus: dict[str, dict]) -> dict:
-    """Overall micro scores (summed counts) and the mean F1 over corpora."""
+    """Overall micro scores (summed counts and errors) and the mean F1 over corpora."""
     totals = [sum(result[key] for result in per_corpus.values()) for key in COUNT_KEYS]
-    overall = {**prf(*totals), "sentences": sum(result["sentences"] for result in per_corpus.values())}
+    overall = {
+        **prf(*totals),
+        "errors": {key: sum(result["errors"][key] for result in per_corpus.values()) for key in ERROR_KEYS},
+        "sentences": sum(result["sentences"] for result in per_corpus.values()),
+    }
     mean_f1 = sum(result["f1"] for result in per_corpus.values()) / len(per_corpus) if per_corpus else 0.0
     return {"overall": overall, "mean_f1": mean_f1}
 
@@ -110,8 +165,11 @@ def evaluate_corpora(
     batch_size=None,
     on_corpus=None,
     gold: str = "corpus",
+    predictions_dir=None,
 ) -> dict:
     """Scores of `pipeline` on one split of each corpus (subsampled to `limit` sentences per corpus if given).
+    With `predictions_dir`, each corpus's words, gold and predicted tags are also written there, in conlleval's
+    columns, as `<corpus>.<split>.conll` (`write_conlleval`).
 
     `gold`: "corpus" scores against each corpus's own gold; "guideline" against it under the type-only guideline
     (`dataset_scripts.guideline.guideline_records`: converted where the corpus table says so), each corpus's
@@ -151,7 +209,8 @@ def evaluate_corpora(
         if gold == "guideline":
             records, changed = guideline_records(records, name)
         per_corpus[name] = score_records(
-            pipeline, records, name if dataset_in_instruction else None, batch_size, metric
+            pipeline, records, name if dataset_in_instruction else None, batch_size, metric,
+            conll_path=None if predictions_dir is None else Path(predictions_dir) / f"{name}.{split}.conll",
         )
         if changed is not None:
             per_corpus[name]["guideline"] = {key: changed[key] for key in GUIDELINE_COUNTS}
@@ -161,23 +220,31 @@ def evaluate_corpora(
 
 
 def format_table(report: dict) -> str:
-    """Per-corpus P/R/F1 (%) beside the paper's F1."""
+    """Per-corpus P/R/F1 (%) beside the paper's F1, and the errors by kind (`ERROR_KEYS`)."""
     width = max([16, *(len(name) + 1 for name in report["corpora"])])  # a file's row: "<file> <type>"
-    lines = [f"{'corpus':<{width}}{'sentences':>10}{'gold':>8}{'P':>8}{'R':>8}{'F1':>8}{'paper F1':>10}{'delta':>8}"]
+    errors = "".join(f"{key:>10}" for key in ERROR_KEYS)
+    lines = [f"{'corpus':<{width}}{'sentences':>10}{'gold':>8}{'P':>8}{'R':>8}{'F1':>8}{'paper F1':>10}{'delta':>8}"
+             f"{errors}"]
+
+    def error_columns(result: dict) -> str:
+        return "".join(f"{result['errors'][key]:>10}" for key in ERROR_KEYS)
+
     for name, result in report["corpora"].items():
         paper = PAPER_F1.get(name)
         f1 = 100 * result["f1"]
         lines.append(
             f"{name:<{width}}{result['sentences']:>10}{result['gold_entities']:>8}{100 * result['precision']:>8.2f}"
             f"{100 * result['recall']:>8.2f}{f1:>8.2f}"
-            + (f"{paper:>10.2f}{f1 - paper:>+8.2f}" if paper is not None else f"{'-':>10}")
+            + (f"{paper:>10.2f}{f1 - paper:>+8.2f}" if paper is not None else f"{'-':>10}{'':>8}")
+            + error_columns(result)
         )
     overall = report["overall"]
     paper_scored = [PAPER_F1[name] for name in report["corpora"] if name in PAPER_F1]
     paper_mean = f"{sum(paper_scored) / len(paper_scored):>10.2f}" if paper_scored else f"{'-':>10}"
     lines.append(
         f"{'overall (micro)':<{width}}{overall['sentences']:>10}{overall['gold_entities']:>8}"
-        f"{100 * overall['precision']:>8.2f}{100 * overall['recall']:>8.2f}{100 * overall['f1']:>8.2f}"
+        f"{100 * overall['precision']:>8.2f}{100 * overall['recall']:>8.2f}{100 * overall['f1']:>8.2f}{'':>18}"
+        + error_columns(overall)
     )
     lines.append(f"{'mean F1':<{width}}{'':>10}{'':>8}{'':>8}{'':>8}{100 * report['mean_f1']:>8.2f}{paper_mean}")
     if report.get("gold") == "guideline":
@@ -277,12 +344,15 @@ def file_groups(records: list[dict], file, limit=None, seed=0) -> dict[str, list
     return groups
 
 
-def evaluate_file(pipeline, records: list[dict], file, *, instruction: str = "type-only", limit=None, seed=0) -> dict:
+def evaluate_file(
+    pipeline, records: list[dict], file, *, instruction: str = "type-only", limit=None, seed=0, predictions_dir=None
+) -> dict:
     """Scores of `pipeline` on the records of a tagged `file` (as `dataset_scripts.tagged_files.read_tagged_file`
     returns them), each entity type scored on its own, as a corpus named "STEM TYPE" (STEM: the file's name without
     its extension), subsampled to `limit` sentences per type if given. A type the model was not trained on
     (outside `config.entity_types`) is scored after the pipeline's warning, and listed in the report, or stops the
-    evaluation before any scoring where the pipeline has `strict_types`.
+    evaluation before any scoring where the pipeline has `strict_types`. With `predictions_dir`, each type's words,
+    gold and predicted tags are also written there as `STEM.TYPE.conll` (`write_conlleval`).
 
     Returns:
         `dict`: {"file", "entity_types", "instruction", "limit_per_corpus", "corpora": {"STEM TYPE": scores},
@@ -298,7 +368,11 @@ def evaluate_file(pipeline, records: list[dict], file, *, instruction: str = "ty
     trained = list(pipeline.model.config.entity_types)
     dataset = name if instruction == "dataset" else None
     per_type = {
-        f"{name} {entity_type}": score_records(pipeline, group, dataset) for entity_type, group in groups.items()
+        f"{name} {entity_type}": score_records(
+            pipeline, group, dataset,
+            conll_path=None if predictions_dir is None else Path(predictions_dir) / f"{name}.{entity_type}.conll",
+        )
+        for entity_type, group in groups.items()
     }
     return {
         "file": str(file),
@@ -336,6 +410,7 @@ def evaluate_model(
     device=None,
     verbose: bool = False,
     output=None,
+    predictions_dir=None,
 ) -> dict:
     """`vaner evaluate`: load a model and score it on corpus splits or on a tagged file, checking the corpora or
     reading the file (a bad one fails) before the model loads.
@@ -358,15 +433,18 @@ def evaluate_model(
         device, verbose: passed to `load_pipeline` (device None: the CPU; "auto": CUDA where there is a GPU).
         output: where the JSON report is written (None: nowhere); for corpora, also after each corpus, with
             `"complete": false`, so that a failure keeps what is finished.
+        predictions_dir: also write each corpus's (each file type's) words, gold and predicted IOB2 tags there, in
+            conlleval's columns (see `evaluate_corpora`, `evaluate_file`).
 
     Returns:
         The report (see `evaluate_corpora`, `evaluate_file`) with "model", "inference" (what ran: weights,
         compiled, decoding, padding, device, cpu) and `"complete": true`.
 
     Raises:
-        ValueError: neither or both of `corpora` and `file`, an unknown corpus, a bad file or option, a file with
-            nothing to score (`file_groups`), an untrained file type with `strict_types`, or `gold` "guideline" with a
-            file, the dataset instruction or a named dataset-only corpus.
+        ValueError: neither or both of `corpora` and `file`, an unknown corpus, a bad file or option (a file as
+            `predictions_dir`), a file with nothing to score (`file_groups`), an untrained file type with
+            `strict_types`, or `gold` "guideline" with a file, the dataset instruction or a named dataset-only
+            corpus.
         FileNotFoundError: a corpus, the file or the model is missing.
     """
     from .loading import load_pipeline
@@ -374,6 +452,8 @@ def evaluate_model(
 
     if (corpora is None) == (file is None):
         raise ValueError("score corpora or a file: give exactly one of them")
+    if predictions_dir is not None and Path(predictions_dir).exists() and not Path(predictions_dir).is_dir():
+        raise ValueError(f"{predictions_dir} is a file; the predictions go to a folder")
     if gold not in GOLDS:
         raise ValueError(f"unknown gold {gold!r}; expected one of {', '.join(GOLDS)}")
     if gold == "guideline":
@@ -427,12 +507,16 @@ def evaluate_model(
             gold=gold,
             limit=limit,
             seed=seed,
+            predictions_dir=predictions_dir,
             on_corpus=None if output is None else lambda partial: write_report(
                 {**partial, **facts, "complete": False}, output
             ),
         )
     else:
-        report = evaluate_file(pipeline, records, file, instruction=instruction or "type-only", limit=limit, seed=seed)
+        report = evaluate_file(
+            pipeline, records, file, instruction=instruction or "type-only", limit=limit, seed=seed,
+            predictions_dir=predictions_dir,
+        )
     report = {**report, **facts, "complete": True}
     if output is not None:
         write_report(report, output)

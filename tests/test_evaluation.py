@@ -61,13 +61,20 @@ def test_hand_made_file_gives_hand_computed_scores(tmp_path, tiny_backbone, caps
     output = tmp_path / "report.json"
     assert evaluate_cli(
         ["--model", str(tmp_path / "model"), "--file", str(tmp_path / "gold.tsv"), "--type", "Disease",
-         "--precision", "fp32", "--output", str(output), *onnx]
+         "--precision", "fp32", "--output", str(output), "--predictions", str(tmp_path / "predictions"), *onnx]
     ) == 0
     # Every word but "." (no letter or digit) is predicted as a one-word entity: 5 predicted, 3 gold, 2 right
     # (asthma, Diabetes).
     report = json.loads(output.read_text())
     scores = report["corpora"]["gold Disease"]  # one entry per type of the file
     assert (scores["true_positives"], scores["predicted_entities"], scores["gold_entities"]) == (2, 5, 3)
+    # "Breast" has other boundaries than "Breast cancer", "cancer" overlaps that gold entity again: spurious, as
+    # "and" is; no gold entity is left without an overlapping prediction
+    assert scores["errors"] == report["overall"]["errors"] == {"boundary": 1, "missed": 0, "spurious": 2}
+    assert (tmp_path / "predictions" / "gold.Disease.conll").read_text() == (
+        "Breast B-Disease B-Disease\ncancer I-Disease B-Disease\nand O B-Disease\nasthma B-Disease B-Disease\n"
+        ". O O\n\nDiabetes B-Disease B-Disease\n\n"
+    )
     assert scores["precision"] == pytest.approx(2 / 5) and scores["recall"] == pytest.approx(2 / 3)
     assert scores["f1"] == pytest.approx(1 / 2)
     assert report["overall"]["f1"] == pytest.approx(1 / 2) and report["instruction"] == "type-only"
@@ -104,15 +111,20 @@ def test_dropped_words_are_an_error():
 def test_report_table_and_summary():
     per_corpus = {
         "ncbi": {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "true_positives": 2, "predicted_entities": 4,
-                 "gold_entities": 2, "sentences": 3},
+                 "gold_entities": 2, "errors": {"boundary": 0, "missed": 0, "spurious": 2}, "sentences": 3},
         "s800": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "true_positives": 1, "predicted_entities": 1,
-                 "gold_entities": 2, "sentences": 2},
+                 "gold_entities": 2, "errors": {"boundary": 0, "missed": 1, "spurious": 0}, "sentences": 2},
     }
     summary = summarize(per_corpus)
     assert summary["overall"]["precision"] == pytest.approx(3 / 5) and summary["overall"]["recall"] == 0.75
+    assert summary["overall"]["errors"] == {"boundary": 0, "missed": 1, "spurious": 2}
     assert summary["mean_f1"] == pytest.approx(2 / 3)
     table = format_table({"corpora": per_corpus, **summary})
     assert f"{PAPER_F1['ncbi']:.2f}" in table and f"{PAPER_F1['s800']:.2f}" in table and "66.67" in table
+    header, ncbi, s800, overall = table.splitlines()[:4]
+    assert header.split()[-3:] == ["boundary", "missed", "spurious"]
+    assert ncbi.split()[-3:] == ["0", "0", "2"] and s800.split()[-3:] == ["0", "1", "0"]
+    assert overall.split()[-3:] == ["0", "1", "2"] and len(overall) == len(ncbi) == len(header)
     long_name = {"celltypes_test CellType": per_corpus["ncbi"]}  # a file's row: its columns stay aligned
     lines = format_table({"corpora": long_name, **summarize(long_name)}).splitlines()
     assert lines[1].index("66.67") == lines[0].index("F1") - 3 == lines[2].index("66.67")
@@ -133,6 +145,9 @@ def test_cli_errors(tmp_path):
         evaluate_cli(["--file", str(tmp_path / "untyped.tsv")])
     with pytest.raises(ValueError, match="unknown corpus ncbi-disease"):
         evaluate_cli(["--corpus", "ncbi-disease"])
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(ValueError, match="taken is a file; the predictions go to a folder"):
+        evaluate_cli(["--file", str(tmp_path / "untyped.tsv"), "--predictions", str(tmp_path / "taken")])
 
 
 def test_all_means_the_available_corpora_and_says_which_are_skipped(tmp_path, tiny_corpora_dir, capsys):

@@ -69,6 +69,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--output", type=Path, help="also write the report as JSON to this file (default: print the table only)"
     )
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        metavar="DIR",
+        help="also write each corpus's words with their gold and predicted IOB2 tags to DIR/<corpus>.<split>.conll "
+        "(DIR/<file stem>.<type>.conll for --file): conlleval's columns, to read the errors or score again",
+    )
     parser.set_defaults(func=run_evaluate)
 
 
@@ -102,9 +109,12 @@ def run_evaluate(args) -> int:
         decoding=args.decoding,
         padding=args.padding,
         output=args.output,
+        predictions_dir=args.predictions,
         **pipeline_arguments(args),
     )
     print(format_table(report))
     if args.output is not None:
         print(f"wrote {args.output}", file=sys.stderr)
+    if args.predictions is not None:
+        print(f"wrote the words, gold and predicted tags to {args.predictions}/", file=sys.stderr)
     return 0
