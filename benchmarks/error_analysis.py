@@ -31,10 +31,10 @@ from pathlib import Path
 
 from dataset_scripts.corpora import default_corpora_dir, read_corpus
 from modeling_vaner.decoding_vaner import viterbi_labels
-from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
 from modeling_vaner.options_vaner import DEFAULT_BATCH_SIZE
 from modeling_vaner.processing_vaner import LABEL_O, entity_spans
+from modeling_vaner.scoring import prf
 
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("validation", "test")

@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 
 from dataset_scripts.corpora import default_corpora_dir, read_corpus
-from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
 from modeling_vaner.processing_vaner import entity_spans
 from modeling_vaner.runtime_vaner import resolve_precision
+from modeling_vaner.scoring import prf
 from modeling_vaner.text_vaner import BREAK_RULES, DEFAULT_BREAK_RULE, DEFAULT_HYPHEN_RULE, HYPHEN_RULES, LAYOUT_BREAK
 
 REPO = Path(__file__).resolve().parents[1]

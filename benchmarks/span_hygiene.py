@@ -23,7 +23,6 @@ import torch
 
 from dataset_scripts.corpora import default_corpora_dir, read_corpus
 from modeling_vaner.decoding_vaner import viterbi_labels
-from modeling_vaner.evaluation import prf
 from modeling_vaner.loading import load_pipeline
 from modeling_vaner.processing_vaner import (
     BRACKET_RULES,
@@ -33,6 +32,7 @@ from modeling_vaner.processing_vaner import (
     tidy_spans,
 )
 from modeling_vaner.runtime_vaner import resolve_precision
+from modeling_vaner.scoring import prf
 from modeling_vaner.text_vaner import CLOSING_BRACKETS, OPENING_BRACKETS
 
 REPO = Path(__file__).resolve().parents[1]

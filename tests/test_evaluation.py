@@ -8,14 +8,8 @@ import torch
 
 from dataset_scripts.corpora import PAPER_F1
 from modeling_vaner.cli.evaluate import register
-from modeling_vaner.evaluation import (
-    evaluate_corpora,
-    format_table,
-    load_metric,
-    score_records,
-    subsample,
-    summarize,
-)
+from modeling_vaner.evaluation import evaluate_corpora, format_table, subsample
+from modeling_vaner.scoring import load_metric, score_records, summarize
 
 TAGGED_FILE = "Breast\tB-Disease\ncancer\tI-Disease\nand\tO\nasthma\tB-Disease\n.\tO\n\nDiabetes\tB-Disease\n"
 

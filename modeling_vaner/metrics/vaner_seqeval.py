@@ -1,7 +1,7 @@
 """Entity-level precision, recall and F1 (seqeval, IOB2 tags), as an `evaluate` metric that loads offline.
 
 Load it by path: `evaluate.load(str(Path(modeling_vaner.metrics.__file__).parent / "vaner_seqeval.py"))`, or
-`modeling_vaner.evaluation.load_metric()`. Predictions and references are lists of sentences, each a list of
+`modeling_vaner.scoring.load_metric()`. Predictions and references are lists of sentences, each a list of
 tags such as "O", "B-Disease", "I-Disease" (one per word). Entities are read as seqeval's default
 (conlleval-compatible) mode does: an I-tag without a preceding B-tag starts an entity.
 

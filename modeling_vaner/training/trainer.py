@@ -17,7 +17,7 @@ from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ..adapter import write_model_config
-from ..evaluation import COUNT_KEYS, load_metric, prf, score_records
+from ..scoring import COUNT_KEYS, load_metric, prf, score_records
 from .args import DataArguments
 from .data import HELD_OUT_PREFIX, PaddingCollator, instruction_dataset
 
