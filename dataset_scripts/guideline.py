@@ -8,7 +8,8 @@ follows it ("as-is"), is converted to it here ("converted"), or cannot be and ge
 - Gene: a trailing molecule word ("gene", "protein", "mRNA", "family", ...) or DNA-region word ("promoter",
   "site", "element", ...) is trimmed where what is left names a gene ("IL-2 gene promoter" -> "IL-2"); "gene" or
   "protein" that heads a name stays ("myelin basic protein"); a region with no gene name left ("kappa B site",
-  "TATA box") and an entity left empty ("gene") are dropped.
+  "TATA box") and an entity left empty ("gene") are dropped. A trailing variant word ("isoforms", "mutant") and a
+  leading organism word ("human GnRHR") are trimmed where the rest names a gene.
 - CellLine: a trailing "cell(s)", "line(s)" is trimmed ("HeLa cells" -> "HeLa"); dropped where no cell-line name
   is left ("T cell line").
 - Species: every untagged person word ("patients", "women", ...; `PERSON_WORDS`) becomes a Homo sapiens mention.
@@ -40,6 +41,17 @@ MOLECULE_WORDS = frozenset(
 )
 # "gene"/"protein": trimmed after a gene name ("p53 protein"), kept where they head the name ("G protein").
 HEAD_WORDS = frozenset({"gene", "genes", "protein", "proteins"})
+# Name a form of the gene, outside the mention in GNormPlus ("MTHFR variants" -> "MTHFR"): trimmed where the words
+# before them name a gene.
+VARIANT_WORDS = frozenset(
+    {"isoform", "isoforms", "variant", "variants", "allele", "alleles", "mutant", "mutants", "polymorphism",
+     "polymorphisms"}
+)
+# The organism a gene is of, outside the mention in GNormPlus ("human GnRHR" -> "GnRHR"): single-word Species
+# mentions of LINNAEUS and S800 train found before GNormPlus train's gene mentions at least twice, less the genus
+# "Drosophila", which starts a binomial ("Drosophila melanogaster") as often as it precedes a gene
+# (docs/GUIDELINES.md, "Gene").
+ORGANISM_WORDS = frozenset({"human", "mouse", "murine", "rat", "yeast", "bovine", "chicken"})
 # DNA regions: a gene's region is tagged as the gene ("IL-2 promoter" -> "IL-2"); a region naming no gene is not
 # a Gene at all under PubTator3 ("kappa B site" is dropped).
 REGION_WORDS = frozenset(
@@ -138,35 +150,50 @@ def _strip_dangling(tokens: Sequence[str], end: int) -> int:
     return end
 
 
-def trim_gene(tokens: Sequence[str]) -> int | None:
-    """The guideline's extent of one Gene entity: how many of its leading `tokens` stay, or None to drop it.
+def trim_gene(tokens: Sequence[str]) -> tuple[int, int] | None:
+    """The guideline's extent of one Gene entity: the span of its `tokens` that stays, or None to drop it.
 
-    Trailing words are peeled right to left: molecule words always, region words always (remembered), "gene" or
-    "protein" only where the words before them name a gene (`names_gene`). The entity is dropped where nothing is
-    left, or where a region was peeled and what is left names no gene or starts with a virus (`VIRUSES`).
+    Trailing words are peeled right to left: molecule words always, region words always (remembered), "gene",
+    "protein" and variant words ("isoforms") only where the words before them name a gene (`names_gene`). The
+    entity is dropped where nothing is left, or where a region was peeled and what is left names no gene or starts
+    with a virus (`VIRUSES`). Then a leading organism word ("human") goes where the words after it name a gene.
 
     Args:
         tokens (`Sequence[str]`): The entity's words.
 
     Returns:
-        `int | None`: the number of words kept (`len(tokens)`: unchanged), or None.
+        `tuple[int, int] | None`: the (start, end) word indices kept (`(0, len(tokens))`: unchanged), or None.
     """
     end, region = len(tokens), False
     while end > 0:
         word = tokens[end - 1].lower()
         if word in MOLECULE_WORDS or word in REGION_WORDS or (region and word in REGION_JOINERS):
             region = region or word in REGION_WORDS
-        elif word in HEAD_WORDS and (end == 1 or names_gene(tokens[: end - 1])):
+        elif (word in HEAD_WORDS or word in VARIANT_WORDS) and (end == 1 or names_gene(tokens[: end - 1])):
             pass
         else:
             break
         end = _strip_dangling(tokens, end - 1)
     if end == 0 or (region and (not names_gene(tokens[:end]) or tokens[0].lower() in VIRUSES)):
         return None
-    return end
+    return int(_names_organism_of_gene(tokens[:end])), end
 
 
-def trim_cell_line(tokens: Sequence[str]) -> int | None:
+def _names_organism_of_gene(tokens: Sequence[str]) -> bool:
+    """Whether the first of `tokens` is an organism word before a gene name ("human GnRHR"), not a word of a name
+    ("human immunodeficiency virus", "murine - specific"), of a list ("murine and human p40") nor of a description
+    ("human gene", "murine homolog")."""
+    rest = tokens[1:]
+    return (
+        len(rest) > 0 and tokens[0].lower() in ORGANISM_WORDS and rest[0][:1].isalnum()
+        and rest[0].lower() not in ("and", "or")
+        and not any("virus" in token.lower() for token in rest)
+        and not (len(rest) == 1 and rest[0].lower() in HEAD_WORDS | NAME_HEAD_WORDS)
+        and names_gene(rest)
+    )
+
+
+def trim_cell_line(tokens: Sequence[str]) -> tuple[int, int] | None:
     """The guideline's extent of one CellLine entity ("HeLa cells" -> "HeLa"): trailing "cell(s)"/"line(s)"
     trimmed; None (drop) where the words left name no cell line.
 
@@ -174,14 +201,14 @@ def trim_cell_line(tokens: Sequence[str]) -> int | None:
         tokens (`Sequence[str]`): The entity's words.
 
     Returns:
-        `int | None`: the number of words kept, or None.
+        `tuple[int, int] | None`: the (start, end) word indices kept, or None.
     """
     end = len(tokens)
     while end > 0 and tokens[end - 1].lower() in CELL_WORDS:
         end = _strip_dangling(tokens, end - 1)
-    if end == len(tokens):
-        return end
-    return end if end and names_cell_line(tokens[:end]) else None
+    if end == len(tokens) or (end and names_cell_line(tokens[:end])):
+        return 0, end
+    return None
 
 
 TRIMMERS = {"Gene": trim_gene, "CellLine": trim_cell_line}
@@ -218,8 +245,8 @@ def convert_labels(tokens: Sequence[str], labels: Sequence[int], entity_type: st
         if kept is None:
             counts["dropped"] += 1
         else:
-            counts["trimmed"] += kept < last - first
-            spans.append((first, first + kept))
+            counts["trimmed"] += kept != (0, last - first)
+            spans.append((first + kept[0], first + kept[1]))
     return spans_to_labels(spans, len(labels)), counts
 
 
@@ -335,15 +362,17 @@ def check_pubtator(path: str | Path) -> dict:
 
     Gene and CellLine: of the mentions the file extends by a suffix word in the text ("MTHFR" of "MTHFR gene"),
     how many the trim rule brings back from "mention + word" to the mention; of those ending in a suffix word
-    ("myelin basic protein"), how many the rule keeps whole. Species: person words in the text, tagged and not,
+    ("myelin basic protein"), how many the rule keeps whole. Gene also: of the mentions after an organism word
+    ("GnRHR" of "human GnRHR"), how many the rule brings back, and which words; of those starting with one, how many
+    it keeps. Species: person words in the text, tagged and not,
     and the mention texts of Homo sapiens (identifier 9606).
 
     Returns:
         `dict`: {type: counts}, for the types of `PUBTATOR_TYPES` the file holds.
     """
-    suffixes = {"Gene": MOLECULE_WORDS | HEAD_WORDS | REGION_WORDS, "CellLine": CELL_WORDS}
+    suffixes = {"Gene": MOLECULE_WORDS | HEAD_WORDS | VARIANT_WORDS | REGION_WORDS, "CellLine": CELL_WORDS}
     report: dict[str, Counter] = {}
-    human = Counter()
+    human, organisms = Counter(), Counter()
     for text, mentions in pubtator_documents(path):
         tagged_at = {start for start, _, _, kind, _ in mentions if kind == "Species"}
         for start, end, mention, kind, identifier in mentions:
@@ -358,13 +387,22 @@ def check_pubtator(path: str | Path) -> dict:
                 continue
             words = WORD.findall(mention)
             following = WORD.match(text[end:].lstrip())
-            trim = TRIMMERS[entity_type]
+            trim, whole = TRIMMERS[entity_type], (0, len(words))
             if following and following.group().lower() in suffixes[entity_type]:
                 counts["followed_by_suffix"] += 1
-                counts["rule_trims_back"] += trim([*words, following.group()]) == len(words)
+                counts["rule_trims_back"] += trim([*words, following.group()]) == whole
             if words and words[-1].lower() in suffixes[entity_type]:
                 counts["ending_in_suffix"] += 1
-                counts["rule_keeps"] += trim(words) == len(words)
+                counts["rule_keeps"] += trim(words) == whole
+            if entity_type == "Gene":
+                preceding = WORD.findall(text[max(0, start - 40):start])[-1:]
+                if preceding and preceding[0].lower() in ORGANISM_WORDS:
+                    counts["after_organism"] += 1
+                    organisms[preceding[0].lower()] += 1
+                    counts["rule_trims_organism"] += trim([*preceding, *words]) == (1, len(words) + 1)
+                if words and words[0].lower() in ORGANISM_WORDS:
+                    counts["starting_with_organism"] += 1
+                    counts["rule_keeps_organism"] += trim(words) == whole
         if "Species" in report:
             for match in WORD.finditer(text):
                 if match.group().lower() in PERSON_WORDS:
@@ -373,6 +411,8 @@ def check_pubtator(path: str | Path) -> dict:
     result = {entity_type: dict(counts) for entity_type, counts in report.items()}
     if "Species" in result:
         result["Species"]["homo_sapiens_mentions"] = dict(human.most_common())
+    if organisms:
+        result["Gene"]["organism_words_before"] = dict(organisms.most_common())
     return result
 
 
