@@ -7,12 +7,12 @@ import dataset_scripts.guideline as guideline
 from dataset_scripts.corpora import CORPORA, Corpus, read_corpus
 from dataset_scripts.guideline import (
     CONVERTED_TYPES,
-    check_pubtator,
     convert_labels,
     guideline_records,
     trim_cell_line,
     trim_gene,
 )
+from dataset_scripts.guideline_evidence import check_pubtator
 from modeling_vaner.dbr.mixture import apply_type_only_guideline
 from modeling_vaner.processing_vaner import LABEL_B as B
 from modeling_vaner.processing_vaner import LABEL_I as IN
