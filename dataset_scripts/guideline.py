@@ -188,7 +188,7 @@ def _names_organism_of_gene(tokens: Sequence[str]) -> bool:
         len(rest) > 0 and tokens[0].lower() in ORGANISM_WORDS and rest[0][:1].isalnum()
         and rest[0].lower() not in ("and", "or")
         and not any("virus" in token.lower() for token in rest)
-        and not (len(rest) == 1 and rest[0].lower() in HEAD_WORDS | NAME_HEAD_WORDS)
+        and not (len(rest) == 1 and (rest[0].lower() in HEAD_WORDS or rest[0].lower() in NAME_HEAD_WORDS))
         and names_gene(rest)
     )
 
